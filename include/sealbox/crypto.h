@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * crypto.h - every OpenPGP operation of sealbox, through gpgme and the real gpg.
+ *
+ * Calling sequence:
+ *   sb_crypto_open(&opts, &c)            bind to a keyring (or an ephemeral one)
+ *   sb_crypto_check_*()                  fail early with a clear message
+ *   sb_crypto_encrypt()/_decrypt()       one whole stream, in the caller's thread
+ *   sb_crypto_encrypt_start()/... finish streaming variants: gpgme runs in a
+ *                                        worker thread, the caller writes/reads
+ *   sb_crypto_close(c)                   removes an ephemeral keyring
+ *
+ * Keys are named by fingerprint (or long key id). Encryption is to the
+ * encryption key only; every encrypted file is signed in the same pass by the
+ * signing key. Decryption succeeds only when the data decrypts, its MDC is
+ * good, and it carries a good signature by the expected signing key (primary
+ * key or any of its subkeys); anything else is SB_ERR_BADSIG or
+ * SB_ERR_CORRUPT, logged with `what` (the remote file name).
+ *
+ * Passphrases: the signing key's from $SEALBOX_SIGN_PASSPHRASE, the secret
+ * encryption key's from $SEALBOX_SECRET_PASSPHRASE, else a prompt on the
+ * controlling terminal, else SB_ERR_PASSPHRASE. gpg runs with
+ * pinentry-mode loopback. Passphrases are wiped after use and never logged.
+ */
+#ifndef SEALBOX_CRYPTO_H
+#define SEALBOX_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sealbox/buf.h"
+
+struct sb_crypto;
+
+struct sb_crypto_opts {
+	const char *gnupghome;	     /* NULL: $GNUPGHOME, else gpg's default */
+	const char *secret_key_file; /* non-NULL: use an ephemeral keyring (0700
+					temp dir) holding this secret key plus the
+					public keys listed in import_pub */
+	const char *const *import_pub; /* NULL-terminated fingerprints copied from
+					  gnupghome into the ephemeral keyring */
+};
+
+int sb_crypto_open(const struct sb_crypto_opts *o, struct sb_crypto **out);
+/* Stops the ephemeral keyring's gpg-agent and removes the keyring. NULL ok. */
+void sb_crypto_close(struct sb_crypto *c);
+/* The GNUPGHOME in use (ephemeral or not); NULL for gpg's default. */
+const char *sb_crypto_home(const struct sb_crypto *c);
+
+/*
+ * Remove every ephemeral keyring still registered in this process. Only
+ * async-signal-safe calls (fork/execve/waitpid): for SIGINT/SIGTERM handlers.
+ */
+void sb_crypto_emergency_cleanup(void);
+/* Remove ephemeral keyrings left by dead sealbox processes of this user. */
+void sb_crypto_reap_stale(void);
+
+/*
+ * Key checks; each logs one line naming the key and the reason (not found,
+ * expired on DATE, revoked, no encryption/signing capability, no secret).
+ */
+int sb_crypto_check_encrypt_key(struct sb_crypto *c, const char *fpr);
+int sb_crypto_check_sign_key(struct sb_crypto *c, const char *fpr);
+/* 0 when the secret key for decrypting to fpr is in the keyring, else SB_ERR_NOSECRET (not logged). */
+int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr);
+/* Full 40-hex primary fingerprint of key id/fpr into out[41]. */
+int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41]);
+
+enum sb_crypto_flags {
+	SB_CRYPTO_NO_COMPRESS = 1 << 0, /* data that does not compress */
+};
+
+/* Encrypt to enc_fpr and sign by sign_fpr, reading in to its end. */
+int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
+		      unsigned flags, struct sb_reader in, struct sb_writer out, const char *what);
+
+/* Decrypt and verify: plaintext to out; see the file comment for the rules. */
+int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+		      struct sb_writer out, const char *what);
+
+/* ---- streaming: gpgme runs in a worker thread ---- */
+
+struct sb_crypto_enc;
+/* out is called from the worker thread until finish returns. */
+int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
+			    unsigned flags, struct sb_writer out, const char *what,
+			    struct sb_crypto_enc **s);
+/* An sb_write_fn: ctx is the struct sb_crypto_enc. */
+int sb_crypto_enc_write(void *s, const void *p, size_t n);
+/* End of input; waits for gpg; returns its verdict and frees s. */
+int sb_crypto_encrypt_finish(struct sb_crypto_enc *s);
+/* Stop gpg, discard everything, free s. */
+void sb_crypto_encrypt_abort(struct sb_crypto_enc *s);
+
+struct sb_crypto_dec;
+/* in is called from the worker thread until finish/abort returns. */
+int sb_crypto_decrypt_start(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+			    const char *what, struct sb_crypto_dec **s);
+/* An sb_read_fn: ctx is the struct sb_crypto_dec. */
+ssize_t sb_crypto_dec_read(void *s, void *buf, size_t n);
+/* Drain the rest of the plaintext, wait for gpg, return the verdict (0 only
+ * for good decryption + good signature by the expected key), free s. */
+int sb_crypto_decrypt_finish(struct sb_crypto_dec *s);
+void sb_crypto_decrypt_abort(struct sb_crypto_dec *s);
+
+/* Clear-signed text (for seals): sign in by sign_fpr, armored to out. */
+int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *in, size_t len,
+			struct sb_buf *out);
+/* Verify clear-signed text by signer_fpr; the signed text to out. */
+int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
+				 size_t len, struct sb_buf *out, const char *what);
+
+#endif

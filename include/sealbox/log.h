@@ -10,6 +10,8 @@
 #ifndef SEALBOX_LOG_H
 #define SEALBOX_LOG_H
 
+#include <stddef.h>
+
 enum sb_log_level {
 	SB_LOG_ERR = 0,
 	SB_LOG_WARN = 1,

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* walk.c - the source tree in index order (see walk.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+#include "sealbox/walk.h"
+
+struct frame {
+	int fd;		/* the folder */
+	char **names;	/* sorted children */
+	size_t n, i;
+	size_t pathlen; /* length of the folder's path in w->cur.path */
+};
+
+struct sb_walk {
+	char *root;
+	const struct sb_select *sel;
+	struct frame *stack;
+	size_t depth, cap;
+	struct sb_walk_entry cur;
+	const char *cur_name; /* name of cur within the top frame; NULL for the root */
+	int root_fd;
+	int enter;	      /* cur is a folder to enter on the next call */
+	unsigned errors;
+	int started;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void frame_release(struct frame *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->names[i]);
+	free(f->names);
+	if (f->fd >= 0)
+		close(f->fd);
+}
+
+int sb_walk_open(const char *root, const struct sb_select *sel, struct sb_walk **out)
+{
+	struct sb_walk *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return SB_ERR_NOMEM;
+	w->root = strdup(root);
+	w->sel = sel;
+	w->root_fd = -1;
+	if (!w->root) {
+		free(w);
+		return SB_ERR_NOMEM;
+	}
+	*out = w;
+	return 0;
+}
+
+void sb_walk_free(struct sb_walk *w)
+{
+	if (!w)
+		return;
+	while (w->depth)
+		frame_release(&w->stack[--w->depth]);
+	free(w->stack);
+	sb_buf_release(&w->cur.path);
+	sb_buf_release(&w->cur.linktarget);
+	free(w->root);
+	free(w);
+}
+
+unsigned sb_walk_errors(const struct sb_walk *w) { return w->errors; }
+
+void sb_walk_skip_children(struct sb_walk *w) { w->enter = 0; }
+
+static int push_dir(struct sb_walk *w, int fd)
+{
+	struct frame f = {.fd = fd, .pathlen = w->cur.path.len};
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int dupfd;
+
+	dupfd = dup(fd);
+	if (dupfd < 0 || !(d = fdopendir(dupfd))) {
+		if (dupfd >= 0)
+			close(dupfd);
+		return -1;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (f.n == cap) {
+			size_t ncap = cap ? cap * 2 : 32;
+			char **nn = realloc(f.names, ncap * sizeof(*nn));
+			if (!nn)
+				goto nomem;
+			f.names = nn;
+			cap = ncap;
+		}
+		if (!(f.names[f.n] = strdup(de->d_name)))
+			goto nomem;
+		f.n++;
+	}
+	if (errno) {
+		int e = errno;
+		closedir(d);
+		f.fd = -1;
+		frame_release(&f);
+		errno = e;
+		return -1;
+	}
+	closedir(d);
+	qsort(f.names, f.n, sizeof(*f.names), cmp_names);
+	if (w->depth == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 16;
+		struct frame *ns = realloc(w->stack, ncap * sizeof(*ns));
+		if (!ns)
+			goto nomem_closed;
+		w->stack = ns;
+		w->cap = ncap;
+	}
+	w->stack[w->depth++] = f;
+	return 0;
+nomem:
+	closedir(d);
+nomem_closed:
+	f.fd = -1;
+	frame_release(&f);
+	errno = ENOMEM;
+	return -1;
+}
+
+static int read_link(struct sb_walk *w, int dirfd, const char *name)
+{
+	size_t size = (size_t)w->cur.st.st_size + 1;
+	ssize_t n;
+
+	if (size < 64)
+		size = 64;
+	for (;;) {
+		sb_buf_reset(&w->cur.linktarget);
+		if (sb_buf_reserve(&w->cur.linktarget, size))
+			return SB_ERR_NOMEM;
+		n = readlinkat(dirfd, name, (char *)w->cur.linktarget.data, size);
+		if (n < 0)
+			return -1;
+		if ((size_t)n < size) {
+			w->cur.linktarget.len = (size_t)n;
+			w->cur.linktarget.data[n] = '\0';
+			return 0;
+		}
+		size *= 2;
+	}
+}
+
+/* Enter the folder returned last, if it should be. */
+static void enter_pending(struct sb_walk *w)
+{
+	int fd;
+
+	if (!w->enter)
+		return;
+	w->enter = 0;
+	if (w->depth == 0)
+		fd = open(w->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = openat(w->stack[w->depth - 1].fd, w->cur_name,
+			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || push_dir(w, fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		sb_warn("cannot read folder %s/%s: %s", w->root,
+			sb_log_str((const char *)w->cur.path.data, w->cur.path.len), strerror(e));
+		w->errors++;
+	}
+}
+
+int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
+{
+	struct frame *f;
+	const char *name;
+
+	if (!w->started) {
+		w->started = 1;
+		if (lstat(w->root, &w->cur.st) < 0) {
+			sb_error("source %s: %s", w->root, strerror(errno));
+			return sb_err_from_errno(errno);
+		}
+		if (!S_ISDIR(w->cur.st.st_mode)) {
+			sb_error("source %s: not a folder", w->root);
+			return SB_ERR_PARAM;
+		}
+		sb_buf_reset(&w->cur.path);
+		w->cur_name = NULL;
+		w->enter = 1;
+		*e = &w->cur;
+		return 1;
+	}
+	enter_pending(w);
+	for (;;) {
+		if (w->depth == 0)
+			return 0;
+		f = &w->stack[w->depth - 1];
+		if (f->i == f->n) {
+			frame_release(f);
+			w->depth--;
+			continue;
+		}
+		name = f->names[f->i++];
+		w->cur.path.len = f->pathlen;
+		if (f->pathlen && sb_buf_addch(&w->cur.path, '/'))
+			return SB_ERR_NOMEM;
+		if (sb_buf_addstr(&w->cur.path, name))
+			return SB_ERR_NOMEM;
+		if (w->sel && sb_select_excluded(w->sel, (const char *)w->cur.path.data, w->cur.path.len))
+			continue;
+		if (fstatat(f->fd, name, &w->cur.st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT) /* vanished since readdir */
+				continue;
+			sb_warn("cannot stat %s/%s: %s", w->root,
+				sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
+				strerror(errno));
+			w->errors++;
+			continue;
+		}
+		if (S_ISSOCK(w->cur.st.st_mode))
+			continue;
+		sb_buf_reset(&w->cur.linktarget);
+		if (S_ISLNK(w->cur.st.st_mode) && read_link(w, f->fd, name) < 0) {
+			sb_warn("cannot read symlink %s/%s: %s", w->root,
+				sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
+				strerror(errno));
+			w->errors++;
+			continue;
+		}
+		w->cur_name = name;
+		w->enter = S_ISDIR(w->cur.st.st_mode);
+		*e = &w->cur;
+		return 1;
+	}
+}
+
+int sb_walk_open_file(struct sb_walk *w)
+{
+	int fd, dirfd = w->stack[w->depth - 1].fd;
+
+	if (!w->cur_name) {
+		errno = EISDIR;
+		return -1;
+	}
+	fd = openat(dirfd, w->cur_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = openat(dirfd, w->cur_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * catalog.h - local state kept in the archive dir, in sqlite (sealbox.db).
+ *
+ * Holds the stat cache (so an unchanged file is not re-read), small
+ * key/value facts (the set in progress, the time the stat cache belongs to)
+ * and nothing secret. Plaintext manifests and signatures sit beside it as
+ * files in duplicity's cache layout, so either tool can use the folder.
+ *
+ * The stat cache is rebuilt on every backup: sb_catalog_stat_begin() opens a
+ * fresh table, sb_catalog_stat_put() fills it, sb_catalog_stat_commit(T)
+ * replaces the old one atomically and records T; sb_catalog_stat_get()
+ * reads the old one meanwhile.
+ */
+#ifndef SEALBOX_CATALOG_H
+#define SEALBOX_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct sb_catalog;
+
+struct sb_statrec {
+	uint64_t size;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	uint64_t ino;
+};
+
+/* Open (creating) DIR/sealbox.db; DIR is created 0700 if missing. */
+int sb_catalog_open(const char *dir, struct sb_catalog **out);
+void sb_catalog_close(struct sb_catalog *c);
+
+/* Key/value facts. get: SB_ERR_NOTFOUND when absent; *out malloc'd. */
+int sb_catalog_get(struct sb_catalog *c, const char *key, char **out);
+int sb_catalog_set(struct sb_catalog *c, const char *key, const char *value); /* NULL deletes */
+
+/* Time (set end) the current stat cache describes, 0 when none. */
+time_t sb_catalog_stat_time(struct sb_catalog *c);
+/* 1 found, 0 not found, < 0 error. */
+int sb_catalog_stat_get(struct sb_catalog *c, const char *path, size_t len, struct sb_statrec *r);
+int sb_catalog_stat_begin(struct sb_catalog *c);
+int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len, const struct sb_statrec *r);
+int sb_catalog_stat_commit(struct sb_catalog *c, time_t t);
+void sb_catalog_stat_abort(struct sb_catalog *c);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * walk.h - the source tree in duplicity's index order: depth-first pre-order,
+ * each folder's children sorted by bytes. Excluded paths (select.h) are not
+ * returned and excluded folders not entered; sockets are skipped. Folders
+ * are opened relative to their parent (openat), so paths of any length work.
+ * Memory: the names of one folder per level.
+ *
+ *   sb_walk_open(); while (sb_walk_next(w, &e) == 1) { ...; sb_walk_open_file(w) }
+ *   sb_walk_free();
+ *
+ * Unreadable folders are reported (sb_warn), counted in sb_walk_errors(),
+ * returned themselves, and their contents skipped.
+ */
+#ifndef SEALBOX_WALK_H
+#define SEALBOX_WALK_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "sealbox/buf.h"
+#include "sealbox/select.h"
+
+struct sb_walk;
+
+struct sb_walk_entry {
+	struct sb_buf path;	  /* relative to the root; root = "" */
+	struct stat st;		  /* lstat */
+	struct sb_buf linktarget; /* symlinks only */
+};
+
+int sb_walk_open(const char *root, const struct sb_select *sel, struct sb_walk **out);
+/* 1: *e is the next entry (borrowed until the next call); 0: end; < 0 error. */
+int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e);
+/* Open the current entry (a regular file) for reading; -1 with errno. */
+int sb_walk_open_file(struct sb_walk *w);
+/* Do not enter the current entry (a folder). */
+void sb_walk_skip_children(struct sb_walk *w);
+unsigned sb_walk_errors(const struct sb_walk *w);
+void sb_walk_free(struct sb_walk *w);
+
+#endif

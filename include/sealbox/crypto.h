@@ -48,6 +48,13 @@ void sb_crypto_close(struct sb_crypto *c);
 const char *sb_crypto_home(const struct sb_crypto *c);
 
 /*
+ * Allow (default) or forbid the passphrase prompt on /dev/tty, process-wide.
+ * Forbidden, a missing passphrase variable is SB_ERR_PASSPHRASE at once
+ * (cron, tests, daemonized mount).
+ */
+void sb_crypto_set_tty_prompt(bool allow);
+
+/*
  * Remove every ephemeral keyring still registered in this process. Only
  * async-signal-safe calls (fork/execve/waitpid): for SIGINT/SIGTERM handlers.
  */

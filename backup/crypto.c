@@ -1,0 +1,1317 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * crypto.c - OpenPGP through gpgme and the real gpg: encrypt+sign, decrypt
+ * with signer verification, streaming variants on a worker thread, key
+ * checks, clear-signed seals and ephemeral keyrings for offline secret keys.
+ *
+ * It does not parse OpenPGP itself and never holds key material: gpg and its
+ * agent do. Passphrases pass through fixed stack buffers, wiped after use.
+ * This is the one place where gpgme errors become sb_err codes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#include "sealbox/crypto.h"
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+
+#define PP_MAX 1024			/* longest passphrase accepted */
+#define RING_SIZE (256 * 1024)		/* bytes buffered per streaming op */
+#define EXPIRY_WARN_SECS (30 * 86400)	/* warn when a key expires this soon */
+#define EPH_MAX 16			/* ephemeral keyrings per process */
+#define EPH_PREFIX "sealbox-gnupg."
+
+extern char **environ;
+
+struct sb_crypto {
+	char *home;	/* GNUPGHOME in use, owned; NULL = gpg's default */
+	int eph_slot;	/* index in eph_slots, -1 if not ephemeral */
+};
+
+/* ---- one-time init and the async-signal-safe cleanup registry ---- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static gpgme_error_t init_err;
+static char gpgconf_path[PATH_MAX];
+static char rm_path[16];
+static atomic_bool tty_prompt_allowed = true;
+
+/* Argument vectors prebuilt at registration so a signal handler only forks. */
+struct eph_slot {
+	volatile sig_atomic_t used;
+	char dir[PATH_MAX];
+	char *kill_argv[6];
+	char *rm_argv[5];
+};
+
+static struct eph_slot eph_slots[EPH_MAX];
+static pthread_mutex_t eph_lock = PTHREAD_MUTEX_INITIALIZER; /* protects slot allocation */
+static char arg_homedir[] = "--homedir", arg_kill[] = "--kill", arg_all[] = "all";
+static char arg_rf[] = "-rf", arg_dashes[] = "--";
+
+static void crypto_init(void)
+{
+	const char *p;
+
+	gpgme_check_version(NULL);
+	init_err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	p = gpgme_get_dirinfo("gpgconf-name");
+	snprintf(gpgconf_path, sizeof(gpgconf_path), "%s", p ? p : "/usr/bin/gpgconf");
+	snprintf(rm_path, sizeof(rm_path), "%s", access("/bin/rm", X_OK) == 0 ? "/bin/rm" : "/usr/bin/rm");
+}
+
+static int crypto_ready(void)
+{
+	pthread_once(&init_once, crypto_init);
+	if (init_err) {
+		sb_error("gpg (OpenPGP engine) not usable: %s", gpgme_strerror(init_err));
+		return SB_ERR_INTERNAL;
+	}
+	return 0;
+}
+
+void sb_crypto_set_tty_prompt(bool allow) { atomic_store(&tty_prompt_allowed, allow); }
+
+/* fork + execve + waitpid, output to /dev/null; async-signal-safe. */
+static void run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == 0) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+static int eph_register(const char *dir)
+{
+	struct eph_slot *s;
+	int i;
+
+	pthread_mutex_lock(&eph_lock);
+	for (i = 0; i < EPH_MAX && eph_slots[i].used; i++)
+		;
+	if (i == EPH_MAX) {
+		pthread_mutex_unlock(&eph_lock);
+		sb_error("too many temporary keyrings open");
+		return SB_ERR_INTERNAL;
+	}
+	s = &eph_slots[i];
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->kill_argv[0] = gpgconf_path;
+	s->kill_argv[1] = arg_homedir;
+	s->kill_argv[2] = s->dir;
+	s->kill_argv[3] = arg_kill;
+	s->kill_argv[4] = arg_all;
+	s->kill_argv[5] = NULL;
+	s->rm_argv[0] = rm_path;
+	s->rm_argv[1] = arg_rf;
+	s->rm_argv[2] = arg_dashes;
+	s->rm_argv[3] = s->dir;
+	s->rm_argv[4] = NULL;
+	s->used = 1;
+	pthread_mutex_unlock(&eph_lock);
+	return i;
+}
+
+/* Stop the agent of a keyring and remove it; usable for unregistered dirs. */
+static void keyring_destroy(const char *dir)
+{
+	char d[PATH_MAX];
+	char *kill_argv[] = {gpgconf_path, arg_homedir, d, arg_kill, arg_all, NULL};
+	char *rm_argv[] = {rm_path, arg_rf, arg_dashes, d, NULL};
+	int tries;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	run_quiet(kill_argv);
+	/* the dying agent may still be removing its sockets: retry briefly */
+	for (tries = 0; tries < 5; tries++) {
+		run_quiet(rm_argv);
+		if (access(d, F_OK) != 0)
+			return;
+		usleep(100 * 1000);
+	}
+	sb_warn("could not remove temporary keyring %s", sb_log_str(d, strlen(d)));
+}
+
+static void eph_release(int slot)
+{
+	struct eph_slot *s = &eph_slots[slot];
+
+	keyring_destroy(s->dir);
+	pthread_mutex_lock(&eph_lock);
+	s->used = 0;
+	pthread_mutex_unlock(&eph_lock);
+}
+
+void sb_crypto_emergency_cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < EPH_MAX; i++) {
+		if (!eph_slots[i].used)
+			continue;
+		run_quiet(eph_slots[i].kill_argv);
+		run_quiet(eph_slots[i].rm_argv);
+		eph_slots[i].used = 0;
+	}
+}
+
+static void reap_in(const char *base)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(base);
+	char *end;
+	long pid;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, EPH_PREFIX, strlen(EPH_PREFIX)))
+			continue;
+		pid = strtol(de->d_name + strlen(EPH_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '.' || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+			continue;
+		sb_info("removing stale temporary keyring %s", sb_log_str(path, strlen(path)));
+		keyring_destroy(path);
+	}
+	closedir(d);
+}
+
+static int eph_base(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(out, size, "%s/sealbox", xdg);
+		if (mkdir(out, 0700) == 0 || errno == EEXIST)
+			if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+				return 0;
+	}
+	snprintf(out, size, "/tmp");
+	return 0;
+}
+
+void sb_crypto_reap_stale(void)
+{
+	char base[PATH_MAX];
+
+	if (crypto_ready())
+		return;
+	eph_base(base, sizeof(base));
+	reap_in(base);
+	if (strcmp(base, "/tmp"))
+		reap_in("/tmp");
+}
+
+/* ---- passphrases ---- */
+
+struct pp_state {
+	const char *env;	/* variable holding the passphrase */
+	int err;		/* sb_err decided in the callback, 0 if none */
+	char msg[256];		/* the log line for err (no secrets) */
+};
+
+static int tty_read_pass(const char *hint, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	bool restore = false;
+	size_t n = 0;
+	char ch;
+	int fd, rc = -1;
+
+	if (!atomic_load(&tty_prompt_allowed))
+		return -1;
+	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+	}
+	dprintf(fd, "Passphrase for %s: ", hint);
+	for (;;) {
+		ssize_t r = read(fd, &ch, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || ch == '\n' || ch == '\r')
+			break;
+		if (n + 1 < size)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	rc = 0;
+	if (restore)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0)
+		rc = 0;
+	close(fd);
+	explicit_bzero(&ch, sizeof(ch));
+	return rc;
+}
+
+static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad,
+			   int fd)
+{
+	struct pp_state *pp = hook;
+	const char *hint = uid_hint ? sb_log_str(uid_hint, strlen(uid_hint)) : "the key";
+	const char *env = getenv(pp->env);
+	char pass[PP_MAX];
+	size_t len;
+	int bad;
+
+	(void)info;
+	if (prev_was_bad) {
+		pp->err = SB_ERR_PASSPHRASE;
+		snprintf(pp->msg, sizeof(pp->msg), "wrong passphrase for %s", hint);
+		return gpg_error(GPG_ERR_CANCELED);
+	}
+	if (env) {
+		snprintf(pass, sizeof(pass), "%s", env);
+	} else if (tty_read_pass(hint, pass, sizeof(pass))) {
+		pp->err = SB_ERR_PASSPHRASE;
+		snprintf(pp->msg, sizeof(pp->msg), "no passphrase for %s: set %s", hint, pp->env);
+		return gpg_error(GPG_ERR_CANCELED);
+	}
+	len = strlen(pass);
+	bad = gpgme_io_writen(fd, pass, len) || gpgme_io_writen(fd, "\n", 1);
+	explicit_bzero(pass, sizeof(pass));
+	return bad ? gpg_error_from_syserror() : 0;
+}
+
+/* ---- gpgme data over sb_reader/sb_writer ---- */
+
+struct io {
+	struct sb_reader in;
+	struct sb_writer out;
+	int err; /* sb_err returned by in/out (they logged it), 0 if none */
+};
+
+static ssize_t io_read_cb(void *h, void *buf, size_t size)
+{
+	struct io *io = h;
+	ssize_t n = io->in.read(io->in.ctx, buf, size);
+
+	if (n < 0) {
+		io->err = (int)n;
+		errno = EIO;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t io_write_cb(void *h, const void *buf, size_t size)
+{
+	struct io *io = h;
+	int rc = io->out.write(io->out.ctx, buf, size);
+
+	if (rc) {
+		io->err = rc;
+		errno = EIO;
+		return -1;
+	}
+	return (ssize_t)size;
+}
+
+static struct gpgme_data_cbs io_in_cbs = {io_read_cb, NULL, NULL, NULL};
+static struct gpgme_data_cbs io_out_cbs = {NULL, io_write_cb, NULL, NULL};
+
+/* ---- one operation: a context plus its callback state ---- */
+
+struct op {
+	gpgme_ctx_t ctx;
+	struct pp_state pp;
+	struct io io;
+	const char *what;	/* remote file name for messages */
+	gpgme_key_t enc_key;	/* recipient (encrypt) */
+	gpgme_key_t sign_key;	/* signer (encrypt, clearsign) or expected signer */
+	gpgme_data_t din, dout;
+};
+
+static int op_init(struct op *op, const char *home, const char *pp_env, const char *what)
+{
+	gpgme_error_t e;
+	int rc;
+
+	memset(op, 0, sizeof(*op));
+	op->what = what ? what : "data";
+	op->pp.env = pp_env;
+	rc = crypto_ready();
+	if (rc)
+		return rc;
+	e = gpgme_new(&op->ctx);
+	if (!e)
+		e = gpgme_set_protocol(op->ctx, GPGME_PROTOCOL_OpenPGP);
+	if (!e && home)
+		e = gpgme_ctx_set_engine_info(op->ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
+	if (!e)
+		e = gpgme_set_pinentry_mode(op->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
+	if (e) {
+		sb_error("gpgme: cannot set up a context: %s", gpgme_strerror(e));
+		return SB_ERR_INTERNAL;
+	}
+	gpgme_set_passphrase_cb(op->ctx, pp_cb, &op->pp);
+	gpgme_set_armor(op->ctx, 0);
+	gpgme_set_offline(op->ctx, 1);
+	return 0;
+}
+
+static void op_release(struct op *op)
+{
+	if (op->din)
+		gpgme_data_release(op->din);
+	if (op->dout)
+		gpgme_data_release(op->dout);
+	if (op->enc_key)
+		gpgme_key_unref(op->enc_key);
+	if (op->sign_key)
+		gpgme_key_unref(op->sign_key);
+	if (op->ctx)
+		gpgme_release(op->ctx);
+	memset(op, 0, sizeof(*op));
+}
+
+static int op_data(struct op *op)
+{
+	gpgme_error_t e = gpgme_data_new_from_cbs(&op->din, &io_in_cbs, &op->io);
+
+	if (!e)
+		e = gpgme_data_new_from_cbs(&op->dout, &io_out_cbs, &op->io);
+	if (e) {
+		sb_error("gpgme: %s", gpgme_strerror(e));
+		return SB_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* All recipients of the failed decryption lacked a secret key. */
+static bool op_no_seckey(struct op *op)
+{
+	gpgme_decrypt_result_t r = gpgme_op_decrypt_result(op->ctx);
+	gpgme_recipient_t rc;
+
+	if (!r || !r->recipients)
+		return false;
+	for (rc = r->recipients; rc; rc = rc->next)
+		if (gpgme_err_code(rc->status) != GPG_ERR_NO_SECKEY)
+			return false;
+	return true;
+}
+
+/* Translate a failed gpgme operation into one log line and an sb_err. */
+static int op_fail(struct op *op, gpgme_error_t e, bool decrypting)
+{
+	const char *verb = decrypting ? "decrypt" : "encrypt";
+
+	if (op->io.err)
+		return op->io.err;
+	if (op->pp.err) {
+		sb_error("%s", op->pp.msg);
+		return op->pp.err;
+	}
+	switch (gpgme_err_code(e)) {
+	case GPG_ERR_NO_SECKEY:
+		sb_error("no secret key to %s %s", decrypting ? "decrypt" : "sign", op->what);
+		return SB_ERR_NOSECRET;
+	case GPG_ERR_BAD_PASSPHRASE:
+		sb_error("wrong passphrase while processing %s", op->what);
+		return SB_ERR_PASSPHRASE;
+	case GPG_ERR_CANCELED:
+		sb_error("%s %s: canceled", verb, op->what);
+		return SB_ERR_INTERRUPTED;
+	case GPG_ERR_UNUSABLE_PUBKEY:
+	case GPG_ERR_UNUSABLE_SECKEY:
+	case GPG_ERR_INV_USER_ID:
+	case GPG_ERR_KEY_EXPIRED:
+	case GPG_ERR_CERT_REVOKED:
+		sb_error("cannot %s %s: %s", verb, op->what, gpgme_strerror(e));
+		return SB_ERR_KEY;
+	case GPG_ERR_DECRYPT_FAILED:
+		if (decrypting && op_no_seckey(op)) {
+			sb_error("no secret key to decrypt %s", op->what);
+			return SB_ERR_NOSECRET;
+		}
+		break;
+	default:
+		break;
+	}
+	sb_error("cannot %s %s: %s", verb, op->what, gpgme_strerror(e));
+	return decrypting ? SB_ERR_CORRUPT : SB_ERR_IO;
+}
+
+static void fmt_date(long t, char out[16])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 16, "%Y-%m-%d", &tm))
+		snprintf(out, 16, "?");
+}
+
+/* Look up a key; logs "<role> key <id>: not found" etc. */
+static int get_key(struct op *op, const char *id, bool secret, const char *role, gpgme_key_t *out)
+{
+	gpgme_error_t e;
+
+	*out = NULL;
+	if (!id || !*id) {
+		sb_error("%s key: none given", role);
+		return SB_ERR_PARAM;
+	}
+	e = gpgme_get_key(op->ctx, id, out, secret);
+	if (!e)
+		return 0;
+	*out = NULL;
+	if (gpgme_err_code(e) == GPG_ERR_EOF) {
+		if (secret)
+			sb_error("%s key %s: no secret key", role, sb_log_str(id, strlen(id)));
+		else
+			sb_error("%s key %s: not found", role, sb_log_str(id, strlen(id)));
+		return secret ? SB_ERR_NOSECRET : SB_ERR_KEY;
+	}
+	sb_error("%s key %s: %s", role, sb_log_str(id, strlen(id)), gpgme_strerror(e));
+	return SB_ERR_KEY;
+}
+
+/* Does fpr (a 40/64-hex fingerprint or 16-hex key id) name key or a subkey? */
+static bool key_owns(gpgme_key_t key, const char *fpr)
+{
+	gpgme_subkey_t sk;
+	size_t n, m;
+
+	if (!key || !fpr || (n = strlen(fpr)) < 16)
+		return false;
+	for (sk = key->subkeys; sk; sk = sk->next) {
+		if (!sk->fpr || (m = strlen(sk->fpr)) < n)
+			continue;
+		if (!strcasecmp(sk->fpr + m - n, fpr))
+			return true;
+	}
+	return false;
+}
+
+/* 0 when a good signature by op->sign_key is present, else SB_ERR_BADSIG. */
+static int check_signature(struct op *op, bool all_must_match)
+{
+	gpgme_verify_result_t vr = gpgme_op_verify_result(op->ctx);
+	gpgme_signature_t sig, first_bad = NULL;
+	bool good = false;
+
+	for (sig = vr ? vr->signatures : NULL; sig; sig = sig->next) {
+		if (gpgme_err_code(sig->status) == GPG_ERR_NO_ERROR && key_owns(op->sign_key, sig->fpr))
+			good = true;
+		else if (!first_bad)
+			first_bad = sig;
+	}
+	if (good && !(all_must_match && first_bad))
+		return 0;
+	if (!first_bad)
+		sb_error("%s is not signed (expected a signature by %s)", op->what, op->sign_key->fpr);
+	else if (gpgme_err_code(first_bad->status) == GPG_ERR_NO_ERROR)
+		sb_error("%s is signed by %s, not by the expected key %s", op->what,
+			 first_bad->fpr ? first_bad->fpr : "?", op->sign_key->fpr);
+	else
+		sb_error("%s: signature by %s: %s (expected %s)", op->what,
+			 first_bad->fpr ? first_bad->fpr : "?", gpgme_strerror(first_bad->status),
+			 op->sign_key->fpr);
+	return SB_ERR_BADSIG;
+}
+
+/* ---- open/close ---- */
+
+static int export_pub(const char *user_home, const char *const *fprs, gpgme_data_t *out)
+{
+	struct op op;
+	gpgme_error_t e;
+	int rc, i;
+
+	rc = op_init(&op, user_home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	if (rc)
+		goto out;
+	rc = SB_ERR_NOMEM;
+	if (gpgme_data_new(out))
+		goto out;
+	for (i = 0; fprs && fprs[i]; i++) {
+		gpgme_key_t k;
+
+		rc = get_key(&op, fprs[i], false, "public", &k);
+		if (rc)
+			goto out;
+		gpgme_key_unref(k);
+		e = gpgme_op_export(op.ctx, fprs[i], 0, *out);
+		if (e) {
+			sb_error("cannot export public key %s: %s", fprs[i], gpgme_strerror(e));
+			rc = SB_ERR_KEY;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	op_release(&op);
+	return rc;
+}
+
+static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const char *user_home)
+{
+	gpgme_data_t pub = NULL, sec = NULL;
+	gpgme_import_result_t ir;
+	gpgme_error_t e;
+	struct op op;
+	int rc;
+
+	rc = export_pub(user_home, o->import_pub, &pub);
+	if (rc)
+		goto out;
+	rc = op_init(&op, c->home, "SEALBOX_SECRET_PASSPHRASE", NULL);
+	if (rc)
+		goto out;
+	if (o->import_pub && o->import_pub[0]) {
+		gpgme_data_seek(pub, 0, SEEK_SET);
+		e = gpgme_op_import(op.ctx, pub);
+		if (e) {
+			sb_error("cannot copy public keys into the temporary keyring: %s", gpgme_strerror(e));
+			rc = SB_ERR_KEY;
+			goto out_op;
+		}
+	}
+	e = gpgme_data_new_from_file(&sec, o->secret_key_file, 1);
+	if (e) {
+		sb_error("cannot read secret key file %s: %s",
+			 sb_log_str(o->secret_key_file, strlen(o->secret_key_file)), gpgme_strerror(e));
+		rc = gpgme_err_code(e) == GPG_ERR_ENOENT ? SB_ERR_NOTFOUND : SB_ERR_IO;
+		goto out_op;
+	}
+	e = gpgme_op_import(op.ctx, sec);
+	ir = e ? NULL : gpgme_op_import_result(op.ctx);
+	if (op.pp.err) {
+		sb_error("%s", op.pp.msg);
+		rc = op.pp.err;
+	} else if (!ir || ir->secret_imported + ir->secret_unchanged == 0) {
+		sb_error("no secret key found in %s%s%s",
+			 sb_log_str(o->secret_key_file, strlen(o->secret_key_file)), e ? ": " : "",
+			 e ? gpgme_strerror(e) : "");
+		rc = SB_ERR_KEY;
+	}
+out_op:
+	op_release(&op);
+out:
+	if (sec)
+		gpgme_data_release(sec);
+	if (pub)
+		gpgme_data_release(pub);
+	return rc;
+}
+
+static int eph_open(struct sb_crypto *c, const struct sb_crypto_opts *o, const char *user_home)
+{
+	char base[PATH_MAX - 64], dir[PATH_MAX];
+	int rc;
+
+	eph_base(base, sizeof(base));
+	snprintf(dir, sizeof(dir), "%s/" EPH_PREFIX "%ld.XXXXXX", base, (long)getpid());
+	if (!mkdtemp(dir)) {
+		sb_error("cannot create a temporary keyring in %s: %s", base, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = eph_register(dir);
+	if (rc < 0) {
+		rmdir(dir);
+		return rc;
+	}
+	c->eph_slot = rc;
+	c->home = strdup(dir);
+	if (!c->home)
+		return SB_ERR_NOMEM;
+	return eph_fill(c, o, user_home);
+}
+
+int sb_crypto_open(const struct sb_crypto_opts *o, struct sb_crypto **out)
+{
+	struct sb_crypto *c;
+	const char *home;
+	int rc;
+
+	*out = NULL;
+	rc = crypto_ready();
+	if (rc)
+		return rc;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return SB_ERR_NOMEM;
+	c->eph_slot = -1;
+	home = o && o->gnupghome ? o->gnupghome : getenv("GNUPGHOME");
+	if (home && !*home)
+		home = NULL;
+	if (o && o->secret_key_file) {
+		rc = eph_open(c, o, home);
+	} else if (home) {
+		c->home = strdup(home);
+		rc = c->home ? 0 : SB_ERR_NOMEM;
+	}
+	if (rc) {
+		sb_crypto_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void sb_crypto_close(struct sb_crypto *c)
+{
+	if (!c)
+		return;
+	if (c->eph_slot >= 0)
+		eph_release(c->eph_slot);
+	free(c->home);
+	free(c);
+}
+
+const char *sb_crypto_home(const struct sb_crypto *c) { return c ? c->home : NULL; }
+
+/* ---- key checks ---- */
+
+static bool subkey_ok(gpgme_subkey_t sk, bool enc, bool secret)
+{
+	if (enc ? !sk->can_encrypt : !sk->can_sign)
+		return false;
+	if (sk->revoked || sk->expired || sk->disabled || sk->invalid)
+		return false;
+	return !secret || sk->secret;
+}
+
+/*
+ * Common rules of the key checks: the key and a capable subkey usable,
+ * a warning when it expires within 30 days. role: "encryption"/"signing".
+ */
+static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
+{
+	const char *role = enc ? "encryption" : "signing";
+	gpgme_subkey_t sk, use = NULL, cand = NULL;
+	char date[16];
+	struct op op;
+	long exp;
+	int rc;
+
+	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	if (rc)
+		goto out;
+	rc = get_key(&op, id, secret, role, &op.sign_key);
+	if (rc)
+		goto out;
+	id = op.sign_key->fpr ? op.sign_key->fpr : id;
+	rc = SB_ERR_KEY;
+	if (op.sign_key->revoked) {
+		sb_error("%s key %s: revoked", role, id);
+		goto out;
+	}
+	if (op.sign_key->expired) {
+		fmt_date(op.sign_key->subkeys->expires, date);
+		sb_error("%s key %s: expired on %s", role, id, date);
+		goto out;
+	}
+	if (op.sign_key->disabled || op.sign_key->invalid) {
+		sb_error("%s key %s: %s", role, id, op.sign_key->disabled ? "disabled" : "invalid");
+		goto out;
+	}
+	for (sk = op.sign_key->subkeys; sk && !use; sk = sk->next) {
+		if (subkey_ok(sk, enc, secret))
+			use = sk;
+		else if (enc ? sk->can_encrypt : sk->can_sign)
+			cand = sk;
+	}
+	if (!use) {
+		if (!cand)
+			sb_error("%s key %s: no %s capability", role, id, enc ? "encryption" : "signing");
+		else if (cand->expired) {
+			fmt_date(cand->expires, date);
+			sb_error("%s key %s: %s subkey expired on %s", role, id, role, date);
+		} else if (cand->revoked)
+			sb_error("%s key %s: %s subkey revoked", role, id, role);
+		else if (secret && !cand->secret) {
+			sb_error("%s key %s: no secret key for the %s subkey", role, id, role);
+			rc = SB_ERR_NOSECRET;
+		} else
+			sb_error("%s key %s: %s subkey unusable", role, id, role);
+		goto out;
+	}
+	exp = op.sign_key->subkeys->expires;
+	if (use->expires && (!exp || use->expires < exp))
+		exp = use->expires;
+	if (exp && exp - (long)time(NULL) < EXPIRY_WARN_SECS) {
+		fmt_date(exp, date);
+		sb_warn("%s key %s expires on %s", role, id, date);
+	}
+	rc = 0;
+out:
+	op_release(&op);
+	return rc;
+}
+
+int sb_crypto_check_encrypt_key(struct sb_crypto *c, const char *fpr)
+{
+	return check_key(c, fpr, true, false);
+}
+
+int sb_crypto_check_sign_key(struct sb_crypto *c, const char *fpr)
+{
+	return check_key(c, fpr, false, true);
+}
+
+int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr)
+{
+	gpgme_key_t k = NULL;
+	gpgme_subkey_t sk;
+	struct op op;
+	int rc = SB_ERR_NOSECRET;
+
+	if (op_init(&op, c->home, "SEALBOX_SECRET_PASSPHRASE", NULL))
+		goto out;
+	if (gpgme_get_key(op.ctx, fpr, &k, 1))
+		goto out;
+	for (sk = k->subkeys; sk; sk = sk->next)
+		if (sk->can_encrypt && sk->secret && !sk->revoked && !sk->disabled && !sk->invalid)
+			rc = 0;
+out:
+	if (k)
+		gpgme_key_unref(k);
+	op_release(&op);
+	return rc;
+}
+
+int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
+{
+	struct op op;
+	int rc;
+
+	out[0] = '\0';
+	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	if (!rc)
+		rc = get_key(&op, id, false, "OpenPGP", &op.enc_key);
+	if (!rc && (!op.enc_key->fpr || strlen(op.enc_key->fpr) != 40)) {
+		sb_error("key %s: fingerprint is not 40 hex digits", sb_log_str(id, strlen(id)));
+		rc = SB_ERR_KEY;
+	}
+	if (!rc)
+		memcpy(out, op.enc_key->fpr, 41);
+	op_release(&op);
+	return rc;
+}
+
+/* ---- whole-stream operations ---- */
+
+/* Context, keys and data objects for an encrypt+sign; op->io set by caller. */
+static int enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
+		       const char *sign_fpr, const char *what)
+{
+	gpgme_error_t e;
+	int rc;
+
+	rc = op_init(op, c->home, "SEALBOX_SIGN_PASSPHRASE", what);
+	if (!rc)
+		rc = get_key(op, enc_fpr, false, "encryption", &op->enc_key);
+	if (!rc)
+		rc = get_key(op, sign_fpr, true, "signing", &op->sign_key);
+	if (rc)
+		return rc;
+	e = gpgme_signers_add(op->ctx, op->sign_key);
+	if (e) {
+		sb_error("signing key %s: %s", sign_fpr, gpgme_strerror(e));
+		return SB_ERR_KEY;
+	}
+	return op_data(op);
+}
+
+static int enc_run(struct op *op, unsigned flags)
+{
+	gpgme_key_t rcpt[2] = {op->enc_key, NULL};
+	gpgme_encrypt_flags_t ef = GPGME_ENCRYPT_ALWAYS_TRUST;
+	gpgme_encrypt_result_t er;
+	gpgme_sign_result_t sr;
+	gpgme_error_t e;
+
+	if (flags & SB_CRYPTO_NO_COMPRESS)
+		ef |= GPGME_ENCRYPT_NO_COMPRESS;
+	e = gpgme_op_encrypt_sign(op->ctx, rcpt, ef, op->din, op->dout);
+	if (e)
+		return op_fail(op, e, false);
+	er = gpgme_op_encrypt_result(op->ctx);
+	sr = gpgme_op_sign_result(op->ctx);
+	if ((er && er->invalid_recipients) || !sr || sr->invalid_signers || !sr->signatures) {
+		sb_error("cannot encrypt %s: gpg did not encrypt and sign as asked", op->what);
+		return SB_ERR_KEY;
+	}
+	return op->io.err;
+}
+
+int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
+		      unsigned flags, struct sb_reader in, struct sb_writer out, const char *what)
+{
+	struct op op;
+	int rc;
+
+	rc = enc_prepare(&op, c, enc_fpr, sign_fpr, what);
+	op.io.in = in;
+	op.io.out = out;
+	if (!rc)
+		rc = enc_run(&op, flags);
+	op_release(&op);
+	return rc;
+}
+
+static int dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr, const char *what)
+{
+	int rc = op_init(op, c->home, "SEALBOX_SECRET_PASSPHRASE", what);
+
+	if (!rc)
+		rc = get_key(op, signer_fpr, false, "signing", &op->sign_key);
+	if (!rc)
+		rc = op_data(op);
+	return rc;
+}
+
+static int dec_run(struct op *op)
+{
+	gpgme_error_t e = gpgme_op_decrypt_verify(op->ctx, op->din, op->dout);
+
+	if (e)
+		return op_fail(op, e, true);
+	if (op->io.err)
+		return op->io.err;
+	return check_signature(op, false);
+}
+
+int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+		      struct sb_writer out, const char *what)
+{
+	struct op op;
+	int rc;
+
+	rc = dec_prepare(&op, c, signer_fpr, what);
+	op.io.in = in;
+	op.io.out = out;
+	if (!rc)
+		rc = dec_run(&op);
+	op_release(&op);
+	return rc;
+}
+
+/* ---- streaming: a bounded ring between the caller and the worker ---- */
+
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;	/* broadcast on every state change */
+	unsigned char *buf;	/* RING_SIZE bytes; fields below protected by mu */
+	size_t head, len;
+	bool eof;		/* producer finished */
+	bool closed;		/* consumer or operation gone: producer fails */
+	bool aborted;		/* caller gave up: both sides fail */
+	bool discard;		/* drain: puts are dropped */
+	bool done;		/* worker finished; verdict valid */
+	int verdict;
+};
+
+static int ring_init(struct ring *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->buf = malloc(RING_SIZE);
+	if (!r->buf)
+		return SB_ERR_NOMEM;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	return 0;
+}
+
+static void ring_release(struct ring *r)
+{
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r->buf);
+}
+
+/* sb_write_fn: blocks while full. */
+static int ring_put(void *ctx, const void *p, size_t n)
+{
+	struct ring *r = ctx;
+	const unsigned char *s = p;
+	int rc = 0;
+
+	pthread_mutex_lock(&r->mu);
+	while (n) {
+		size_t tail, k;
+
+		while (r->len == RING_SIZE && !r->closed && !r->aborted && !r->discard)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->aborted) {
+			rc = SB_ERR_INTERRUPTED;
+			break;
+		}
+		if (r->discard)
+			break;
+		if (r->closed) {
+			rc = r->done && r->verdict ? r->verdict : SB_ERR_INTERNAL;
+			break;
+		}
+		tail = (r->head + r->len) % RING_SIZE;
+		k = RING_SIZE - r->len; /* free space, contiguous up to the end */
+		if (k > RING_SIZE - tail)
+			k = RING_SIZE - tail;
+		if (k > n)
+			k = n;
+		memcpy(r->buf + tail, s, k);
+		r->len += k;
+		s += k;
+		n -= k;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+/* sb_read_fn: blocks while empty; 0 at eof, the verdict if the op failed. */
+static ssize_t ring_get(void *ctx, void *p, size_t n)
+{
+	struct ring *r = ctx;
+	ssize_t rc;
+	size_t k;
+
+	pthread_mutex_lock(&r->mu);
+	while (r->len == 0 && !r->eof && !r->aborted)
+		pthread_cond_wait(&r->cv, &r->mu);
+	if (r->aborted) {
+		rc = SB_ERR_INTERRUPTED;
+	} else if (r->len == 0) {
+		rc = r->done ? r->verdict : 0;
+	} else {
+		k = RING_SIZE - r->head;
+		if (k > r->len)
+			k = r->len;
+		if (k > n)
+			k = n;
+		memcpy(p, r->buf + r->head, k);
+		r->head = (r->head + k) % RING_SIZE;
+		r->len -= k;
+		rc = (ssize_t)k;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+static void ring_set(struct ring *r, bool *flag)
+{
+	pthread_mutex_lock(&r->mu);
+	*flag = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+static void ring_finish(struct ring *r, int verdict)
+{
+	pthread_mutex_lock(&r->mu);
+	r->verdict = verdict;
+	r->done = true;
+	r->eof = true;
+	r->closed = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+struct sb_crypto_enc {
+	struct op op;
+	struct ring ring; /* caller's plaintext -> worker */
+	struct sb_writer out; /* the caller's, called from the worker */
+	unsigned flags;
+	pthread_t thread;
+};
+
+struct sb_crypto_dec {
+	struct op op;
+	struct ring ring; /* worker's plaintext -> caller */
+	pthread_t thread;
+};
+
+/* The caller's writer, refused once aborted so nothing more is delivered. */
+static int enc_out(void *ctx, const void *p, size_t n)
+{
+	struct sb_crypto_enc *s = ctx;
+	bool aborted;
+
+	pthread_mutex_lock(&s->ring.mu);
+	aborted = s->ring.aborted;
+	pthread_mutex_unlock(&s->ring.mu);
+	if (aborted)
+		return SB_ERR_INTERRUPTED;
+	return s->out.write(s->out.ctx, p, n);
+}
+
+static void *enc_worker(void *arg)
+{
+	struct sb_crypto_enc *s = arg;
+
+	ring_finish(&s->ring, enc_run(&s->op, s->flags));
+	return NULL;
+}
+
+static void *dec_worker(void *arg)
+{
+	struct sb_crypto_dec *s = arg;
+
+	ring_finish(&s->ring, dec_run(&s->op));
+	return NULL;
+}
+
+int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
+			    unsigned flags, struct sb_writer out, const char *what,
+			    struct sb_crypto_enc **sp)
+{
+	struct sb_crypto_enc *s;
+	int rc;
+
+	*sp = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return SB_ERR_NOMEM;
+	rc = ring_init(&s->ring);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	rc = enc_prepare(&s->op, c, enc_fpr, sign_fpr, what);
+	s->op.io.in = (struct sb_reader){ring_get, &s->ring};
+	s->op.io.out = (struct sb_writer){enc_out, s};
+	s->out = out;
+	s->flags = flags;
+	if (!rc && (rc = pthread_create(&s->thread, NULL, enc_worker, s))) {
+		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
+		rc = SB_ERR_NOMEM;
+	}
+	if (rc) {
+		op_release(&s->op);
+		ring_release(&s->ring);
+		free(s);
+		return rc;
+	}
+	*sp = s;
+	return 0;
+}
+
+int sb_crypto_enc_write(void *sv, const void *p, size_t n)
+{
+	struct sb_crypto_enc *s = sv;
+
+	return ring_put(&s->ring, p, n);
+}
+
+static int enc_end(struct sb_crypto_enc *s, bool abort)
+{
+	int rc;
+
+	if (abort) {
+		ring_set(&s->ring, &s->ring.aborted);
+		gpgme_cancel_async(s->op.ctx);
+	} else {
+		ring_set(&s->ring, &s->ring.eof);
+	}
+	pthread_join(s->thread, NULL);
+	rc = s->ring.verdict;
+	op_release(&s->op);
+	ring_release(&s->ring);
+	free(s);
+	return rc;
+}
+
+int sb_crypto_encrypt_finish(struct sb_crypto_enc *s) { return enc_end(s, false); }
+
+void sb_crypto_encrypt_abort(struct sb_crypto_enc *s)
+{
+	if (s)
+		enc_end(s, true);
+}
+
+int sb_crypto_decrypt_start(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+			    const char *what, struct sb_crypto_dec **sp)
+{
+	struct sb_crypto_dec *s;
+	int rc;
+
+	*sp = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return SB_ERR_NOMEM;
+	rc = ring_init(&s->ring);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	rc = dec_prepare(&s->op, c, signer_fpr, what);
+	s->op.io.in = in;
+	s->op.io.out = (struct sb_writer){ring_put, &s->ring};
+	if (!rc && (rc = pthread_create(&s->thread, NULL, dec_worker, s))) {
+		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
+		rc = SB_ERR_NOMEM;
+	}
+	if (rc) {
+		op_release(&s->op);
+		ring_release(&s->ring);
+		free(s);
+		return rc;
+	}
+	*sp = s;
+	return 0;
+}
+
+ssize_t sb_crypto_dec_read(void *sv, void *buf, size_t n)
+{
+	struct sb_crypto_dec *s = sv;
+
+	return ring_get(&s->ring, buf, n);
+}
+
+static int dec_end(struct sb_crypto_dec *s, bool abort)
+{
+	int rc;
+
+	pthread_mutex_lock(&s->ring.mu);
+	if (abort)
+		s->ring.aborted = true;
+	s->ring.discard = true;
+	s->ring.len = 0;
+	pthread_cond_broadcast(&s->ring.cv);
+	pthread_mutex_unlock(&s->ring.mu);
+	if (abort)
+		gpgme_cancel_async(s->op.ctx);
+	pthread_join(s->thread, NULL);
+	rc = s->ring.verdict;
+	op_release(&s->op);
+	ring_release(&s->ring);
+	free(s);
+	return rc;
+}
+
+int sb_crypto_decrypt_finish(struct sb_crypto_dec *s) { return dec_end(s, false); }
+
+void sb_crypto_decrypt_abort(struct sb_crypto_dec *s)
+{
+	if (s)
+		dec_end(s, true);
+}
+
+/* ---- clear-signed text ---- */
+
+int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *in, size_t len,
+			struct sb_buf *out)
+{
+	struct sb_cursor cur;
+	gpgme_sign_result_t sr;
+	gpgme_error_t e;
+	struct op op;
+	int rc;
+
+	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", "seal");
+	if (!rc)
+		rc = get_key(&op, sign_fpr, true, "signing", &op.sign_key);
+	if (rc)
+		goto out;
+	e = gpgme_signers_add(op.ctx, op.sign_key);
+	if (e) {
+		sb_error("signing key %s: %s", sign_fpr, gpgme_strerror(e));
+		rc = SB_ERR_KEY;
+		goto out;
+	}
+	rc = op_data(&op);
+	if (rc)
+		goto out;
+	sb_cursor_init(&cur, in, len);
+	op.io.in = (struct sb_reader){sb_cursor_read, &cur};
+	op.io.out = (struct sb_writer){sb_buf_write, out};
+	gpgme_set_armor(op.ctx, 1);
+	e = gpgme_op_sign(op.ctx, op.din, op.dout, GPGME_SIG_MODE_CLEAR);
+	if (e) {
+		rc = op_fail(&op, e, false);
+		goto out;
+	}
+	sr = gpgme_op_sign_result(op.ctx);
+	if (!sr || !sr->signatures || sr->invalid_signers) {
+		sb_error("cannot sign the seal: gpg made no signature");
+		rc = SB_ERR_KEY;
+	}
+out:
+	op_release(&op);
+	return rc;
+}
+
+static const char clear_hdr[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
+				 size_t len, struct sb_buf *out, const char *what)
+{
+	struct sb_cursor cur;
+	gpgme_error_t e;
+	struct op op;
+	int rc;
+
+	/* exactly one signed block: no unsigned text can ride along */
+	if (len < sizeof(clear_hdr) - 1 || memcmp(in, clear_hdr, sizeof(clear_hdr) - 1) ||
+	    memmem((const char *)in + 1, len - 1, clear_hdr, sizeof(clear_hdr) - 1)) {
+		sb_error("%s is not one clear-signed message", what ? what : "seal");
+		return SB_ERR_BADSIG;
+	}
+	rc = dec_prepare(&op, c, signer_fpr, what);
+	if (rc)
+		goto out;
+	sb_cursor_init(&cur, in, len);
+	op.io.in = (struct sb_reader){sb_cursor_read, &cur};
+	op.io.out = (struct sb_writer){sb_buf_write, out};
+	e = gpgme_op_verify(op.ctx, op.din, NULL, op.dout);
+	if (e) {
+		if (op.io.err)
+			rc = op.io.err;
+		else {
+			sb_error("cannot verify %s: %s", op.what, gpgme_strerror(e));
+			rc = SB_ERR_BADSIG;
+		}
+		goto out;
+	}
+	rc = check_signature(&op, true);
+out:
+	op_release(&op);
+	return rc;
+}

@@ -67,6 +67,9 @@ int sb_tar_write_data(struct sb_tar_writer *w, const void *p, size_t len);
 int sb_tar_write_pad(struct sb_tar_writer *w);
 /* End-of-archive: two zero blocks. */
 int sb_tar_write_end(struct sb_tar_writer *w);
+/* End-of-archive plus zero padding to a multiple of 10240 bytes, as Python's
+ * TarFile.close() writes it (sigtars, §3.6). */
+int sb_tar_write_end_record(struct sb_tar_writer *w);
 
 /* ---- reader ---- */
 

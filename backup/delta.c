@@ -4,8 +4,8 @@
  * streams, with duplicity's parameters (duplicity-format.md §4.4, §5).
  *
  * Every job goes through librsync's rs_job_iter() with fixed buffers of
- * DELTA_BUF bytes; input handed to *_update() is fed in slices of at most
- * DELTA_BUF, so librsync's internal scoop stays bounded too. The only memory
+ * DELTA_BUF bytes; input handed to *_update() is fed in slices of exactly
+ * DELTA_BUF (bar the last), so librsync's internal scoop stays bounded too. The only memory
  * proportional to the data is a loaded signature. sb_delta_size() does not
  * use librsync: it walks the command stream itself.
  *
@@ -32,10 +32,21 @@
 #define DELTA_MAGIC 0x72730236u		/* rs\x026 */
 #define DELTA_MAX_CMD 17		/* opcode + 8-byte offset + 8-byte length */
 
-struct sb_sig_gen {
+/*
+ * A generating job (signature or delta). librsync flushes pending literals
+ * whenever its input runs dry, so input is always handed over in whole
+ * DELTA_BUF slices: the output then does not depend on how callers chop it.
+ */
+struct gen_job {
 	rs_job_t *job;
 	int state;			/* 0 running, 1 finished, < 0 failed (sb_err) */
+	size_t ilen;			/* bytes waiting in in[] */
+	unsigned char in[DELTA_BUF];
 	unsigned char out[DELTA_BUF];
+};
+
+struct sb_sig_gen {
+	struct gen_job g;
 };
 
 struct sb_sig {
@@ -43,9 +54,7 @@ struct sb_sig {
 };
 
 struct sb_delta_gen {
-	rs_job_t *job;
-	int state;			/* as in sb_sig_gen */
-	unsigned char out[DELTA_BUF];
+	struct gen_job g;
 };
 
 /* ---- librsync boundary ---- */
@@ -142,50 +151,71 @@ static int delta_job_run(rs_job_t *job, rs_buffers_t *b, unsigned char *obuf,
 	}
 }
 
-/* Feed n bytes to a generating job in DELTA_BUF slices. */
-static int delta_job_feed(rs_job_t *job, int *state, unsigned char *obuf,
-			  const void *p, size_t n, struct sb_writer *out, const char *what)
+/* Run one slice (the last one when eof) through a generating job. */
+static int gen_slice(struct gen_job *g, const void *p, size_t n, int eof,
+		     struct sb_writer *out, const char *what)
 {
-	const char *in = p;
 	rs_buffers_t b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.next_in = (char *)p;
+	b.avail_in = n;
+	b.eof_in = eof;
+	rc = delta_job_run(g->job, &b, g->out, out, NULL, NULL, what);
+	if (rc > 0 && !eof) {
+		sb_error("%s: librsync finished before its input", what);
+		rc = SB_ERR_INTERNAL;
+	}
+	if (rc < 0) {
+		g->state = rc;
+		return rc;
+	}
+	if (eof)
+		g->state = 1;
+	return 0;
+}
+
+static int gen_update(struct gen_job *g, const void *p, size_t n, struct sb_writer *out,
+		      const char *what)
+{
+	const unsigned char *in = p;
 	size_t take;
 	int rc;
 
-	if (*state)
-		return *state < 0 ? *state : SB_ERR_PARAM;
+	if (g->state)
+		return g->state < 0 ? g->state : SB_ERR_PARAM;
 	while (n) {
-		take = n < DELTA_BUF ? n : DELTA_BUF;
-		memset(&b, 0, sizeof(b));
-		b.next_in = (char *)in;
-		b.avail_in = take;
-		rc = delta_job_run(job, &b, obuf, out, NULL, NULL, what);
-		if (rc > 0) {
-			sb_error("%s: librsync finished before its input", what);
-			rc = SB_ERR_INTERNAL;
+		if (!g->ilen && n >= DELTA_BUF) {
+			/* a whole slice of the caller's memory: no copy */
+			take = DELTA_BUF;
+			rc = gen_slice(g, in, take, 0, out, what);
+		} else {
+			take = DELTA_BUF - g->ilen < n ? DELTA_BUF - g->ilen : n;
+			memcpy(g->in + g->ilen, in, take);
+			g->ilen += take;
+			rc = 0;
+			if (g->ilen == DELTA_BUF) {
+				g->ilen = 0;
+				rc = gen_slice(g, g->in, DELTA_BUF, 0, out, what);
+			}
 		}
-		if (rc < 0) {
-			*state = rc;
+		if (rc)
 			return rc;
-		}
 		in += take;
 		n -= take;
 	}
 	return 0;
 }
 
-static int delta_job_end(rs_job_t *job, int *state, unsigned char *obuf,
-			 struct sb_writer *out, const char *what)
+static int gen_finish(struct gen_job *g, struct sb_writer *out, const char *what)
 {
-	rs_buffers_t b;
-	int rc;
+	size_t n = g->ilen;
 
-	if (*state)
-		return *state < 0 ? *state : SB_ERR_PARAM;
-	memset(&b, 0, sizeof(b));
-	b.eof_in = 1;
-	rc = delta_job_run(job, &b, obuf, out, NULL, NULL, what);
-	*state = rc > 0 ? 1 : rc;
-	return rc > 0 ? 0 : rc;
+	if (g->state)
+		return g->state < 0 ? g->state : SB_ERR_PARAM;
+	g->ilen = 0;
+	return gen_slice(g, g->in, n, 1, out, what);
 }
 
 /* ---- block length ---- */
@@ -222,8 +252,8 @@ int sb_sig_gen_new(uint32_t block_len, struct sb_sig_gen **out)
 		sb_error("signature: out of memory");
 		return SB_ERR_NOMEM;
 	}
-	g->job = rs_sig_begin(block_len, SIG_STRONG_LEN, RS_MD4_SIG_MAGIC);
-	if (!g->job) {
+	g->g.job = rs_sig_begin(block_len, SIG_STRONG_LEN, RS_MD4_SIG_MAGIC);
+	if (!g->g.job) {
 		free(g);
 		sb_error("signature: cannot start librsync job");
 		return SB_ERR_NOMEM;
@@ -234,19 +264,19 @@ int sb_sig_gen_new(uint32_t block_len, struct sb_sig_gen **out)
 
 int sb_sig_gen_update(struct sb_sig_gen *g, const void *p, size_t n, struct sb_writer *out)
 {
-	return delta_job_feed(g->job, &g->state, g->out, p, n, out, "signature");
+	return gen_update(&g->g, p, n, out, "signature");
 }
 
 int sb_sig_gen_finish(struct sb_sig_gen *g, struct sb_writer *out)
 {
-	return delta_job_end(g->job, &g->state, g->out, out, "signature");
+	return gen_finish(&g->g, out, "signature");
 }
 
 void sb_sig_gen_free(struct sb_sig_gen *g)
 {
 	if (!g)
 		return;
-	rs_job_free(g->job);
+	rs_job_free(g->g.job);
 	free(g);
 }
 
@@ -393,8 +423,8 @@ int sb_delta_gen_new(struct sb_sig *sig, struct sb_delta_gen **out)
 		sb_error("delta: out of memory");
 		return SB_ERR_NOMEM;
 	}
-	d->job = rs_delta_begin(sig->rs);
-	if (!d->job) {
+	d->g.job = rs_delta_begin(sig->rs);
+	if (!d->g.job) {
 		free(d);
 		sb_error("delta: cannot start librsync job");
 		return SB_ERR_NOMEM;
@@ -405,19 +435,19 @@ int sb_delta_gen_new(struct sb_sig *sig, struct sb_delta_gen **out)
 
 int sb_delta_gen_update(struct sb_delta_gen *d, const void *p, size_t n, struct sb_writer *out)
 {
-	return delta_job_feed(d->job, &d->state, d->out, p, n, out, "delta");
+	return gen_update(&d->g, p, n, out, "delta");
 }
 
 int sb_delta_gen_finish(struct sb_delta_gen *d, struct sb_writer *out)
 {
-	return delta_job_end(d->job, &d->state, d->out, out, "delta");
+	return gen_finish(&d->g, out, "delta");
 }
 
 void sb_delta_gen_free(struct sb_delta_gen *d)
 {
 	if (!d)
 		return;
-	rs_job_free(d->job);
+	rs_job_free(d->g.job);
 	free(d);
 }
 

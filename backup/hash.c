@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* hash.c - SHA-1/SHA-256/MD5 through libcrypto's EVP interface. */
+#include <openssl/evp.h>
+
+#include "sealbox/error.h"
+#include "sealbox/hash.h"
+
+int sb_hash_init(struct sb_hash *h, enum sb_hash_alg alg)
+{
+	const EVP_MD *md = alg == SB_HASH_ALG_SHA1	? EVP_sha1()
+			   : alg == SB_HASH_ALG_SHA256 ? EVP_sha256()
+						       : EVP_md5();
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	h->ctx = ctx;
+	h->len = (size_t)EVP_MD_get_size(md);
+	if (!ctx || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		h->ctx = NULL;
+		return SB_ERR_NOMEM;
+	}
+	return 0;
+}
+
+void sb_hash_update(struct sb_hash *h, const void *p, size_t n)
+{
+	if (h->ctx && n)
+		EVP_DigestUpdate(h->ctx, p, n);
+}
+
+void sb_hash_final(struct sb_hash *h, unsigned char *out)
+{
+	unsigned int len = 0;
+
+	if (h->ctx)
+		EVP_DigestFinal_ex(h->ctx, out, &len);
+	sb_hash_release(h);
+}
+
+void sb_hash_release(struct sb_hash *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+void sb_hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

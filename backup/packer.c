@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * packer.c - volumes: spool, cut, encrypt in parallel, upload (see packer.h).
+ * It does not decide what goes into the set; the writer does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "sealbox/error.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+#include "sealbox/packer.h"
+
+#define SPOOL_BUF (1u << 20)
+#define MAX_HEADER 4096 /* generous bound of a member's header blocks */
+
+struct vol {
+	unsigned num;
+	int fd; /* plaintext spool, -1 once shipped */
+	uint64_t size;
+	struct sb_buf start, end;
+	long start_block, end_block;
+	unsigned char sha1[20];
+	int done; /* uploaded */
+	struct vol *next; /* queue link */
+};
+
+struct sb_packer {
+	struct sb_packer_opts o;
+	/* producer side */
+	struct vol *cur;
+	unsigned char *wbuf;
+	size_t wlen;
+	struct sb_tar_writer tw;
+	/* shared, protected by mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct vol *qhead, *qtail;
+	unsigned busy;	/* volumes queued or being encrypted */
+	int stop;
+	int err;	/* first worker failure */
+	struct vol **vols; /* every volume by number - 1 */
+	unsigned nvols;
+	uint64_t uploaded;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+struct tee {
+	struct sb_transport_put *put;
+	struct sb_hash sha1;
+	uint64_t bytes;
+};
+
+static int tee_write(void *ctx, const void *p, size_t n)
+{
+	struct tee *t = ctx;
+
+	sb_hash_update(&t->sha1, p, n);
+	t->bytes += n;
+	return sb_transport_put_write(t->put, p, n);
+}
+
+/* Does the volume's data compress? Sample up to 8 blocks spread over it. */
+static unsigned compress_flags(int fd, uint64_t size)
+{
+	static const size_t blk = 65536;
+	unsigned char in[65536], out[65536 + 1024];
+	uint64_t in_total = 0, out_total = 0, step;
+	unsigned i;
+
+	if (size < blk)
+		return 0;
+	step = size / 8;
+	for (i = 0; i < 8; i++) {
+		ssize_t n = pread(fd, in, blk, (off_t)(i * step));
+		uLongf olen = sizeof(out);
+
+		if (n <= 0)
+			break;
+		if (compress2(out, &olen, in, (uLong)n, 1) != Z_OK)
+			return 0;
+		in_total += (uint64_t)n;
+		out_total += olen;
+	}
+	return in_total && out_total * 100 > in_total * 92 ? SB_CRYPTO_NO_COMPRESS : 0;
+}
+
+static int ship(struct sb_packer *p, struct vol *v)
+{
+	struct sb_name n = p->o.set;
+	struct tee t = {0};
+	struct sb_reader in = {sb_fd_read, &v->fd};
+	struct sb_writer out = {tee_write, &t};
+	char name[256];
+	int rc;
+
+	n.kind = SB_KIND_VOL;
+	n.vol = v->num;
+	if (sb_name_format(&n, name, sizeof(name)) < 0)
+		return SB_ERR_INTERNAL;
+	if (lseek(v->fd, 0, SEEK_SET) < 0)
+		return sb_err_from_errno(errno);
+	rc = sb_transport_put_open(p->o.target, name, &t.put);
+	if (rc)
+		return rc;
+	if ((rc = sb_hash_init(&t.sha1, SB_HASH_ALG_SHA1))) {
+		sb_transport_put_abort(t.put);
+		return rc;
+	}
+	rc = sb_crypto_encrypt(p->o.crypto, p->o.enc_fpr, p->o.sign_fpr, compress_flags(v->fd, v->size),
+			       in, out, name);
+	if (rc) {
+		sb_hash_release(&t.sha1);
+		sb_transport_put_abort(t.put);
+		return rc;
+	}
+	sb_hash_final(&t.sha1, v->sha1);
+	rc = sb_transport_put_commit(t.put);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&p->mu);
+	p->uploaded += t.bytes;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct sb_packer *p = arg;
+	struct vol *v;
+	int rc;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->qhead && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->qhead)
+			break;
+		v = p->qhead;
+		p->qhead = v->next;
+		if (!p->qhead)
+			p->qtail = NULL;
+		pthread_mutex_unlock(&p->mu);
+		rc = p->err ? SB_ERR_INTERRUPTED : ship(p, v);
+		close(v->fd);
+		v->fd = -1;
+		pthread_mutex_lock(&p->mu);
+		if (rc && !p->err)
+			p->err = rc;
+		v->done = !rc;
+		p->busy--;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static int spool_flush(struct sb_packer *p)
+{
+	int rc;
+
+	if (!p->wlen)
+		return 0;
+	rc = sb_fd_write(&p->cur->fd, p->wbuf, p->wlen);
+	if (rc)
+		sb_error("temporary volume file in %s: cannot write", p->o.tmpdir ? p->o.tmpdir : "/tmp");
+	p->wlen = 0;
+	return rc;
+}
+
+static int spool_write(void *ctx, const void *data, size_t n)
+{
+	struct sb_packer *p = ctx;
+	const unsigned char *c = data;
+	size_t k;
+	int rc;
+
+	while (n) {
+		if (p->wlen == SPOOL_BUF && (rc = spool_flush(p)))
+			return rc;
+		k = SPOOL_BUF - p->wlen;
+		if (k > n)
+			k = n;
+		memcpy(p->wbuf + p->wlen, c, k);
+		p->wlen += k;
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int start_volume(struct sb_packer *p)
+{
+	const char *dir = p->o.tmpdir ? p->o.tmpdir : getenv("TMPDIR");
+	struct vol *v, **vols;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	v = calloc(1, sizeof(*v));
+	vols = realloc(p->vols, (p->nvols + 1) * sizeof(*vols));
+	if (!v || !vols) {
+		free(v);
+		if (vols)
+			p->vols = vols;
+		return SB_ERR_NOMEM;
+	}
+	p->vols = vols;
+	v->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (v->fd < 0) {
+		int e = errno;
+		sb_error("cannot create a temporary volume file in %s: %s", dir, strerror(e));
+		free(v);
+		return sb_err_from_errno(e);
+	}
+	v->num = p->nvols + 1;
+	v->start_block = v->end_block = -1;
+	p->vols[p->nvols++] = v;
+	p->cur = v;
+	sb_tar_writer_init(&p->tw, (struct sb_writer){spool_write, p});
+	return 0;
+}
+
+/* Close the current volume and queue it; waits while the pool is full. */
+static int cut_volume(struct sb_packer *p)
+{
+	struct vol *v = p->cur;
+	int rc;
+
+	rc = sb_tar_write_end(&p->tw);
+	if (!rc)
+		rc = spool_flush(p);
+	if (rc)
+		return rc;
+	v->size = p->tw.offset;
+	p->cur = NULL;
+	pthread_mutex_lock(&p->mu);
+	while (p->busy > p->nthreads && !p->err)
+		pthread_cond_wait(&p->cv, &p->mu);
+	rc = p->err;
+	if (!rc) {
+		if (p->qtail)
+			p->qtail->next = v;
+		else
+			p->qhead = v;
+		p->qtail = v;
+		p->busy++;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+int sb_packer_new(const struct sb_packer_opts *o, struct sb_packer **out)
+{
+	struct sb_packer *p = calloc(1, sizeof(*p));
+	unsigned i;
+
+	if (!p)
+		return SB_ERR_NOMEM;
+	p->o = *o;
+	if (!p->o.workers)
+		p->o.workers = 2;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->wbuf = malloc(SPOOL_BUF);
+	p->threads = calloc(p->o.workers, sizeof(*p->threads));
+	if (!p->wbuf || !p->threads) {
+		sb_packer_free(p);
+		return SB_ERR_NOMEM;
+	}
+	for (i = 0; i < p->o.workers; i++) {
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0) {
+			sb_packer_free(p);
+			return SB_ERR_NOMEM;
+		}
+		p->nthreads++;
+	}
+	*out = p;
+	return 0;
+}
+
+int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path,
+		  size_t plen, long block, const void *data, unsigned *vol, uint64_t *offset)
+{
+	int rc;
+
+	if (p->cur && p->cur->start.data &&
+	    p->tw.offset + MAX_HEADER + e->size + 2 * SB_TAR_BLOCK > p->o.volsize) {
+		rc = cut_volume(p);
+		if (rc)
+			return rc;
+	}
+	if (!p->cur && (rc = start_volume(p)))
+		return rc;
+	if (!p->cur->start.data) {
+		if (sb_buf_set(&p->cur->start, path, plen))
+			return SB_ERR_NOMEM;
+		p->cur->start_block = block;
+	}
+	if (sb_buf_set(&p->cur->end, path, plen))
+		return SB_ERR_NOMEM;
+	p->cur->end_block = block;
+	if (vol)
+		*vol = p->cur->num;
+	if (offset)
+		*offset = p->tw.offset;
+	rc = sb_tar_write_header(&p->tw, e);
+	if (!rc && e->size) {
+		rc = sb_tar_write_data(&p->tw, data, (size_t)e->size);
+		if (!rc)
+			rc = sb_tar_write_pad(&p->tw);
+	}
+	return rc;
+}
+
+int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m)
+{
+	unsigned i;
+	int rc = 0;
+
+	if (!p->cur && !p->nvols)
+		rc = start_volume(p);
+	if (!rc && p->cur)
+		rc = cut_volume(p);
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (!rc)
+		rc = p->err;
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; !rc && i < p->nvols; i++) {
+		struct vol *v = p->vols[i];
+		struct sb_manifest_vol *mv = sb_manifest_add_vol(m, v->num);
+
+		if (!mv || sb_buf_set(&mv->start, v->start.data, v->start.len) ||
+		    sb_buf_set(&mv->end, v->end.data, v->end.len)) {
+			rc = SB_ERR_NOMEM;
+			break;
+		}
+		mv->start_block = v->start_block;
+		mv->end_block = v->end_block;
+		mv->hash_type = SB_HASH_SHA1;
+		memcpy(mv->hash, v->sha1, 20);
+	}
+	return rc;
+}
+
+uint64_t sb_packer_uploaded(const struct sb_packer *p) { return p->uploaded; }
+
+void sb_packer_free(struct sb_packer *p)
+{
+	unsigned i;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	if (!p->err)
+		p->err = SB_ERR_INTERRUPTED;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	for (i = 0; i < p->nvols; i++) {
+		struct vol *v = p->vols[i];
+
+		if (v->fd >= 0)
+			close(v->fd);
+		sb_buf_release(&v->start);
+		sb_buf_release(&v->end);
+		free(v);
+	}
+	free(p->vols);
+	free(p->threads);
+	free(p->wbuf);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

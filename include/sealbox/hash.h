@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hash.h - SHA-1 (duplicity's manifest hashes) and SHA-256 over OpenSSL's
+ * libcrypto, which uses the CPU's SHA instructions.
+ *   sb_hash_init(&h, SB_HASH_ALG_SHA1); sb_hash_update()...; sb_hash_final(&h, out);
+ */
+#ifndef SEALBOX_HASH_H
+#define SEALBOX_HASH_H
+
+#include <stddef.h>
+
+enum sb_hash_alg {
+	SB_HASH_ALG_SHA1,   /* 20 bytes */
+	SB_HASH_ALG_SHA256, /* 32 bytes */
+	SB_HASH_ALG_MD5,    /* 16 bytes */
+};
+
+struct sb_hash {
+	void *ctx; /* EVP_MD_CTX */
+	size_t len;
+};
+
+int sb_hash_init(struct sb_hash *h, enum sb_hash_alg alg);
+void sb_hash_update(struct sb_hash *h, const void *p, size_t n);
+/* Writes h->len bytes to out and releases the context. */
+void sb_hash_final(struct sb_hash *h, unsigned char *out);
+void sb_hash_release(struct sb_hash *h);
+/* Lowercase hex of n bytes into out (2n + 1 bytes). */
+void sb_hex(const unsigned char *p, size_t n, char *out);
+
+#endif

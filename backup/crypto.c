@@ -245,6 +245,7 @@ struct pp_state {
 	const char *env;	/* variable holding the passphrase */
 	int err;		/* sb_err decided in the callback, 0 if none */
 	char msg[256];		/* the log line for err (no secrets) */
+	char hint[160];		/* the key gpg last asked for */
 };
 
 static int tty_read_pass(const char *hint, char *buf, size_t size)
@@ -299,6 +300,7 @@ static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, i
 	int bad;
 
 	(void)info;
+	snprintf(pp->hint, sizeof(pp->hint), "%s", hint);
 	if (prev_was_bad) {
 		pp->err = SB_ERR_PASSPHRASE;
 		snprintf(pp->msg, sizeof(pp->msg), "wrong passphrase for %s", hint);
@@ -314,7 +316,7 @@ static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, i
 	len = strlen(pass);
 	bad = gpgme_io_writen(fd, pass, len) || gpgme_io_writen(fd, "\n", 1);
 	explicit_bzero(pass, sizeof(pass));
-	return bad ? gpg_error_from_syserror() : 0;
+	return bad ? gpgme_error_from_syserror() : 0;
 }
 
 /* ---- gpgme data over sb_reader/sb_writer ---- */
@@ -452,7 +454,7 @@ static int op_fail(struct op *op, gpgme_error_t e, bool decrypting)
 		sb_error("no secret key to %s %s", decrypting ? "decrypt" : "sign", op->what);
 		return SB_ERR_NOSECRET;
 	case GPG_ERR_BAD_PASSPHRASE:
-		sb_error("wrong passphrase while processing %s", op->what);
+		sb_error("wrong passphrase for %s", op->pp.hint[0] ? op->pp.hint : "the key");
 		return SB_ERR_PASSPHRASE;
 	case GPG_ERR_CANCELED:
 		sb_error("%s %s: canceled", verb, op->what);

@@ -397,7 +397,7 @@ int sb_tar_write_end_record(struct sb_tar_writer *w)
 	int rc = sb_tar_write_end(w);
 
 	if (!rc)
-		rc = tw_zeros(w, (size_t)(-w->offset % TAR_RECORD));
+		rc = tw_zeros(w, (size_t)((TAR_RECORD - w->offset % TAR_RECORD) % TAR_RECORD));
 	return rc;
 }
 

@@ -321,83 +321,89 @@ static int delta_no_output(void *ctx, const void *buf, size_t len)
 	return SB_ERR_INTERNAL;
 }
 
-int sb_sig_load(struct sb_reader src, struct sb_sig **out)
+/*
+ * Run a loadsig job over the n header bytes already in ibuf and the rest of
+ * src; *total counts every byte read.
+ */
+static int sig_load_stream(rs_job_t *job, struct sb_reader *src, unsigned char *ibuf,
+			   size_t n, uint64_t *total)
 {
 	struct sb_writer none = {delta_no_output, NULL};
+	unsigned char *obuf = malloc(DELTA_BUF);
+	rs_buffers_t b;
+	ssize_t got;
+	int rc;
+
+	if (!obuf) {
+		sb_error("signature: out of memory");
+		return SB_ERR_NOMEM;
+	}
+	memset(&b, 0, sizeof(b));
+	b.next_in = (char *)ibuf;
+	b.avail_in = n;
+	*total = n;
+	while (!(rc = delta_job_run(job, &b, obuf, &none, NULL, NULL, "signature"))) {
+		got = src->read(src->ctx, ibuf, DELTA_BUF);
+		if (got < 0) {
+			rc = (int)got;
+			break;
+		}
+		b.next_in = (char *)ibuf;
+		b.avail_in = (size_t)got;
+		b.eof_in = got == 0;
+		*total += (uint64_t)got;
+	}
+	free(obuf);
+	return rc < 0 ? rc : 0;
+}
+
+int sb_sig_load(struct sb_reader src, struct sb_sig **out)
+{
 	rs_signature_t *rs = NULL;
 	rs_job_t *job = NULL;
-	unsigned char *ibuf = NULL, *obuf = NULL;
-	uint64_t total = 0;
-	uint32_t strong_len;
+	unsigned char *ibuf = NULL;
 	struct sb_sig *s = NULL;
-	rs_buffers_t b;
+	uint64_t total;
+	uint32_t strong_len;
 	ssize_t n;
-	int rc, eof = 0;
-	rs_result r;
+	int rc;
 
 	*out = NULL;
 	delta_rs_init();
 	ibuf = malloc(DELTA_BUF);
-	obuf = malloc(DELTA_BUF);
 	s = calloc(1, sizeof(*s));
-	if (!ibuf || !obuf || !s) {
+	if (!ibuf || !s) {
 		sb_error("signature: out of memory");
 		rc = SB_ERR_NOMEM;
 		goto out;
 	}
 	n = sb_read_full(&src, ibuf, SIG_HEADER_LEN);
-	if (n < 0) {
-		rc = (int)n;
-		goto out;
-	}
-	rc = sig_check_header(ibuf, (size_t)n, &strong_len);
+	rc = n < 0 ? (int)n : sig_check_header(ibuf, (size_t)n, &strong_len);
 	if (rc)
 		goto out;
 	job = rs_loadsig_begin(&rs);
-	memset(&b, 0, sizeof(b));
-	b.next_in = (char *)ibuf;
-	b.avail_in = (size_t)n;
-	total = (uint64_t)n;
-	for (;;) {
-		rc = delta_job_run(job, &b, obuf, &none, NULL, NULL, "signature");
-		if (rc < 0)
-			goto out;
-		if (rc > 0)
-			break;
-		n = src.read(src.ctx, ibuf, DELTA_BUF);
-		if (n < 0) {
-			rc = (int)n;
-			goto out;
-		}
-		eof = n == 0;
-		b.next_in = (char *)ibuf;
-		b.avail_in = (size_t)n;
-		b.eof_in = eof;
-		total += (uint64_t)n;
-	}
+	rc = sig_load_stream(job, &src, ibuf, (size_t)n, &total);
+	if (rc)
+		goto out;
 	/* librsync silently drops a partial last record. */
 	if ((total - SIG_HEADER_LEN) % (4 + strong_len)) {
 		sb_error("signature: truncated block record (%" PRIu64 " bytes)", total);
 		rc = SB_ERR_CORRUPT;
 		goto out;
 	}
-	r = rs_build_hash_table(rs);
-	if (r != RS_DONE) {
-		rc = delta_rs_err(r, "signature");
+	rc = delta_rs_err(rs_build_hash_table(rs), "signature");
+	if (rc)
 		goto out;
-	}
 	s->rs = rs;
 	rs = NULL;
 	*out = s;
 	s = NULL;
-	rc = 0;
 out:
 	if (job)
 		rs_job_free(job);
 	if (rs)
 		rs_free_sumset(rs);
 	free(s);
-	free(obuf);
 	free(ibuf);
 	return rc;
 }

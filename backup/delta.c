@@ -25,12 +25,12 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 
-#define DELTA_BUF (64 * 1024)		/* I/O slice for every job */
-#define SIG_STRONG_LEN 8		/* duplicity 0.8.22's truncated MD4 */
-#define SIG_HEADER_LEN 12		/* magic, block_len, strong_len */
-#define SIG_LOAD_MAX_BLOCK (1u << 24)	/* librsync scoops a block at a time */
-#define DELTA_MAGIC 0x72730236u		/* rs\x026 */
-#define DELTA_MAX_CMD 17		/* opcode + 8-byte offset + 8-byte length */
+#define DELTA_BUF (64 * 1024)	      /* I/O slice for every job */
+#define SIG_STRONG_LEN 8	      /* duplicity 0.8.22's truncated MD4 */
+#define SIG_HEADER_LEN 12	      /* magic, block_len, strong_len */
+#define SIG_LOAD_MAX_BLOCK (1u << 24) /* librsync scoops a block at a time */
+#define DELTA_MAGIC 0x72730236u	      /* rs\x026 */
+#define DELTA_MAX_CMD 17	      /* opcode + 8-byte offset + 8-byte length */
 
 /*
  * A generating job (signature or delta). librsync flushes pending literals
@@ -39,8 +39,8 @@
  */
 struct gen_job {
 	rs_job_t *job;
-	int state;			/* 0 running, 1 finished, < 0 failed (sb_err) */
-	size_t ilen;			/* bytes waiting in in[] */
+	int state;   /* 0 running, 1 finished, < 0 failed (sb_err) */
+	size_t ilen; /* bytes waiting in in[] */
 	unsigned char in[DELTA_BUF];
 	unsigned char out[DELTA_BUF];
 };
@@ -50,7 +50,7 @@ struct sb_sig_gen {
 };
 
 struct sb_sig {
-	rs_signature_t *rs;		/* owned, hash table built */
+	rs_signature_t *rs; /* owned, hash table built */
 };
 
 struct sb_delta_gen {
@@ -118,9 +118,8 @@ static int delta_rs_err(rs_result r, const char *what)
  * fails (< 0, logged). Output goes to out as produced; *written (optional)
  * counts it. cb_err (optional) is where a callback left an error it logged.
  */
-static int delta_job_run(rs_job_t *job, rs_buffers_t *b, unsigned char *obuf,
-			 struct sb_writer *out, uint64_t *written, const int *cb_err,
-			 const char *what)
+static int delta_job_run(rs_job_t *job, rs_buffers_t *b, unsigned char *obuf, struct sb_writer *out,
+			 uint64_t *written, const int *cb_err, const char *what)
 {
 	rs_result r;
 	size_t made, in0;
@@ -152,8 +151,8 @@ static int delta_job_run(rs_job_t *job, rs_buffers_t *b, unsigned char *obuf,
 }
 
 /* Run one slice (the last one when eof) through a generating job. */
-static int gen_slice(struct gen_job *g, const void *p, size_t n, int eof,
-		     struct sb_writer *out, const char *what)
+static int gen_slice(struct gen_job *g, const void *p, size_t n, int eof, struct sb_writer *out,
+		     const char *what)
 {
 	rs_buffers_t b;
 	int rc;
@@ -325,8 +324,8 @@ static int delta_no_output(void *ctx, const void *buf, size_t len)
  * Run a loadsig job over the n header bytes already in ibuf and the rest of
  * src; *total counts every byte read.
  */
-static int sig_load_stream(rs_job_t *job, struct sb_reader *src, unsigned char *ibuf,
-			   size_t n, uint64_t *total)
+static int sig_load_stream(rs_job_t *job, struct sb_reader *src, unsigned char *ibuf, size_t n,
+			   uint64_t *total)
 {
 	struct sb_writer none = {delta_no_output, NULL};
 	unsigned char *obuf = malloc(DELTA_BUF);
@@ -461,7 +460,7 @@ void sb_delta_gen_free(struct sb_delta_gen *d)
 
 struct patch_basis {
 	int fd;
-	int err;		/* sb_err already logged by the callback, or 0 */
+	int err; /* sb_err already logged by the callback, or 0 */
 };
 
 /* librsync copy callback: pread into its buffer; EOF there is corruption. */
@@ -490,8 +489,7 @@ static rs_result patch_copy(void *arg, rs_long_t pos, size_t *len, void **buf)
 		got += (size_t)n;
 	}
 	if (!got) {
-		sb_error("patch: COPY at offset %jd is beyond the end of the basis",
-			 (intmax_t)pos);
+		sb_error("patch: COPY at offset %jd is beyond the end of the basis", (intmax_t)pos);
 		pb->err = SB_ERR_CORRUPT;
 		return RS_CORRUPT;
 	}
@@ -500,8 +498,7 @@ static rs_result patch_copy(void *arg, rs_long_t pos, size_t *len, void **buf)
 }
 
 /* After END: the delta must be exhausted (b holds what is left of ibuf). */
-static int patch_check_tail(struct sb_reader *delta, rs_buffers_t *b, unsigned char *ibuf,
-			    int eof)
+static int patch_check_tail(struct sb_reader *delta, rs_buffers_t *b, unsigned char *ibuf, int eof)
 {
 	ssize_t n = 0;
 
@@ -574,7 +571,7 @@ out:
 struct dscan {
 	struct sb_reader *r;
 	unsigned char buf[DELTA_BUF];
-	size_t off, len;		/* unread bytes are buf[off, len) */
+	size_t off, len; /* unread bytes are buf[off, len) */
 	int eof;
 };
 

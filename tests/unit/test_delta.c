@@ -28,7 +28,7 @@
 #include "sealbox/log.h"
 
 static char tmpdir[] = "/tmp/sb-test-delta-XXXXXX";
-static int n_errors;	/* sb_error() lines since the last reset */
+static int n_errors; /* sb_error() lines since the last reset */
 
 static const size_t feed_sizes[] = {1, 7, 4096, 65536};
 #define N_FEEDS (sizeof(feed_sizes) / sizeof(feed_sizes[0]))
@@ -167,8 +167,8 @@ static void delta_mem(struct sb_sig *s, const void *p, size_t n, size_t feed, st
 	sb_delta_gen_free(d);
 }
 
-static int patch_mem(const void *basis, size_t bn, const void *delta, size_t dn,
-		     struct sb_buf *out, uint64_t *size)
+static int patch_mem(const void *basis, size_t bn, const void *delta, size_t dn, struct sb_buf *out,
+		     uint64_t *size)
 {
 	struct sb_cursor c;
 	struct sb_reader r = {sb_cursor_read, &c};
@@ -241,8 +241,9 @@ static void test_delta__sig_matches_rdiff(void **state)
 		data = rand_buf(sizes[i], i + 1);
 		bl = sb_sig_block_len(sizes[i]);
 		write_file(in, data, sizes[i]);
-		assert_int_equal(run("rdiff -f signature -b %u -S 8 -H md4 -R rollsum '%s' '%s'", (unsigned)bl,
-				     in, out), 0);
+		assert_int_equal(run("rdiff -f signature -b %u -S 8 -H md4 -R rollsum '%s' '%s'",
+				     (unsigned)bl, in, out),
+				 0);
 		read_file(out, &theirs);
 		sig_mem(data, sizes[i], bl, 65536, &ours);
 		assert_int_equal(ours.len, 12 + 12 * ((sizes[i] + bl - 1) / bl));
@@ -374,8 +375,8 @@ static void test_delta__round_trip(void **state)
 		}
 		sb_sig_free(s);
 
-		assert_int_equal(patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out,
-					   &size), 0);
+		assert_int_equal(
+		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		assert_int_equal(out.len, c[i].new_len);
 		if (c[i].new_len)
@@ -474,11 +475,12 @@ static void test_delta__rdiff_interop(void **state)
 			assert_memory_equal(out.data, c[i].new, c[i].new_len);
 
 		/* rdiff's delta (from a BLAKE2 signature), our signature load and patch */
-		assert_int_equal(run("rdiff -f signature -b 512 -H blake2 -R rollsum '%s' '%s'", oldp, sigp), 0);
+		assert_int_equal(
+		    run("rdiff -f signature -b 512 -H blake2 -R rollsum '%s' '%s'", oldp, sigp), 0);
 		assert_int_equal(run("rdiff -f delta '%s' '%s' '%s'", sigp, newp, deltap), 0);
 		read_file(deltap, &delta);
-		assert_int_equal(patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out,
-					   &size), 0);
+		assert_int_equal(
+		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		if (c[i].new_len)
 			assert_memory_equal(out.data, c[i].new, c[i].new_len);
@@ -490,8 +492,8 @@ static void test_delta__rdiff_interop(void **state)
 		assert_int_equal(load_sig(sig.data, sig.len, &s), 0);
 		delta_mem(s, c[i].new, c[i].new_len, 7, &delta);
 		sb_sig_free(s);
-		assert_int_equal(patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out,
-					   &size), 0);
+		assert_int_equal(
+		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		if (c[i].new_len)
 			assert_memory_equal(out.data, c[i].new, c[i].new_len);
@@ -561,9 +563,8 @@ static void test_delta__bad_commands(void **state)
 	static const unsigned char lit_zero[] = {'r', 's', 0x02, 0x36, 0x41, 0, 0x00};
 	static const unsigned char trailing[] = {'r', 's', 0x02, 0x36, 0x01, 'x', 0x00, 0x00};
 	static const unsigned char no_end[] = {'r', 's', 0x02, 0x36, 0x02, 'x', 'y'};
-	static const unsigned char copy_neg[] = {'r', 's', 0x02, 0x36, 0x54,
-						 0x80, 0, 0, 0, 0, 0, 0, 0,
-						 0, 0, 0, 0, 0, 0, 0, 1, 0x00};
+	static const unsigned char copy_neg[] = {
+	    'r', 's', 0x02, 0x36, 0x54, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x00};
 
 	expect_corrupt(basis, sizeof(basis), bad_magic, sizeof(bad_magic));
 	expect_corrupt(basis, sizeof(basis), bad_op, sizeof(bad_op));
@@ -581,12 +582,14 @@ static void test_delta__bad_commands(void **state)
 		uint64_t size;
 
 		n_errors = 0;
-		assert_int_equal(patch_mem(basis, sizeof(basis), copy_past, sizeof(copy_past),
-					   &out, &size), SB_ERR_CORRUPT);
+		assert_int_equal(
+		    patch_mem(basis, sizeof(basis), copy_past, sizeof(copy_past), &out, &size),
+		    SB_ERR_CORRUPT);
 		assert_int_equal(n_errors, 1);
 		n_errors = 0;
-		assert_int_equal(patch_mem(basis, sizeof(basis), copy_over, sizeof(copy_over),
-					   &out, &size), SB_ERR_CORRUPT);
+		assert_int_equal(
+		    patch_mem(basis, sizeof(basis), copy_over, sizeof(copy_over), &out, &size),
+		    SB_ERR_CORRUPT);
 		assert_int_equal(n_errors, 1);
 		assert_int_equal(size_mem(copy_past, sizeof(copy_past), &size), 0);
 		assert_int_equal(size, 0x10);
@@ -597,24 +600,17 @@ static void test_delta__bad_commands(void **state)
 static void test_delta__size_walker(void **state)
 {
 	/* duplicity-format.md §5 sample: COPY(0, 120000) */
-	static const unsigned char chmod_only[] = {'r', 's', 0x02, 0x36, 0x47, 0x00,
+	static const unsigned char chmod_only[] = {'r',	 's',  0x02, 0x36, 0x47, 0x00,
 						   0x00, 0x01, 0xd4, 0xc0, 0x00};
 	/* every width: LIT via 0x41..0x44, COPY 0x45 and 0x54 */
 	static const unsigned char widths[] = {
-		'r', 's', 0x02, 0x36,
-		0x03, 'a', 'b', 'c',
-		0x41, 0x02, 'd', 'e',
-		0x42, 0x00, 0x01, 'f',
-		0x43, 0x00, 0x00, 0x00, 0x01, 'g',
-		0x44, 0, 0, 0, 0, 0, 0, 0, 0x01, 'h',
-		0x45, 0x00, 0x05,
-		0x54, 0, 0, 0, 0, 0, 0, 0, 0x02, 0, 0, 0, 0, 0, 0, 0, 0x03,
-		0x00};
+	    'r',  's',	0x02, 0x36, 0x03, 'a',	'b',  'c',  0x41, 0x02, 'd', 'e', 0x42, 0x00,
+	    0x01, 'f',	0x43, 0x00, 0x00, 0x00, 0x01, 'g',  0x44, 0,	0,   0,	  0,	0,
+	    0,	  0,	0x01, 'h',  0x45, 0x00, 0x05, 0x54, 0,	  0,	0,   0,	  0,	0,
+	    0,	  0x02, 0,    0,    0,	  0,	0,    0,    0,	  0x03, 0x00};
 	static const unsigned char overflow[] = {
-		'r', 's', 0x02, 0x36,
-		0x54, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0,
-		0x54, 0, 0, 0, 0, 0, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 0,
-		0x00};
+	    'r', 's',  0x02, 0x36, 0x54, 0, 0, 0, 0, 0, 0,    0, 0, 0x40, 0, 0, 0, 0, 0,   0,
+	    0,	 0x54, 0,    0,	   0,	 0, 0, 0, 0, 0, 0x40, 0, 0, 0,	  0, 0, 0, 0, 0x00};
 	struct sb_buf out = SB_BUF_INIT;
 	unsigned char basis[8] = "ABCDEFGH";
 	uint64_t size;
@@ -635,14 +631,14 @@ static void test_delta__size_walker(void **state)
 static void test_delta__bad_signatures(void **state)
 {
 	static const unsigned char cases[][16] = {
-		{0x72, 0x73, 0x01, 0x46, 0, 0, 2, 0, 0, 0, 0, 8}, /* rabin-karp: not duplicity's */
-		{0x72, 0x73, 0x02, 0x36, 0, 0, 2, 0, 0, 0, 0, 8}, /* a delta */
-		{0x72, 0x73, 0x01, 0x36, 0, 0, 0, 0, 0, 0, 0, 8}, /* block 0 */
-		{0x72, 0x73, 0x01, 0x36, 0x7f, 0, 0, 0, 0, 0, 0, 8}, /* huge block */
-		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 0}, /* strong 0 */
-		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 17}, /* MD4 has 16 */
-		{0x72, 0x73, 0x01, 0x37, 0, 0, 2, 0, 0, 0, 0, 33}, /* BLAKE2 has 32 */
-		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 8, 1, 2, 3, 4}, /* partial record */
+	    {0x72, 0x73, 0x01, 0x46, 0, 0, 2, 0, 0, 0, 0, 8},	 /* rabin-karp: not duplicity's */
+	    {0x72, 0x73, 0x02, 0x36, 0, 0, 2, 0, 0, 0, 0, 8},	 /* a delta */
+	    {0x72, 0x73, 0x01, 0x36, 0, 0, 0, 0, 0, 0, 0, 8},	 /* block 0 */
+	    {0x72, 0x73, 0x01, 0x36, 0x7f, 0, 0, 0, 0, 0, 0, 8}, /* huge block */
+	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 0},	 /* strong 0 */
+	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 17},	 /* MD4 has 16 */
+	    {0x72, 0x73, 0x01, 0x37, 0, 0, 2, 0, 0, 0, 0, 33},	 /* BLAKE2 has 32 */
+	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 8, 1, 2, 3, 4}, /* partial record */
 	};
 	static const size_t lens[] = {12, 12, 12, 12, 12, 12, 12, 16};
 	struct sb_buf sig = SB_BUF_INIT;
@@ -737,8 +733,8 @@ static void test_delta__throughput(void **state)
 	t0 = now();
 	assert_int_equal(sb_sig_gen_new(bl, &g), 0);
 	for (i = 0; i < len; i += 65536)
-		assert_int_equal(sb_sig_gen_update(g, old + i, len - i < 65536 ? len - i : 65536,
-						   &w), 0);
+		assert_int_equal(
+		    sb_sig_gen_update(g, old + i, len - i < 65536 ? len - i : 65536, &w), 0);
 	assert_int_equal(sb_sig_gen_finish(g, &w), 0);
 	sb_sig_gen_free(g);
 	t_sig = now() - t0;
@@ -758,8 +754,7 @@ static void test_delta__throughput(void **state)
 	assert_int_equal(size, len);
 	printf("delta throughput on %zu MiB (block %u): signature %.1f MB/s, "
 	       "delta %.1f MB/s, delta %zu bytes\n",
-	       mb, (unsigned)bl, (double)len / 1e6 / t_sig, (double)len / 1e6 / t_delta,
-	       delta.len);
+	       mb, (unsigned)bl, (double)len / 1e6 / t_sig, (double)len / 1e6 / t_delta, delta.len);
 	free(old);
 	free(new);
 	sb_buf_release(&sig);
@@ -787,18 +782,18 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_delta__block_len),
-		cmocka_unit_test(test_delta__sig_matches_rdiff),
-		cmocka_unit_test(test_delta__sig_header),
-		cmocka_unit_test(test_delta__round_trip),
-		cmocka_unit_test(test_delta__slow_readers),
-		cmocka_unit_test(test_delta__rdiff_interop),
-		cmocka_unit_test(test_delta__truncated),
-		cmocka_unit_test(test_delta__bad_commands),
-		cmocka_unit_test(test_delta__size_walker),
-		cmocka_unit_test(test_delta__bad_signatures),
-		cmocka_unit_test(test_delta__writer_error),
-		cmocka_unit_test(test_delta__throughput),
+	    cmocka_unit_test(test_delta__block_len),
+	    cmocka_unit_test(test_delta__sig_matches_rdiff),
+	    cmocka_unit_test(test_delta__sig_header),
+	    cmocka_unit_test(test_delta__round_trip),
+	    cmocka_unit_test(test_delta__slow_readers),
+	    cmocka_unit_test(test_delta__rdiff_interop),
+	    cmocka_unit_test(test_delta__truncated),
+	    cmocka_unit_test(test_delta__bad_commands),
+	    cmocka_unit_test(test_delta__size_walker),
+	    cmocka_unit_test(test_delta__bad_signatures),
+	    cmocka_unit_test(test_delta__writer_error),
+	    cmocka_unit_test(test_delta__throughput),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

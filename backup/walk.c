@@ -9,6 +9,7 @@
 
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "sealbox/path.h"
 #include "sealbox/walk.h"
 
 struct frame {
@@ -29,6 +30,8 @@ struct sb_walk {
 	int enter;	      /* cur is a folder to enter on the next call */
 	unsigned errors;
 	int started;
+	struct sb_buf *unread; /* folders that could not be read */
+	size_t nunread;
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -71,6 +74,9 @@ void sb_walk_free(struct sb_walk *w)
 	while (w->depth)
 		frame_release(&w->stack[--w->depth]);
 	free(w->stack);
+	while (w->nunread)
+		sb_buf_release(&w->unread[--w->nunread]);
+	free(w->unread);
 	sb_buf_release(&w->cur.path);
 	sb_buf_release(&w->cur.linktarget);
 	free(w->root);
@@ -78,6 +84,28 @@ void sb_walk_free(struct sb_walk *w)
 }
 
 unsigned sb_walk_errors(const struct sb_walk *w) { return w->errors; }
+
+bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < w->nunread; i++)
+		if (sb_path_has_prefix(path, len, (const char *)w->unread[i].data, w->unread[i].len))
+			return true;
+	return false;
+}
+
+static void remember_unread(struct sb_walk *w)
+{
+	struct sb_buf *u = realloc(w->unread, (w->nunread + 1) * sizeof(*u));
+
+	if (!u)
+		return;
+	w->unread = u;
+	sb_buf_init(&u[w->nunread]);
+	if (sb_buf_set(&u[w->nunread], w->cur.path.data, w->cur.path.len) == 0)
+		w->nunread++;
+}
 
 void sb_walk_skip_children(struct sb_walk *w) { w->enter = 0; }
 
@@ -182,6 +210,7 @@ static void enter_pending(struct sb_walk *w)
 		sb_warn("cannot read folder %s/%s: %s", w->root,
 			sb_log_str((const char *)w->cur.path.data, w->cur.path.len), strerror(e));
 		w->errors++;
+		remember_unread(w);
 	}
 }
 

@@ -15,6 +15,7 @@
 #ifndef SEALBOX_WALK_H
 #define SEALBOX_WALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -37,6 +38,8 @@ int sb_walk_open_file(struct sb_walk *w);
 /* Do not enter the current entry (a folder). */
 void sb_walk_skip_children(struct sb_walk *w);
 unsigned sb_walk_errors(const struct sb_walk *w);
+/* True when path lies below a folder that could not be read. */
+bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len);
 void sb_walk_free(struct sb_walk *w);
 
 #endif

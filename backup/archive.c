@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* archive.c - the local archive dir (see archive.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "sealbox/archive.h"
+#include "sealbox/error.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+
+int sb_archive_default_dir(const char *url, char *out, size_t size)
+{
+	const char *base = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	unsigned char digest[32];
+	char hex[65];
+	struct sb_hash h;
+	int n;
+
+	if (sb_hash_init(&h, SB_HASH_ALG_SHA256))
+		return SB_ERR_NOMEM;
+	sb_hash_update(&h, url, strlen(url));
+	sb_hash_final(&h, digest);
+	sb_hex(digest, 16, hex);
+	if (base && *base)
+		n = snprintf(out, size, "%s/sealbox/%s", base, hex);
+	else if (home && *home)
+		n = snprintf(out, size, "%s/.cache/sealbox/%s", home, hex);
+	else {
+		sb_error("cannot find a place for the archive dir: set HOME or --archive-dir");
+		return SB_ERR_PARAM;
+	}
+	return n < 0 || (size_t)n >= size ? SB_ERR_PARAM : 0;
+}
+
+int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, size_t size)
+{
+	struct sb_name n = {.kind = kind, .full = s->full, .t0 = s->t0, .t1 = s->t1,
+			    .gzipped = kind == SB_KIND_SIG};
+
+	return sb_name_format(&n, out, size) < 0 ? SB_ERR_PARAM : 0;
+}
+
+static int mkdirs(const char *dir)
+{
+	char tmp[4096];
+	size_t i, len = strlen(dir);
+
+	if (len >= sizeof(tmp))
+		return SB_ERR_PARAM;
+	memcpy(tmp, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (tmp[i] != '/' && tmp[i] != '\0')
+			continue;
+		tmp[i] = '\0';
+		if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
+			sb_error("archive dir %s: cannot create: %s", tmp, strerror(errno));
+			return sb_err_from_errno(errno);
+		}
+		tmp[i] = i < len ? '/' : '\0';
+	}
+	return 0;
+}
+
+int sb_write_file_atomic(const char *path, const void *data, size_t len)
+{
+	char tmp[4200];
+	int fd, rc = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sb_error("cannot create %s: %s", tmp, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = sb_fd_write(&fd, data, len);
+	if (!rc && fsync(fd) < 0)
+		rc = sb_err_from_errno(errno);
+	if (close(fd) < 0 && !rc)
+		rc = sb_err_from_errno(errno);
+	if (!rc && rename(tmp, path) < 0)
+		rc = sb_err_from_errno(errno);
+	if (rc) {
+		sb_error("cannot write %s", path);
+		unlink(tmp);
+	}
+	return rc;
+}
+
+struct gzout {
+	gzFile gz;
+	const char *path;
+};
+
+static int gz_write(void *ctx, const void *p, size_t n)
+{
+	struct gzout *g = ctx;
+
+	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
+		sb_error("cannot write %s", g->path);
+		return SB_ERR_IO;
+	}
+	return 0;
+}
+
+/* Download, decrypt and verify one remote file into a local one. */
+static int fetch(const char *dir, const char *remote, const char *local, bool gzip,
+		 struct sb_transport *t, struct sb_crypto *crypto, const char *sign_fpr)
+{
+	struct sb_transport_get *g = NULL;
+	char path[4096], tmp[4200];
+	struct gzout out = {0};
+	int fd = -1, rc;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, local);
+	snprintf(tmp, sizeof(tmp), "%s/%s%s", dir, SB_TMP_PREFIX, local);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sb_error("cannot create %s: %s", tmp, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = sb_transport_get_open(t, remote, &g);
+	if (rc)
+		goto out;
+	if (gzip) {
+		out.gz = gzdopen(fd, "wb1");
+		out.path = tmp;
+		fd = -1;
+		if (!out.gz) {
+			rc = SB_ERR_NOMEM;
+			goto out;
+		}
+		rc = sb_crypto_decrypt(crypto, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
+				       (struct sb_writer){gz_write, &out}, remote);
+	} else {
+		rc = sb_crypto_decrypt(crypto, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
+				       (struct sb_writer){sb_fd_write, &fd}, remote);
+	}
+out:
+	sb_transport_get_close(g);
+	if (out.gz && gzclose(out.gz) != Z_OK && !rc)
+		rc = SB_ERR_IO;
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = SB_ERR_IO;
+	if (!rc && rename(tmp, path) < 0)
+		rc = sb_err_from_errno(errno);
+	if (rc)
+		unlink(tmp);
+	return rc;
+}
+
+int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_transport *t,
+			  struct sb_crypto *crypto, const char *enc_fpr, const char *sign_fpr)
+{
+	char name[256], path[4096];
+	bool secret_checked = false;
+	size_t i;
+	int k, rc;
+
+	rc = mkdirs(dir);
+	if (rc)
+		return rc;
+	for (i = 0; i < ch->nsets; i++) {
+		const struct sb_set *s = &ch->sets[i];
+
+		for (k = 0; k < 2; k++) {
+			enum sb_file_kind kind = k ? SB_KIND_SIG : SB_KIND_MANIFEST;
+			const char *remote = k ? s->sig : s->manifest;
+
+			if (sb_archive_name(s, kind, name, sizeof(name)))
+				return SB_ERR_INTERNAL;
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			if (access(path, R_OK) == 0)
+				continue;
+			if (!remote) {
+				sb_error("set %s has no signature file on the target", name);
+				return SB_ERR_CORRUPT;
+			}
+			if (!secret_checked) {
+				/* Without the secret key, say so without gpg's noise. */
+				if (!crypto || (enc_fpr && sb_crypto_have_secret(crypto, enc_fpr)))
+					return SB_ERR_NOSECRET;
+				secret_checked = true;
+			}
+			sb_info("fetching %s into the archive dir", remote);
+			rc = fetch(dir, remote, name, k == 1, t, crypto, sign_fpr);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_buf *out)
+{
+	char name[256], path[4096], buf[65536];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (sb_archive_name(s, SB_KIND_MANIFEST, name, sizeof(name)))
+		return SB_ERR_INTERNAL;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		sb_error("archive dir: cannot open %s: %s", path, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	while ((n = sb_fd_read(&fd, buf, sizeof(buf))) > 0)
+		if ((rc = sb_buf_add(out, buf, (size_t)n)))
+			break;
+	if (n < 0)
+		rc = (int)n;
+	close(fd);
+	return rc;
+}
+
+struct sb_gzreader {
+	gzFile gz;
+	char *path;
+};
+
+int sb_gzreader_open(const char *path, struct sb_gzreader **out)
+{
+	struct sb_gzreader *g = calloc(1, sizeof(*g));
+
+	if (!g || !(g->path = strdup(path))) {
+		free(g);
+		return SB_ERR_NOMEM;
+	}
+	g->gz = gzopen(path, "rb");
+	if (!g->gz) {
+		sb_error("cannot open %s: %s", path, strerror(errno ? errno : ENOMEM));
+		free(g->path);
+		free(g);
+		return SB_ERR_IO;
+	}
+	gzbuffer(g->gz, 128 * 1024);
+	*out = g;
+	return 0;
+}
+
+ssize_t sb_gzreader_read(void *ctx, void *buf, size_t n)
+{
+	struct sb_gzreader *g = ctx;
+	int errnum, r;
+
+	if (n > (1u << 30))
+		n = 1u << 30;
+	r = gzread(g->gz, buf, (unsigned)n);
+	if (r < 0) {
+		sb_error("%s: %s", g->path, gzerror(g->gz, &errnum));
+		return SB_ERR_CORRUPT;
+	}
+	return r;
+}
+
+void sb_gzreader_close(struct sb_gzreader *g)
+{
+	if (!g)
+		return;
+	gzclose(g->gz);
+	free(g->path);
+	free(g);
+}

@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * writer.c - `sealbox backup` (see writer.h): decides full or incremental,
+ * cleans up after an interrupted run, runs the tree walk into the packer and
+ * the new signature tar, then ships the signatures and, last, the manifest,
+ * and only then commits the local state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "sealbox/archive.h"
+#include "sealbox/catalog.h"
+#include "sealbox/chain.h"
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+#include "sealbox/manifest.h"
+#include "sealbox/names.h"
+#include "sealbox/packer.h"
+#include "sealbox/select.h"
+#include "sealbox/sigstate.h"
+#include "sealbox/timefmt.h"
+#include "sealbox/walk.h"
+#include "sealbox/writer.h"
+#include "writer_tree.h"
+
+struct gzsink {
+	gzFile gz;
+	const char *path;
+};
+
+static int gz_sink_write(void *ctx, const void *p, size_t n)
+{
+	struct gzsink *g = ctx;
+
+	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
+		sb_error("archive dir: cannot write %s", g->path);
+		return SB_ERR_IO;
+	}
+	return 0;
+}
+
+static double now_f(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* Remove what an interrupted run of ours left on the target. */
+static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
+			  const struct sb_collection *c)
+{
+	struct sb_name n;
+	char *inprog = NULL;
+	const char *names[1024];
+	size_t i, j, k;
+	int rc;
+
+	for (i = 0; i < c->ntmp; i++) {
+		sb_info("removing leftover temporary file %s", c->tmp[i]);
+		if ((rc = sb_transport_delete(t, c->tmp[i])))
+			return rc;
+	}
+	if (sb_catalog_get(cat, "inprogress", &inprog) != 0)
+		return 0;
+	if (sb_name_parse(inprog, &n) == 0) {
+		for (i = 0; i < c->nincomplete; i++) {
+			const struct sb_set *s = &c->incomplete[i];
+
+			if (s->full != n.full || s->t0 != n.t0 || s->t1 != n.t1)
+				continue;
+			sb_notice("removing the incomplete set %s of an interrupted backup", inprog);
+			k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
+			for (j = 0; j < k; j++)
+				if ((rc = sb_transport_delete(t, names[j])))
+					goto out;
+		}
+	}
+	rc = sb_catalog_set(cat, "inprogress", NULL);
+out:
+	free(inprog);
+	return rc;
+}
+
+/* Refuse to continue a chain made from another host or folder (like duplicity). */
+static int check_source(const struct sb_backup_opts *o, const struct sb_set *last,
+			const char *host)
+{
+	struct sb_manifest m;
+	struct sb_buf raw = SB_BUF_INIT;
+	char *a = NULL, *b = NULL;
+	bool same_dir;
+	int rc;
+
+	rc = sb_archive_read_manifest(o->archive_dir, last, &raw);
+	if (rc)
+		return rc;
+	sb_manifest_init(&m);
+	rc = sb_manifest_parse(&m, raw.data, raw.len, "local manifest");
+	sb_buf_release(&raw);
+	if (rc)
+		return rc;
+	same_dir = !m.localdir.len || !strcmp(sb_buf_str(&m.localdir), o->source) ||
+		   ((a = realpath(sb_buf_str(&m.localdir), NULL)) && (b = realpath(o->source, NULL)) &&
+		    !strcmp(a, b));
+	if (!o->allow_source_mismatch &&
+	    ((m.hostname.len && strcmp(sb_buf_str(&m.hostname), host)) || !same_dir)) {
+		sb_error("target %s holds backups of %s:%s, not of %s:%s (give --allow-source-mismatch "
+			 "to continue that chain anyway, or use another target)",
+			 sb_transport_describe(o->target), sb_buf_str(&m.hostname),
+			 sb_buf_str(&m.localdir), host, o->source);
+		rc = SB_ERR_MISMATCH;
+	}
+	free(a);
+	free(b);
+	sb_manifest_release(&m);
+	return rc;
+}
+
+/* Open the signature state of the chain from the archive dir. */
+static int open_sigstate(const char *dir, const struct sb_chain *ch, struct sb_gzreader **gz,
+			 struct sb_reader *rd, char **what, struct sb_sigstate **out)
+{
+	char name[256], path[4096];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ch->nsets; i++) {
+		if (sb_archive_name(&ch->sets[i], SB_KIND_SIG, name, sizeof(name)))
+			return SB_ERR_INTERNAL;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if ((rc = sb_gzreader_open(path, &gz[i])))
+			return rc;
+		rd[i] = (struct sb_reader){sb_gzreader_read, gz[i]};
+		if (!(what[i] = strdup(path)))
+			return SB_ERR_NOMEM;
+	}
+	return sb_sigstate_new(rd, (const char *const *)what, ch->nsets, out);
+}
+
+/* Encrypt a local file (gzip or plain) and upload it atomically under name. */
+static int upload(const struct sb_backup_opts *o, struct sb_reader in, const char *name,
+		  uint64_t *bytes)
+{
+	struct sb_transport_put *p;
+	int rc;
+
+	rc = sb_transport_put_open(o->target, name, &p);
+	if (rc)
+		return rc;
+	rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0, in,
+			       (struct sb_writer){sb_transport_put_write, p}, name);
+	if (rc) {
+		sb_transport_put_abort(p);
+		return rc;
+	}
+	rc = sb_transport_put_commit(p);
+	if (!rc && bytes) {
+		struct sb_dirent_list l;
+
+		/* size of what we stored, for the statistics */
+		if (sb_transport_list(o->target, &l) == 0) {
+			for (size_t i = 0; i < l.n; i++)
+				if (!strcmp(l.names[i], name))
+					*bytes += l.sizes[i];
+			sb_dirent_list_release(&l);
+		}
+	}
+	return rc;
+}
+
+struct run {
+	const struct sb_backup_opts *o;
+	struct sb_backup_stats *st;
+	struct sb_catalog *cat;
+	struct sb_collection coll;
+	const struct sb_chain *chain; /* continued chain, NULL for a full */
+	struct sb_name set;	      /* the new set (kind filled per file) */
+	char host[256];
+	char sigtmp[4200], sigfinal[4200], mantmp[4200], manfinal[4200];
+};
+
+static int set_name(const struct run *r, enum sb_file_kind kind, bool local, char *out, size_t size)
+{
+	struct sb_name n = r->set;
+
+	n.kind = kind;
+	n.vol = 0;
+	n.encrypted = !local;
+	n.gzipped = local && kind == SB_KIND_SIG;
+	return sb_name_format(&n, out, size) < 0 ? SB_ERR_INTERNAL : 0;
+}
+
+static int decide(struct run *r)
+{
+	const struct sb_backup_opts *o = r->o;
+	const struct sb_chain *latest = sb_collection_latest(&r->coll);
+	time_t now = time(NULL), after;
+	int rc;
+
+	r->chain = NULL;
+	if (latest && !o->force_full &&
+	    !(o->full_if_older_than && now - sb_chain_start(latest) > o->full_if_older_than)) {
+		rc = sb_archive_sync_chain(o->archive_dir, latest, o->target, o->decrypt, o->enc_fpr,
+					   o->sign_fpr);
+		if (rc == SB_ERR_NOSECRET) {
+			sb_warn("the archive dir %s lacks the signatures of the chain on %s, and the "
+				"secret encryption key is not at hand to fetch them (--secret-key FILE): "
+				"starting a new full chain",
+				o->archive_dir, sb_transport_describe(o->target));
+		} else if (rc) {
+			return rc;
+		} else {
+			rc = check_source(o, &latest->sets[latest->nsets - 1], r->host);
+			if (rc)
+				return rc;
+			r->chain = latest;
+		}
+	}
+	/* A new set's time must be later than every set on the target. */
+	after = 0;
+	for (size_t i = 0; i < r->coll.nchains; i++)
+		if (sb_chain_end(&r->coll.chains[i]) > after)
+			after = sb_chain_end(&r->coll.chains[i]);
+	for (size_t i = 0; i < r->coll.nincomplete; i++)
+		if (r->coll.incomplete[i].t1 > after)
+			after = r->coll.incomplete[i].t1;
+	while ((now = time(NULL)) <= after)
+		usleep(200000);
+	r->set.full = !r->chain;
+	r->set.t1 = now;
+	r->set.t0 = r->chain ? sb_chain_end(r->chain) : now;
+	r->set.encrypted = true;
+	r->st->full = r->set.full;
+	return 0;
+}
+
+static int run_tree(struct run *r, struct sb_manifest *man)
+{
+	const struct sb_backup_opts *o = r->o;
+	struct sb_gzreader *gz[1024] = {0};
+	struct sb_reader rd[1024];
+	char *what[1024] = {0};
+	struct sb_packer_opts po = {.crypto = o->crypto, .enc_fpr = o->enc_fpr,
+				    .sign_fpr = o->sign_fpr, .target = o->target, .set = r->set,
+				    .volsize = o->volsize, .tmpdir = o->tmpdir};
+	struct tree_ctx tc = {.source = o->source, .cat = r->cat, .manifest = man,
+			      .stats = r->st, .tmpdir = o->tmpdir};
+	struct sb_tar_writer sigw;
+	struct gzsink sink = {0};
+	struct sb_select *sel = NULL;
+	char *abs = NULL;
+	size_t i;
+	int rc;
+
+	if (r->chain && r->chain->nsets > 1024) {
+		sb_error("chain on %s has more than 1024 sets: start a new full chain (--full)",
+			 sb_transport_describe(o->target));
+		return SB_ERR_PARAM;
+	}
+	abs = realpath(o->source, NULL);
+	if (!abs) {
+		sb_error("source %s: %s", o->source, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = sb_select_new(abs, o->excludes, o->nexcludes, &sel);
+	if (!rc)
+		rc = sb_walk_open(abs, sel, &tc.walk);
+	if (!rc && r->chain)
+		rc = open_sigstate(o->archive_dir, r->chain, gz, rd, what, &tc.sigs);
+	tc.use_statcache = r->chain && sb_catalog_stat_time(r->cat) == sb_chain_end(r->chain);
+	if (!rc)
+		rc = sb_packer_new(&po, &tc.packer);
+	if (!rc) {
+		sink.path = r->sigtmp;
+		sink.gz = gzopen(r->sigtmp, "wb1");
+		if (!sink.gz) {
+			sb_error("archive dir: cannot create %s", r->sigtmp);
+			rc = SB_ERR_IO;
+		}
+	}
+	if (!rc)
+		rc = sb_catalog_stat_begin(r->cat);
+	if (!rc) {
+		sb_tar_writer_init(&sigw, (struct sb_writer){gz_sink_write, &sink});
+		tc.sigtar = &sigw;
+		rc = sb_writer_tree(&tc);
+		if (!rc)
+			rc = sb_tar_write_end(&sigw);
+		if (!rc)
+			rc = sb_packer_finish(tc.packer, man);
+		r->st->dest_change += sb_packer_uploaded(tc.packer);
+		if (rc)
+			sb_catalog_stat_abort(r->cat);
+	}
+	if (sink.gz && gzclose(sink.gz) != Z_OK && !rc) {
+		sb_error("archive dir: cannot write %s", r->sigtmp);
+		rc = SB_ERR_IO;
+	}
+	sb_packer_free(tc.packer);
+	sb_sigstate_free(tc.sigs);
+	for (i = 0; i < 1024; i++) {
+		sb_gzreader_close(gz[i]);
+		free(what[i]);
+	}
+	sb_walk_free(tc.walk);
+	sb_select_free(sel);
+	free(abs);
+	return rc;
+}
+
+static int ship_metadata(struct run *r, struct sb_manifest *man)
+{
+	const struct sb_backup_opts *o = r->o;
+	struct sb_gzreader *gz = NULL;
+	struct sb_buf text = SB_BUF_INIT;
+	struct sb_cursor cur;
+	char name[256];
+	int rc;
+
+	/* signatures: plaintext tar from the local gzip copy */
+	rc = set_name(r, SB_KIND_SIG, false, name, sizeof(name));
+	if (!rc)
+		rc = sb_gzreader_open(r->sigtmp, &gz);
+	if (!rc)
+		rc = upload(o, (struct sb_reader){sb_gzreader_read, gz}, name, &r->st->dest_change);
+	sb_gzreader_close(gz);
+	if (rc)
+		goto out;
+	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
+	man->has_filelist = true;
+	if ((rc = sb_buf_addf(&man->hostname, "%s", r->host)) ||
+	    (rc = sb_buf_addstr(&man->localdir, o->source)) || (rc = sb_manifest_format(man, &text)))
+		goto out;
+	if ((rc = sb_write_file_atomic(r->manfinal, text.data, text.len)))
+		goto out;
+	if (rename(r->sigtmp, r->sigfinal) < 0) {
+		sb_error("archive dir: cannot rename %s: %s", r->sigtmp, strerror(errno));
+		rc = sb_err_from_errno(errno);
+		goto out;
+	}
+	/* the manifest goes last: until it is there, the set does not exist */
+	rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name));
+	sb_cursor_init(&cur, text.data, text.len);
+	if (!rc)
+		rc = upload(o, (struct sb_reader){sb_cursor_read, &cur}, name, &r->st->dest_change);
+	if (!rc)
+		snprintf(r->st->set_name, sizeof(r->st->set_name), "%s", name);
+out:
+	sb_buf_release(&text);
+	return rc;
+}
+
+int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
+{
+	struct run r = {.o = o, .st = stats};
+	struct sb_dirent_list l = {0};
+	struct sb_manifest man;
+	char name[256];
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	stats->start = now_f();
+	sb_manifest_init(&man);
+	if (gethostname(r.host, sizeof(r.host) - 1) < 0)
+		strcpy(r.host, "localhost");
+	rc = sb_catalog_open(o->archive_dir, &r.cat);
+	if (rc)
+		goto out;
+	rc = sb_transport_list(o->target, &l);
+	if (!rc)
+		rc = sb_collection_build(&l, &r.coll);
+	if (!rc)
+		rc = cleanup_target(o->target, r.cat, &r.coll);
+	if (!rc)
+		rc = decide(&r);
+	if (rc)
+		goto out;
+	/* names: local temporary and final copies of the signatures and manifest */
+	if ((rc = set_name(&r, SB_KIND_SIG, true, name, sizeof(name))))
+		goto out;
+	snprintf(r.sigfinal, sizeof(r.sigfinal), "%s/%s", o->archive_dir, name);
+	snprintf(r.sigtmp, sizeof(r.sigtmp), "%s/%s%s", o->archive_dir, SB_TMP_PREFIX, name);
+	if ((rc = set_name(&r, SB_KIND_MANIFEST, true, name, sizeof(name))))
+		goto out;
+	snprintf(r.manfinal, sizeof(r.manfinal), "%s/%s", o->archive_dir, name);
+	if ((rc = set_name(&r, SB_KIND_MANIFEST, false, name, sizeof(name))) ||
+	    (rc = sb_catalog_set(r.cat, "inprogress", name)))
+		goto out;
+	sb_info("writing %s set %s", r.set.full ? "full" : "incremental", name);
+	rc = run_tree(&r, &man);
+	if (!rc)
+		rc = ship_metadata(&r, &man);
+	if (!rc)
+		rc = sb_catalog_stat_commit(r.cat, r.set.t1);
+	if (!rc)
+		rc = sb_catalog_set(r.cat, "inprogress", NULL);
+	if (!rc && stats->errors)
+		rc = SB_ERR_PARTIAL;
+out:
+	if (rc && rc != SB_ERR_PARTIAL && r.sigtmp[0])
+		unlink(r.sigtmp);
+	stats->end = now_f();
+	sb_manifest_release(&man);
+	sb_collection_release(&r.coll);
+	sb_dirent_list_release(&l);
+	sb_catalog_close(r.cat);
+	return rc;
+}
+
+static void human(uint64_t n, char *out, size_t size)
+{
+	static const char *const units[] = {"KB", "MB", "GB", "TB", "PB"};
+	double v = (double)n;
+	int u = -1;
+
+	if (n < 1024) {
+		snprintf(out, size, "%llu bytes", (unsigned long long)n);
+		return;
+	}
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(out, size, "%.2f %s", v, units[u]);
+}
+
+void sb_backup_stats_print(const struct sb_backup_stats *s, FILE *f)
+{
+	char a[64], b[64];
+	time_t ts = (time_t)s->start, te = (time_t)s->end;
+	struct tm tm;
+
+	fprintf(f, "--------------[ Backup Statistics ]--------------\n");
+	strftime(a, sizeof(a), "%a %b %e %H:%M:%S %Y", localtime_r(&ts, &tm));
+	fprintf(f, "StartTime %.2f (%s)\n", s->start, a);
+	strftime(b, sizeof(b), "%a %b %e %H:%M:%S %Y", localtime_r(&te, &tm));
+	fprintf(f, "EndTime %.2f (%s)\n", s->end, b);
+	fprintf(f, "ElapsedTime %.2f (%.2f seconds)\n", s->end - s->start, s->end - s->start);
+#define LINE(label, v)                                                                             \
+	do {                                                                                       \
+		human(v, a, sizeof(a));                                                            \
+		fprintf(f, label " %llu (%s)\n", (unsigned long long)(v), a);                      \
+	} while (0)
+	fprintf(f, "SourceFiles %llu\n", (unsigned long long)s->source_files);
+	LINE("SourceFileSize", s->source_size);
+	fprintf(f, "NewFiles %llu\n", (unsigned long long)s->new_files);
+	LINE("NewFileSize", s->new_size);
+	fprintf(f, "DeletedFiles %llu\n", (unsigned long long)s->deleted_files);
+	fprintf(f, "ChangedFiles %llu\n", (unsigned long long)s->changed_files);
+	LINE("ChangedFileSize", s->changed_size);
+	LINE("ChangedDeltaSize", s->changed_delta_size);
+	fprintf(f, "DeltaEntries %llu\n", (unsigned long long)s->delta_entries);
+	LINE("RawDeltaSize", s->raw_delta_size);
+	LINE("TotalDestinationSizeChange", s->dest_change);
+#undef LINE
+	fprintf(f, "Errors %llu\n", (unsigned long long)s->errors);
+	fprintf(f, "-------------------------------------------------\n");
+}

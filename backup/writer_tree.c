@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * writer_tree.c - one backup set's walk (see writer_tree.h): what changed and
+ * the entries that say so. Knows nothing of volumes, gpg or the target.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "sealbox/delta.h"
+#include "sealbox/error.h"
+#include "sealbox/idname.h"
+#include "sealbox/log.h"
+#include "sealbox/path.h"
+#include "sealbox/spool.h"
+#include "writer_tree.h"
+
+#define CHUNK 65536	     /* duplicity's multivol piece */
+#define READ_SIZE (1u << 20) /* file read size */
+
+struct tree {
+	struct tree_ctx *c;
+	struct sb_tar_entry hdr;   /* metadata of the current object */
+	struct sb_tar_entry mem;   /* a member being written (name, size) */
+	struct sb_buf oldsig;	   /* previous signature blob */
+	struct sb_spool *newsig;   /* new signature blob */
+	unsigned char *rbuf;	   /* READ_SIZE */
+	unsigned char *cbuf;	   /* CHUNK */
+};
+
+/* Splits a data stream into duplicity's snapshot/diff or multivol entries. */
+struct chunker {
+	struct tree *t;
+	const char *kind; /* "snapshot" or "diff" */
+	const struct sb_buf *path;
+	size_t len;	  /* bytes in t->cbuf */
+	long n;		  /* multivol chunks emitted */
+	uint64_t total;
+};
+
+static int member_name(struct sb_buf *b, const char *prefix, const struct sb_buf *path, bool dir,
+		       bool root_dot)
+{
+	int rc = sb_buf_set(b, prefix, strlen(prefix));
+
+	if (!rc && path->len) {
+		rc = sb_buf_addch(b, '/');
+		if (!rc)
+			rc = sb_buf_add(b, path->data, path->len);
+	} else if (!rc && root_dot) {
+		rc = sb_buf_addstr(b, "/.");
+	}
+	if (!rc && dir)
+		rc = sb_buf_addch(b, '/');
+	return rc;
+}
+
+/* Tar metadata of a source object, as duplicity records it (§3.4). */
+static int fill_hdr(struct sb_tar_entry *h, const struct sb_walk_entry *e)
+{
+	const struct stat *st = &e->st;
+
+	sb_tar_entry_clear(h);
+	h->mode = st->st_mode & 07777;
+	h->uid = st->st_uid;
+	h->gid = st->st_gid;
+	snprintf(h->uname, sizeof(h->uname), "%s", sb_uid_name(st->st_uid));
+	snprintf(h->gname, sizeof(h->gname), "%s", sb_gid_name(st->st_gid));
+	h->mtime = st->st_mtime > 0 ? st->st_mtime : 0;
+	h->size = 0;
+	if (S_ISREG(st->st_mode)) {
+		h->type = SB_TAR_REG;
+	} else if (S_ISDIR(st->st_mode)) {
+		h->type = SB_TAR_DIR;
+	} else if (S_ISLNK(st->st_mode)) {
+		h->type = SB_TAR_SYMLINK;
+		h->mode = 0777;
+		return sb_buf_set(&h->linkname, e->linktarget.data, e->linktarget.len);
+	} else if (S_ISFIFO(st->st_mode)) {
+		h->type = SB_TAR_FIFO;
+	} else if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+		h->type = S_ISCHR(st->st_mode) ? SB_TAR_CHR : SB_TAR_BLK;
+		h->devmajor = major(st->st_rdev);
+		h->devminor = minor(st->st_rdev);
+	} else {
+		return SB_ERR_PARAM;
+	}
+	return 0;
+}
+
+/* duplicity's "equal" test (§4.3) between the source and the signature state. */
+static bool meta_equal(const struct sb_tar_entry *now, const struct sb_tar_entry *old)
+{
+	char otype = old->type == '\0' || old->type == '7' ? SB_TAR_REG : old->type;
+
+	if (now->type != otype)
+		return false;
+	if (now->type == SB_TAR_SYMLINK)
+		return now->linkname.len == old->linkname.len &&
+		       !memcmp(now->linkname.data, old->linkname.data, now->linkname.len);
+	if (now->mode != (old->mode & 07777))
+		return false;
+	if (now->type == SB_TAR_CHR || now->type == SB_TAR_BLK)
+		return now->devmajor == old->devmajor && now->devminor == old->devminor;
+	if (now->uid != old->uid || now->gid != old->gid)
+		return false;
+	return now->mtime == old->mtime || (now->mtime <= 0 && old->mtime <= 0);
+}
+
+static int add_entry(struct tree *t, const struct sb_buf *path, long block, const void *data)
+{
+	return sb_packer_add(t->c->packer, &t->mem, (const char *)path->data, path->len, block, data,
+			     NULL, NULL);
+}
+
+static int chunk_emit(struct chunker *k, bool final)
+{
+	struct tree *t = k->t;
+	char prefix[32];
+	int rc;
+
+	sb_tar_entry_clear(&t->mem);
+	if (final && k->n == 0) {
+		rc = member_name(&t->mem.name, k->kind, k->path, false, false);
+		k->n = -1;
+	} else {
+		k->n++;
+		snprintf(prefix, sizeof(prefix), "multivol_%s", k->kind);
+		rc = member_name(&t->mem.name, prefix, k->path, false, false);
+		if (!rc)
+			rc = sb_buf_addf(&t->mem.name, "/%ld", k->n);
+	}
+	if (rc)
+		return rc;
+	t->mem.type = SB_TAR_REG;
+	t->mem.mode = t->hdr.mode;
+	t->mem.uid = t->hdr.uid;
+	t->mem.gid = t->hdr.gid;
+	memcpy(t->mem.uname, t->hdr.uname, sizeof(t->mem.uname));
+	memcpy(t->mem.gname, t->hdr.gname, sizeof(t->mem.gname));
+	t->mem.mtime = t->hdr.mtime;
+	t->mem.size = k->len;
+	rc = add_entry(t, k->path, k->n > 0 ? k->n : -1, t->cbuf);
+	k->total += k->len;
+	k->len = 0;
+	return rc;
+}
+
+static int chunk_write(void *ctx, const void *p, size_t n)
+{
+	struct chunker *k = ctx;
+	const unsigned char *c = p;
+	size_t m;
+	int rc;
+
+	while (n) {
+		m = CHUNK - k->len;
+		if (m > n)
+			m = n;
+		memcpy(k->t->cbuf + k->len, c, m);
+		k->len += m;
+		c += m;
+		n -= m;
+		if (k->len == CHUNK && (rc = chunk_emit(k, false)))
+			return rc;
+	}
+	return 0;
+}
+
+/* The signature-tar entry for the current object (data: the new signature). */
+static int sig_entry(struct tree *t, const char *prefix, const struct sb_buf *path)
+{
+	struct sb_tar_entry *m = &t->mem;
+	unsigned char buf[65536];
+	ssize_t n;
+	int rc;
+
+	sb_tar_entry_clear(m);
+	if (!strcmp(prefix, "deleted")) {
+		m->type = SB_TAR_REG;
+		rc = member_name(&m->name, prefix, path, false, false);
+		return rc ? rc : sb_tar_write_header(t->c->sigtar, m);
+	}
+	rc = member_name(&m->name, prefix, path, t->hdr.type == SB_TAR_DIR, false);
+	if (rc)
+		return rc;
+	m->type = t->hdr.type;
+	m->mode = t->hdr.mode;
+	m->uid = t->hdr.uid;
+	m->gid = t->hdr.gid;
+	memcpy(m->uname, t->hdr.uname, sizeof(m->uname));
+	memcpy(m->gname, t->hdr.gname, sizeof(m->gname));
+	m->mtime = t->hdr.mtime;
+	m->devmajor = t->hdr.devmajor;
+	m->devminor = t->hdr.devminor;
+	if ((rc = sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)))
+		return rc;
+	m->size = !strcmp(prefix, "signature") ? sb_spool_size(t->newsig) : 0;
+	rc = sb_tar_write_header(t->c->sigtar, m);
+	if (rc || !m->size)
+		return rc;
+	if ((rc = sb_spool_rewind(t->newsig)))
+		return rc;
+	while ((n = sb_spool_read(t->newsig, buf, sizeof(buf))) > 0)
+		if ((rc = sb_tar_write_data(t->c->sigtar, buf, (size_t)n)))
+			return rc;
+	return n < 0 ? (int)n : sb_tar_write_pad(t->c->sigtar);
+}
+
+/* A non-regular object, or a regular file as a full snapshot (fd >= 0). */
+static int emit_snapshot(struct tree *t, const struct sb_buf *path, int fd, uint64_t size)
+{
+	struct sb_writer sigout = {sb_spool_write, t->newsig};
+	struct chunker k = {.t = t, .kind = "snapshot", .path = path};
+	struct sb_sig_gen *g = NULL;
+	ssize_t n;
+	int rc;
+
+	if (t->hdr.type != SB_TAR_REG) {
+		struct sb_tar_entry *m = &t->mem;
+
+		sb_tar_entry_clear(m);
+		rc = member_name(&m->name, "snapshot", path, t->hdr.type == SB_TAR_DIR, true);
+		if (rc)
+			return rc;
+		m->type = t->hdr.type;
+		m->mode = t->hdr.mode;
+		m->uid = t->hdr.uid;
+		m->gid = t->hdr.gid;
+		memcpy(m->uname, t->hdr.uname, sizeof(m->uname));
+		memcpy(m->gname, t->hdr.gname, sizeof(m->gname));
+		m->mtime = t->hdr.mtime;
+		m->devmajor = t->hdr.devmajor;
+		m->devminor = t->hdr.devminor;
+		if ((rc = sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)))
+			return rc;
+		rc = add_entry(t, path, -1, NULL);
+		return rc ? rc : sig_entry(t, "snapshot", path);
+	}
+	sb_spool_reset(t->newsig);
+	rc = sb_sig_gen_new(sb_sig_block_len(size), &g);
+	while (!rc && (n = sb_fd_read(&fd, t->rbuf, READ_SIZE)) != 0) {
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		rc = sb_sig_gen_update(g, t->rbuf, (size_t)n, &sigout);
+		if (!rc)
+			rc = chunk_write(&k, t->rbuf, (size_t)n);
+	}
+	if (!rc)
+		rc = sb_sig_gen_finish(g, &sigout);
+	if (!rc)
+		rc = chunk_emit(&k, true);
+	sb_sig_gen_free(g);
+	if (!rc)
+		rc = sig_entry(t, "signature", path);
+	t->c->stats->raw_delta_size += k.total;
+	return rc;
+}
+
+/* A changed regular file: librsync delta against its previous signature. */
+static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t size)
+{
+	struct sb_writer sigout = {sb_spool_write, t->newsig};
+	struct chunker k = {.t = t, .kind = "diff", .path = path};
+	struct sb_writer dout = {chunk_write, &k};
+	struct sb_cursor cur;
+	struct sb_sig *sig = NULL;
+	struct sb_sig_gen *g = NULL;
+	struct sb_delta_gen *d = NULL;
+	ssize_t n;
+	int rc;
+
+	sb_cursor_init(&cur, t->oldsig.data, t->oldsig.len);
+	rc = sb_sig_load((struct sb_reader){sb_cursor_read, &cur}, &sig);
+	if (rc) {
+		sb_error("previous signature of %s is corrupt", sb_log_str((const char *)path->data, path->len));
+		return rc;
+	}
+	sb_spool_reset(t->newsig);
+	rc = sb_sig_gen_new(sb_sig_block_len(size), &g);
+	if (!rc)
+		rc = sb_delta_gen_new(sig, &d);
+	while (!rc && (n = sb_fd_read(&fd, t->rbuf, READ_SIZE)) != 0) {
+		if (n < 0) {
+			rc = (int)n;
+			break;
+		}
+		rc = sb_sig_gen_update(g, t->rbuf, (size_t)n, &sigout);
+		if (!rc)
+			rc = sb_delta_gen_update(d, t->rbuf, (size_t)n, &dout);
+	}
+	if (!rc)
+		rc = sb_sig_gen_finish(g, &sigout);
+	if (!rc)
+		rc = sb_delta_gen_finish(d, &dout);
+	if (!rc)
+		rc = chunk_emit(&k, true);
+	sb_delta_gen_free(d);
+	sb_sig_gen_free(g);
+	sb_sig_free(sig);
+	if (!rc)
+		rc = sig_entry(t, "signature", path);
+	t->c->stats->changed_delta_size += k.total;
+	t->c->stats->raw_delta_size += k.total;
+	return rc;
+}
+
+static int emit_deleted(struct tree *t, const struct sb_buf *path)
+{
+	struct sb_tar_entry *m = &t->mem;
+	int rc;
+
+	sb_tar_entry_clear(m);
+	m->type = SB_TAR_REG;
+	rc = member_name(&m->name, "deleted", path, false, false);
+	if (!rc)
+		rc = add_entry(t, path, -1, NULL);
+	if (!rc)
+		rc = sig_entry(t, "deleted", path);
+	t->c->stats->deleted_files++;
+	t->c->stats->delta_entries++;
+	return rc;
+}
+
+static int statrec_put(struct tree *t, const struct sb_walk_entry *e)
+{
+	struct sb_statrec r = {
+		.size = (uint64_t)e->st.st_size,
+		.mtime_ns = (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec,
+		.ino = e->st.st_ino,
+	};
+
+	return sb_catalog_stat_put(t->c->cat, (const char *)e->path.data, e->path.len, &r);
+}
+
+/* Unchanged per the stat cache: same size, mtime, ctime and inode. */
+static int stat_unchanged(struct tree *t, const struct sb_walk_entry *e, bool *same)
+{
+	struct sb_statrec r;
+	int rc;
+
+	*same = true;
+	if (!t->c->use_statcache)
+		return 0;
+	rc = sb_catalog_stat_get(t->c->cat, (const char *)e->path.data, e->path.len, &r);
+	if (rc <= 0)
+		return rc;
+	*same = r.size == (uint64_t)e->st.st_size && r.ino == e->st.st_ino &&
+		r.mtime_ns == (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec &&
+		r.ctime_ns == (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
+	return 0;
+}
+
+/*
+ * One source object; old is its entry in the signature state or NULL.
+ * *keep_old is set when the object could not be read and the old state
+ * must stand.
+ */
+static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct sb_sigentry *old)
+{
+	struct sb_backup_stats *st = t->c->stats;
+	const char *kind = old ? "changed" : "new";
+	bool same, is_reg = S_ISREG(e->st.st_mode);
+	int fd = -1, rc;
+
+	rc = fill_hdr(&t->hdr, e);
+	if (rc)
+		return rc;
+	st->source_files++;
+	st->source_size += (uint64_t)e->st.st_size;
+	if (old && meta_equal(&t->hdr, &old->hdr)) {
+		if (!is_reg)
+			return 0;
+		if ((rc = stat_unchanged(t, e, &same)))
+			return rc;
+		if (same)
+			return statrec_put(t, e);
+	}
+	if (is_reg) {
+		fd = sb_walk_open_file(t->c->walk);
+		if (fd < 0) {
+			sb_warn("cannot read %s/%s: %s (%s)", t->c->source,
+				sb_log_str((const char *)e->path.data, e->path.len), strerror(errno),
+				old ? "keeping its previous version" : "not backed up");
+			st->errors++;
+			return 0;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	if (is_reg && old && old->kind == SB_SIG_SIGNATURE) {
+		rc = sb_sigstate_read_sig(t->c->sigs, &t->oldsig);
+		if (!rc)
+			rc = emit_diff(t, &e->path, fd, (uint64_t)e->st.st_size);
+	} else {
+		rc = emit_snapshot(t, &e->path, fd, (uint64_t)e->st.st_size);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc) {
+		if (is_reg)
+			sb_error("backing up %s/%s failed", t->c->source,
+				 sb_log_str((const char *)e->path.data, e->path.len));
+		return rc;
+	}
+	st->delta_entries++;
+	if (old) {
+		st->changed_files++;
+		st->changed_size += (uint64_t)e->st.st_size;
+	} else {
+		st->new_files++;
+		st->new_size += (uint64_t)e->st.st_size;
+	}
+	if (is_reg) {
+		rc = sb_manifest_add_file(t->c->manifest, kind, (const char *)e->path.data, e->path.len);
+		if (!rc)
+			rc = statrec_put(t, e);
+	}
+	return rc;
+}
+
+int sb_writer_tree(struct tree_ctx *c)
+{
+	struct tree t = {.c = c};
+	const struct sb_walk_entry *e = NULL;
+	const struct sb_sigentry *old = NULL;
+	int have_src, have_old = 0, cmp, rc;
+
+	sb_tar_entry_init(&t.hdr);
+	sb_tar_entry_init(&t.mem);
+	t.newsig = sb_spool_new(16u << 20, c->tmpdir);
+	t.rbuf = malloc(READ_SIZE);
+	t.cbuf = malloc(CHUNK);
+	if (!t.newsig || !t.rbuf || !t.cbuf) {
+		rc = SB_ERR_NOMEM;
+		goto out;
+	}
+	have_src = sb_walk_next(c->walk, &e);
+	if (c->sigs)
+		have_old = sb_sigstate_peek(c->sigs, &old);
+	rc = have_src < 0 ? have_src : have_old < 0 ? have_old : 0;
+	while (!rc && (have_src || have_old)) {
+		if (have_src && have_old)
+			cmp = sb_path_cmp((const char *)e->path.data, e->path.len,
+					  (const char *)old->path.data, old->path.len);
+		else
+			cmp = have_src ? -1 : 1;
+		if (cmp < 0) {
+			rc = do_object(&t, e, NULL);
+		} else if (cmp > 0) {
+			if (sb_walk_unread(c->walk, (const char *)old->path.data, old->path.len))
+				; /* below an unreadable folder: its old state stands */
+			else
+				rc = emit_deleted(&t, &old->path);
+		} else {
+			rc = do_object(&t, e, old);
+		}
+		if (rc)
+			break;
+		if (cmp <= 0 && (have_src = sb_walk_next(c->walk, &e)) < 0)
+			rc = have_src;
+		if (cmp >= 0 && !rc) {
+			rc = sb_sigstate_next(c->sigs);
+			if (!rc && (have_old = sb_sigstate_peek(c->sigs, &old)) < 0)
+				rc = have_old;
+		}
+	}
+	c->stats->errors += sb_walk_errors(c->walk);
+out:
+	sb_tar_entry_release(&t.hdr);
+	sb_tar_entry_release(&t.mem);
+	sb_buf_release(&t.oldsig);
+	sb_spool_free(t.newsig);
+	free(t.rbuf);
+	free(t.cbuf);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * archive.h - the local archive dir: plaintext copies of every manifest and
+ * signature file of the target, in duplicity's cache layout
+ * (duplicity-format.md §6.5: NAME.manifest, NAME.sigtar.gz), beside the
+ * catalog. Incrementals read only this folder, never the target, so they
+ * need no secret key. When files are missing, they are fetched from the
+ * target and decrypted (that needs the secret key).
+ */
+#ifndef SEALBOX_ARCHIVE_H
+#define SEALBOX_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sealbox/buf.h"
+#include "sealbox/chain.h"
+#include "sealbox/crypto.h"
+#include "sealbox/names.h"
+#include "sealbox/transport.h"
+
+/* Default archive dir for a target: $XDG_CACHE_HOME (or ~/.cache)/sealbox/<hash of url>. */
+int sb_archive_default_dir(const char *url, char *out, size_t size);
+
+/* Local file name of a set's manifest or signatures (kind SB_KIND_MANIFEST/SIG). */
+int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, size_t size);
+
+/*
+ * Make sure dir holds the manifest and signatures of every set of ch. Missing
+ * ones are downloaded and decrypted when crypto has the secret key for
+ * enc_fpr (the signer is checked); otherwise SB_ERR_NOSECRET, not logged.
+ */
+int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_transport *t,
+			  struct sb_crypto *crypto, const char *enc_fpr, const char *sign_fpr);
+
+/* Read a local manifest into out. */
+int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_buf *out);
+
+/* A reader over a gzip file (the local signatures). */
+struct sb_gzreader;
+int sb_gzreader_open(const char *path, struct sb_gzreader **out);
+ssize_t sb_gzreader_read(void *g, void *buf, size_t n); /* an sb_read_fn */
+void sb_gzreader_close(struct sb_gzreader *g);
+
+/* Write a whole file atomically (temp name, fsync, rename). */
+int sb_write_file_atomic(const char *path, const void *data, size_t len);
+
+#endif

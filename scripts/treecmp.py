@@ -107,7 +107,7 @@ class Cmp:
             return
         self.note_link(0, sa, rel)
         self.note_link(1, sb, rel)
-        meta = not (is_root and ka == "dir" and self.args.ignore_root)
+        meta = not (is_root and ka == "dir" and self.args.ignore_root) and not self.args.content_only
         if meta:
             if ka != "symlink":
                 ma, mb = stat.S_IMODE(sa.st_mode), stat.S_IMODE(sb.st_mode)
@@ -157,6 +157,8 @@ class Cmp:
         for name in sorted(na | nb):
             sub = os.path.join(rel, name) if rel else name
             if name not in nb:
+                if self.args.subset:
+                    continue
                 if self.args.skip_sockets and stat.S_ISSOCK(os.lstat(os.path.join(a, name)).st_mode):
                     continue
                 self.diff(sub, "missing in actual")
@@ -194,9 +196,15 @@ def main():
                    help="do not compare uid/gid")
     p.add_argument("--skip-sockets", action="store_true",
                    help="sockets in EXPECTED need not exist in ACTUAL")
+    p.add_argument("--subset", action="store_true",
+                   help="ACTUAL may lack entries (or not exist at all); what it has must match")
+    p.add_argument("--content-only", action="store_true",
+                   help="compare names, types, sizes, bytes and link targets, not metadata")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     args = p.parse_args()
     a, b = os.fsencode(args.expected), os.fsencode(args.actual)
+    if args.subset and not os.path.lexists(b):
+        return 0
     for path in (a, b):
         if not os.path.lexists(path):
             print("treecmp: %s: no such file or directory" % show(path), file=sys.stderr)

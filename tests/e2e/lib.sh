@@ -179,7 +179,8 @@ expect_stdout_match() {
 }
 
 # expect_error REGEX: stderr has a "sealbox: error: " line matching REGEX
-# (the contract: one line starting with that prefix, naming the culprit).
+# (case-insensitive; the contract: one line starting with that prefix,
+# naming the file/key/host at fault).
 expect_error() {
     local line
     line=$(grep -aE '^sealbox: error: ' "$LAST_ERR" || true)
@@ -188,7 +189,7 @@ expect_error() {
         cat "$LAST_ERR" >&2
         fail "no 'sealbox: error: ' line on stderr"
     fi
-    if ! grep -aE '^sealbox: error: ' "$LAST_ERR" | grep -aEq -- "$1"; then
+    if ! grep -aE '^sealbox: error: ' "$LAST_ERR" | grep -aiEq -- "$1"; then
         echo "----- stderr was:" >&2
         cat "$LAST_ERR" >&2
         fail "'sealbox: error:' line does not match /$1/"
@@ -244,7 +245,10 @@ sb_restore() {
 
 # ------------------------------------------------------------------- keys
 
-_gpg() { gpg --batch --no-tty --quiet "$@"; }
+_gpg() {
+    gpg --batch --no-tty --quiet "$@" 2>>"$T/out/gpg.log" ||
+        { cat "$T/out/gpg.log" >&2; fail "gpg $*"; }
+}
 
 # _new_home DIR: an empty keyring with an agent that never prompts.
 _new_home() {
@@ -262,7 +266,7 @@ EOF
 }
 
 _fpr_of() { # _fpr_of HOME UID-email
-    gpg --homedir "$1" --batch --with-colons --list-keys "$2" | awk -F: '$1 == "fpr" { print $10; exit }'
+    gpg --homedir "$1" --batch --with-colons --list-keys "$2" 2>/dev/null | awk -F: '$1 == "fpr" { print $10; exit }'
 }
 
 # gen_sign_key HOME NAME [PASSPHRASE] [EXTRA quick-gen-key args]: prints fingerprint.
@@ -482,6 +486,26 @@ compare() {
         fail "trees differ: $a vs $b"
     fi
 }
+
+# no_wrong_bytes EXPECTED DEST: whatever DEST holds (maybe nothing) is
+# identical in content to the corresponding part of EXPECTED: a failed
+# restore may stop early but must never leave a file with wrong bytes.
+no_wrong_bytes() {
+    local out rc
+    set +e
+    out=$(python3 "$TREECMP" --subset --content-only --ignore-hardlinks "$1" "$2" 2>&1)
+    rc=$?
+    set -e
+    if [ $rc != 0 ]; then
+        printf '%s\n' "$out" | head -50 >&2
+        fail "$2 holds data that differs from $1"
+    fi
+}
+
+# key_id FPR: the last 16 hex digits (how gpg often names a key).
+key_id() { printf '%s' "${1: -16}"; }
+# key_re FPR: a regex matching the fingerprint or its long or short key id.
+key_re() { printf '(%s|%s)' "$(key_id "$1")" "${1: -8}"; }
 
 # ---------------------------------------------------------------- times
 

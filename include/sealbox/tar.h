@@ -59,7 +59,12 @@ struct sb_tar_writer {
 };
 
 void sb_tar_writer_init(struct sb_tar_writer *w, struct sb_writer out);
-/* Header(s) for e (e->size data bytes must follow via sb_tar_write_data). */
+/*
+ * Header(s) for e (e->size data bytes must follow via sb_tar_write_data).
+ * Byte-identical to Python 3.11 TarInfo.tobuf(PAX_FORMAT): a directory name
+ * gets a trailing '/' if missing; mode is masked to 07777; devmajor/devminor
+ * are written for SB_TAR_CHR/BLK only and must be < 8^7 (else SB_ERR_PARAM).
+ */
 int sb_tar_write_header(struct sb_tar_writer *w, const struct sb_tar_entry *e);
 /* Data bytes of the current member; call sb_tar_write_pad after the last. */
 int sb_tar_write_data(struct sb_tar_writer *w, const void *p, size_t len);
@@ -79,11 +84,21 @@ struct sb_tar_reader *sb_tar_reader_new(struct sb_reader src);
 /*
  * Advance to the next member, skipping unread data of the current one.
  * Returns 1 with *e filled, 0 at end of archive, or a negative sb_err.
+ * End: the first all-zero block (nothing after it is pulled from src) or a
+ * clean end of src at a header boundary; a short header or data, a bad
+ * checksum or an extension header not followed by a member give
+ * SB_ERR_CORRUPT (logged once). Errors are sticky; after the end every call
+ * returns 0. Names keep their stored bytes (trailing '/' included). Types
+ * '1'..'6' never have data (e->size = 0, as in Python); '\0' and '7' read as
+ * SB_TAR_REG ('\0' with a trailing '/' as SB_TAR_DIR, v7 style); other
+ * unknown typeflags are returned as stored, with their data. A global 'g'
+ * header is not part of e->offset of the member after it.
  */
 int sb_tar_reader_next(struct sb_tar_reader *r, struct sb_tar_entry *e);
 /* Read data of the current member: bytes (> 0), 0 at its end, or < 0. */
 ssize_t sb_tar_reader_read(struct sb_tar_reader *r, void *buf, size_t len);
-/* Bytes consumed from src so far. */
+/* Bytes of the tar stream consumed so far (read-ahead excluded: after
+ * sb_tar_reader_next returned 0 it equals what was pulled from src). */
 uint64_t sb_tar_reader_offset(const struct sb_tar_reader *r);
 void sb_tar_reader_free(struct sb_tar_reader *r);
 

@@ -456,8 +456,7 @@ static int op_fail(struct op *op, gpgme_error_t e, bool decrypting)
 	case GPG_ERR_BAD_PASSPHRASE:
 		sb_error("wrong passphrase for %s", op->pp.hint[0] ? op->pp.hint : "the key");
 		return SB_ERR_PASSPHRASE;
-	case GPG_ERR_CANCELED:
-		sb_error("%s %s: canceled", verb, op->what);
+	case GPG_ERR_CANCELED: /* only our own abort cancels: it stays quiet */
 		return SB_ERR_INTERRUPTED;
 	case GPG_ERR_UNUSABLE_PUBKEY:
 	case GPG_ERR_UNUSABLE_SECKEY:

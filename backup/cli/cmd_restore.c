@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* cmd_restore.c - `sealbox restore`: options, keyring, then sb_restore(). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+#include "sealbox/path.h"
+#include "sealbox/reader.h"
+#include "sealbox/timefmt.h"
+#include "cmds.h"
+
+static const char restore_usage[] =
+	"usage: sealbox restore --target URL --sign-key FPR [--secret-key FILE]\n"
+	"                       [--time TIME] [--path REL] [--force] [-v | -q] DEST\n"
+	"\n"
+	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
+	"  --target URL       file:///abs/path or a plain path\n"
+	"  --sign-key FPR     every file read must be signed by this key\n"
+	"  --secret-key FILE  the exported secret encryption key (passphrase:\n"
+	"                     $SEALBOX_SECRET_PASSPHRASE); else it must be in the keyring\n"
+	"  --time TIME        ISO 8601 date or date-time (UTC unless a zone is given),\n"
+	"                     epoch seconds, 'now', or an age such as 3D, 2W, 1M\n"
+	"  --path REL         restore only this path (relative to the backed-up folder);\n"
+	"                     into DEST/NAME when DEST is an existing folder\n"
+	"  --force            overwrite existing files in DEST\n";
+
+enum { O_TARGET = 256, O_SIGN, O_SECRET, O_TIME, O_PATH, O_FORCE };
+
+static const struct option restore_opts[] = {
+	{"target", required_argument, NULL, O_TARGET},
+	{"sign-key", required_argument, NULL, O_SIGN},
+	{"secret-key", required_argument, NULL, O_SECRET},
+	{"time", required_argument, NULL, O_TIME},
+	{"path", required_argument, NULL, O_PATH},
+	{"force", no_argument, NULL, O_FORCE},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_restore(int argc, char **argv)
+{
+	struct sb_restore_opts o = {.time = time(NULL)};
+	struct sb_restore_stats st;
+	struct sb_transport_opts to = {0};
+	struct sb_crypto *crypto = NULL;
+	const char *target = NULL, *sign = NULL, *secret = NULL;
+	char sign_fpr[41], *path = NULL, when[21];
+	int c, n, rc = 0;
+	bool quiet = false;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vqh", restore_opts, NULL)) != -1) {
+		switch (c) {
+		case O_TARGET: target = optarg; break;
+		case O_SIGN: sign = optarg; break;
+		case O_SECRET: secret = optarg; break;
+		case O_TIME:
+			if (sb_time_parse_user(optarg, time(NULL), &o.time))
+				rc = usage_error("restore", "bad --time '%s'", optarg);
+			break;
+		case O_PATH:
+			free(path);
+			path = strdup(optarg);
+			n = path ? sb_path_normalize(path, strlen(path)) : -1;
+			if (n < 0)
+				rc = usage_error("restore", "bad --path '%s'", optarg);
+			else
+				path[n] = '\0';
+			break;
+		case O_FORCE: o.force = true; break;
+		case 'v': sb_log_set_level(SB_LOG_INFO); break;
+		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
+		case 'h': fputs(restore_usage, stdout); free(path); return EXIT_OK;
+		default: rc = EXIT_USAGE; break;
+		}
+		if (rc)
+			goto out;
+	}
+	if (!target)
+		rc = usage_error("restore", "--target URL is required");
+	else if (!sign)
+		rc = usage_error("restore", "--sign-key FPR is required");
+	else if (optind != argc - 1)
+		rc = usage_error("restore", "give exactly one DEST");
+	if (rc)
+		goto out;
+	o.dest = argv[optind];
+	o.path = path;
+	if ((rc = open_decrypt_crypto(secret, sign, NULL, &crypto)))
+		goto fail;
+	if ((rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
+		goto fail;
+	o.sign_fpr = sign_fpr;
+	o.crypto = crypto;
+	if ((rc = sb_transport_open(target, &to, &o.target)))
+		goto fail;
+	rc = sb_restore(&o, &st);
+	if ((!rc || rc == SB_ERR_PARTIAL) && !quiet) {
+		sb_time_format_iso(st.set_time, when);
+		printf("Restored %llu object(s), %llu bytes, from the snapshot of %s (%llu volume(s) "
+		       "read).\n",
+		       (unsigned long long)st.objects, (unsigned long long)st.bytes, when,
+		       (unsigned long long)st.volumes);
+	}
+fail:
+	sb_transport_close(o.target);
+	sb_crypto_close(crypto);
+	rc = exit_status(rc);
+out:
+	free(path);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmds.h - the sealbox commands and what they share: exit statuses, opening
+ * the target and the keyrings, signal handling. Only the CLI calls exit().
+ */
+#ifndef SEALBOX_CLI_CMDS_H
+#define SEALBOX_CLI_CMDS_H
+
+#include <stdbool.h>
+
+#include "sealbox/crypto.h"
+#include "sealbox/transport.h"
+
+/* Exit statuses, documented in sealbox(1). */
+enum exit_status {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,
+	EXIT_PARTIAL = 2,   /* done, but some source files were unreadable */
+	EXIT_KEY = 3,	    /* key unknown, expired, unusable; secret key missing */
+	EXIT_PASSPHRASE = 4,
+	EXIT_TARGET = 5,    /* target missing, unreachable, read-only, full */
+	EXIT_INTEGRITY = 6, /* tampered or corrupt data, bad or foreign signature */
+	EXIT_NOTFOUND = 7,  /* no backups, no such time or path */
+	EXIT_MISMATCH = 8,  /* target holds another source's chain */
+	EXIT_LOCKED = 9,
+	EXIT_LOCAL = 10,    /* local I/O: destination, archive dir */
+	EXIT_INTERRUPTED = 11,
+	EXIT_INTERNAL = 12,
+};
+
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+
+/* sb_err -> exit status */
+int exit_status(int err);
+/* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Install SIGINT/SIGTERM/SIGHUP handlers that remove ephemeral keyrings. */
+void install_signal_handlers(void);
+
+/* Open the user's keyring ($GNUPGHOME). */
+int open_user_crypto(struct sb_crypto **out);
+/* A keyring that can decrypt: the ephemeral one for secret_key_file (with
+ * the public halves of sign_fpr and enc_fpr copied in), else the user's. */
+int open_decrypt_crypto(const char *secret_key_file, const char *sign_fpr, const char *enc_fpr,
+			struct sb_crypto **out);
+
+/* "--volsize" etc.: a positive integer; false when bad. */
+bool parse_uint(const char *s, unsigned long long *out);
+
+#endif

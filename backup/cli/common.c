@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* common.c - what the commands share (see cmds.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+#include "cmds.h"
+
+int exit_status(int err)
+{
+	switch (err) {
+	case SB_OK: return EXIT_OK;
+	case SB_ERR_PARAM: return EXIT_USAGE;
+	case SB_ERR_PARTIAL: return EXIT_PARTIAL;
+	case SB_ERR_KEY:
+	case SB_ERR_NOSECRET: return EXIT_KEY;
+	case SB_ERR_PASSPHRASE: return EXIT_PASSPHRASE;
+	case SB_ERR_TRANSPORT:
+	case SB_ERR_PERM:
+	case SB_ERR_NOSPACE: return EXIT_TARGET;
+	case SB_ERR_CORRUPT:
+	case SB_ERR_BADSIG: return EXIT_INTEGRITY;
+	case SB_ERR_NOTFOUND: return EXIT_NOTFOUND;
+	case SB_ERR_MISMATCH: return EXIT_MISMATCH;
+	case SB_ERR_LOCKED: return EXIT_LOCKED;
+	case SB_ERR_IO:
+	case SB_ERR_EXISTS: return EXIT_LOCAL;
+	case SB_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+	default: return EXIT_INTERNAL;
+	}
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "sealbox %s: error: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see 'sealbox %s --help')\n", cmd);
+	return EXIT_USAGE;
+}
+
+static void on_signal(int sig)
+{
+	static const char msg[] = "sealbox: interrupted\n";
+
+	sb_crypto_emergency_cleanup();
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	signal(sig, SIG_DFL);
+	_exit(EXIT_INTERRUPTED);
+}
+
+void install_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int open_user_crypto(struct sb_crypto **out)
+{
+	struct sb_crypto_opts o = {0};
+
+	return sb_crypto_open(&o, out);
+}
+
+int open_decrypt_crypto(const char *secret_key_file, const char *sign_fpr, const char *enc_fpr,
+			struct sb_crypto **out)
+{
+	const char *pub[3] = {sign_fpr, enc_fpr, NULL};
+	struct sb_crypto_opts o = {.secret_key_file = secret_key_file, .import_pub = pub};
+
+	if (!secret_key_file)
+		return open_user_crypto(out);
+	if (!sign_fpr) {
+		pub[0] = enc_fpr;
+		pub[1] = NULL;
+	}
+	if (access(secret_key_file, R_OK) < 0) {
+		sb_error("secret key file %s: %s", secret_key_file, strerror(errno));
+		return SB_ERR_NOSECRET;
+	}
+	sb_crypto_reap_stale();
+	return sb_crypto_open(&o, out);
+}
+
+bool parse_uint(const char *s, unsigned long long *out)
+{
+	char *end;
+
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return false;
+	*out = strtoull(s, &end, 10);
+	return !errno && !*end;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * setstream.c - one set's objects from its verified volumes (see setstream.h).
+ * Volume check: SHA-1 of the bytes as stored must equal the manifest's, and
+ * gpg must report a good signature by the signing key at the end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sealbox/error.h"
+#include "sealbox/gunzip.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+#include "sealbox/path.h"
+#include "sealbox/sigstate.h"
+#include "setstream.h"
+
+struct hashing_get {
+	struct sb_transport_get *get;
+	struct sb_hash sha1;
+};
+
+struct setstream {
+	struct sb_transport *t;
+	struct sb_crypto *c;
+	const char *sign_fpr;
+	const struct sb_set *set;
+	const struct sb_manifest *m;
+	unsigned *vols; /* selected volume numbers */
+	size_t nvols, next_vol;
+	unsigned read_vols;
+	/* the open volume */
+	unsigned cur_vol;
+	struct hashing_get hg;
+	struct sb_crypto_dec *dec;
+	struct sb_gunzip *gz;
+	struct sb_tar_reader *tar;
+	/* the current tar member */
+	struct sb_tar_entry e;
+	const char *prefix;
+	struct sb_buf epath;
+	long block;
+	int has_entry; /* e holds an unconsumed member */
+	int eof;
+	/* the current object */
+	struct ss_object obj;
+	int has_obj;
+	int obj_done; /* its data is consumed to the end */
+	int advanced; /* ...and the next member is already in e */
+};
+
+static ssize_t hashing_read(void *ctx, void *buf, size_t n)
+{
+	struct hashing_get *h = ctx;
+	ssize_t r = sb_transport_get_read(h->get, buf, n);
+
+	if (r > 0)
+		sb_hash_update(&h->sha1, buf, (size_t)r);
+	return r;
+}
+
+int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
+		      const struct sb_set *s, struct sb_manifest *m)
+{
+	struct sb_transport_get *g;
+	struct sb_buf text = SB_BUF_INIT;
+	int rc;
+
+	rc = sb_transport_get_open(t, s->manifest, &g);
+	if (rc)
+		return rc;
+	if (s->encrypted)
+		rc = sb_crypto_decrypt(c, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
+				       (struct sb_writer){sb_buf_write, &text}, s->manifest);
+	else {
+		char buf[65536];
+		ssize_t n;
+
+		while ((n = sb_transport_get_read(g, buf, sizeof(buf))) > 0)
+			if ((rc = sb_buf_add(&text, buf, (size_t)n)))
+				break;
+		if (n < 0)
+			rc = (int)n;
+	}
+	sb_transport_get_close(g);
+	if (!rc)
+		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
+	sb_buf_release(&text);
+	return rc;
+}
+
+/* Finish the open volume: drain, verify hash and signature. */
+static int close_volume(struct setstream *s, bool check)
+{
+	const struct sb_manifest_vol *mv = sb_manifest_get_vol(s->m, s->cur_vol);
+	const char *name = s->set->vols[s->cur_vol - 1];
+	unsigned char digest[20];
+	char hex[41], want[41];
+	int rc = 0;
+
+	sb_tar_reader_free(s->tar);
+	s->tar = NULL;
+	sb_gunzip_free(s->gz);
+	s->gz = NULL;
+	if (s->dec) {
+		if (check)
+			rc = sb_crypto_decrypt_finish(s->dec);
+		else
+			sb_crypto_decrypt_abort(s->dec);
+		s->dec = NULL;
+	} else if (check) {
+		/* unencrypted: read the rest so the hash covers every byte */
+		char buf[65536];
+		ssize_t n;
+
+		while ((n = hashing_read(&s->hg, buf, sizeof(buf))) > 0)
+			;
+		if (n < 0)
+			rc = (int)n;
+	}
+	if (check && !rc) {
+		sb_hash_final(&s->hg.sha1, digest);
+		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
+			sb_hex(digest, 20, hex);
+			if (mv && mv->hash_type == SB_HASH_SHA1)
+				sb_hex(mv->hash, 20, want);
+			else
+				strcpy(want, "(no SHA1 in the manifest)");
+			sb_error("volume %s does not match its manifest: SHA1 %s, expected %s", name,
+				 hex, want);
+			rc = SB_ERR_CORRUPT;
+		}
+	} else {
+		sb_hash_release(&s->hg.sha1);
+	}
+	sb_transport_get_close(s->hg.get);
+	s->hg.get = NULL;
+	s->cur_vol = 0;
+	if (check && !rc)
+		s->read_vols++;
+	return rc;
+}
+
+static ssize_t dec_read(void *ctx, void *buf, size_t n) { return sb_crypto_dec_read(ctx, buf, n); }
+
+static int open_volume(struct setstream *s, unsigned num)
+{
+	const char *name = num <= s->set->nvols ? s->set->vols[num - 1] : NULL;
+	struct sb_reader src;
+	int rc;
+
+	if (!name) {
+		sb_error("volume %u of set %s is missing on the target", num, s->set->manifest);
+		return SB_ERR_NOTFOUND;
+	}
+	rc = sb_transport_get_open(s->t, name, &s->hg.get);
+	if (rc)
+		return rc;
+	if ((rc = sb_hash_init(&s->hg.sha1, SB_HASH_ALG_SHA1))) {
+		sb_transport_get_close(s->hg.get);
+		s->hg.get = NULL;
+		return rc;
+	}
+	s->cur_vol = num;
+	src = (struct sb_reader){hashing_read, &s->hg};
+	if (s->set->encrypted) {
+		rc = sb_crypto_decrypt_start(s->c, s->sign_fpr, src, name, &s->dec);
+		if (rc) {
+			close_volume(s, false);
+			return rc;
+		}
+		src = (struct sb_reader){dec_read, s->dec};
+	} else if (strlen(name) > 2 && !strcmp(name + strlen(name) - 2, "gz")) {
+		s->gz = sb_gunzip_new(src, name);
+		if (!s->gz) {
+			close_volume(s, false);
+			return SB_ERR_NOMEM;
+		}
+		src = (struct sb_reader){sb_gunzip_read, s->gz};
+	}
+	s->tar = sb_tar_reader_new(src);
+	if (!s->tar) {
+		close_volume(s, false);
+		return SB_ERR_NOMEM;
+	}
+	return 0;
+}
+
+/* Next tar member across volumes into s->e. 1, 0 at the end of the set, < 0. */
+static int next_entry(struct setstream *s)
+{
+	int rc;
+
+	s->has_entry = 0;
+	for (;;) {
+		if (s->eof)
+			return 0;
+		if (!s->tar) {
+			if (s->next_vol == s->nvols) {
+				s->eof = 1;
+				return 0;
+			}
+			rc = open_volume(s, s->vols[s->next_vol++]);
+			if (rc)
+				return rc;
+		}
+		rc = sb_tar_reader_next(s->tar, &s->e);
+		if (rc < 0) {
+			sb_error("volume %s is corrupt", s->set->vols[s->cur_vol - 1]);
+			close_volume(s, false);
+			return rc;
+		}
+		if (rc == 0) {
+			rc = close_volume(s, true);
+			if (rc)
+				return rc;
+			continue;
+		}
+		rc = sb_member_split(&s->e.name, &s->prefix, &s->epath, &s->block);
+		if (rc) {
+			sb_error("volume %s: unexpected member %s", s->set->vols[s->cur_vol - 1],
+				 sb_log_str((const char *)s->e.name.data, s->e.name.len));
+			return rc;
+		}
+		if (!strcmp(s->prefix, "signature")) {
+			sb_error("volume %s: unexpected member %s", s->set->vols[s->cur_vol - 1],
+				 sb_log_str((const char *)s->e.name.data, s->e.name.len));
+			return SB_ERR_CORRUPT;
+		}
+		s->has_entry = 1;
+		return 1;
+	}
+}
+
+static bool same_run(struct setstream *s)
+{
+	return s->has_entry && !strncmp(s->prefix, "multivol_", 9) &&
+	       ((s->obj.kind == SS_DIFF) == !strcmp(s->prefix, "multivol_diff")) &&
+	       s->epath.len == s->obj.path.len && !memcmp(s->epath.data, s->obj.path.data, s->epath.len);
+}
+
+int ss_peek(struct setstream *s, const struct ss_object **o)
+{
+	int rc;
+
+	if (!s->has_obj) {
+		if (!s->has_entry) {
+			rc = next_entry(s);
+			if (rc <= 0)
+				return rc;
+		}
+		/* a chunk run that started in a volume we skipped: not ours to read */
+		while (s->block > 1) {
+			rc = next_entry(s);
+			if (rc <= 0)
+				return rc;
+		}
+		s->obj.multivol = !strncmp(s->prefix, "multivol_", 9);
+		s->obj.kind = strstr(s->prefix, "diff")	    ? SS_DIFF
+			      : !strcmp(s->prefix, "deleted") ? SS_DELETED
+							      : SS_SNAPSHOT;
+		if (sb_buf_set(&s->obj.path, s->epath.data, s->epath.len))
+			return SB_ERR_NOMEM;
+		sb_tar_entry_clear(&s->obj.hdr);
+		sb_buf_set(&s->obj.hdr.name, s->e.name.data, s->e.name.len);
+		sb_buf_set(&s->obj.hdr.linkname, s->e.linkname.data, s->e.linkname.len);
+		s->obj.hdr.type = s->e.type == '\0' || s->e.type == '7' ? SB_TAR_REG : s->e.type;
+		s->obj.hdr.mode = s->e.mode;
+		s->obj.hdr.uid = s->e.uid;
+		s->obj.hdr.gid = s->e.gid;
+		memcpy(s->obj.hdr.uname, s->e.uname, sizeof(s->e.uname));
+		memcpy(s->obj.hdr.gname, s->e.gname, sizeof(s->e.gname));
+		s->obj.hdr.mtime = s->e.mtime;
+		s->obj.hdr.size = s->e.size;
+		s->obj.hdr.devmajor = s->e.devmajor;
+		s->obj.hdr.devminor = s->e.devminor;
+		s->has_obj = 1;
+		s->obj_done = 0;
+		s->advanced = 0;
+	}
+	*o = &s->obj;
+	return 1;
+}
+
+ssize_t ss_read(void *ctx, void *buf, size_t n)
+{
+	struct setstream *s = ctx;
+	ssize_t r;
+	int rc;
+
+	for (;;) {
+		if (!s->has_obj || s->obj_done || !s->has_entry)
+			return 0;
+		r = sb_tar_reader_read(s->tar, buf, n);
+		if (r != 0)
+			return r;
+		if (!s->obj.multivol) {
+			s->obj_done = 1;
+			return 0;
+		}
+		/* end of this chunk: continue with the next one of the run */
+		rc = next_entry(s);
+		if (rc < 0)
+			return rc;
+		if (rc == 0 || !same_run(s)) {
+			s->obj_done = 1;
+			s->advanced = 1;
+			return 0;
+		}
+	}
+}
+
+int ss_next(struct setstream *s)
+{
+	int rc;
+
+	if (!s->has_obj)
+		return 0;
+	s->has_obj = 0;
+	if (s->advanced) /* already positioned on the next member (or at the end) */
+		return 0;
+	for (;;) {
+		rc = next_entry(s);
+		if (rc <= 0)
+			return rc;
+		if (!s->obj.multivol || !same_run(s))
+			return 0;
+	}
+}
+
+int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
+	    const struct sb_set *set, const struct sb_manifest *m, const char *prefix,
+	    struct setstream **out)
+{
+	struct setstream *s = calloc(1, sizeof(*s));
+	size_t i;
+
+	if (!s || !(s->vols = calloc(m->nvols ? m->nvols : 1, sizeof(*s->vols)))) {
+		free(s);
+		return SB_ERR_NOMEM;
+	}
+	s->t = t;
+	s->c = c;
+	s->sign_fpr = sign_fpr;
+	s->set = set;
+	s->m = m;
+	sb_tar_entry_init(&s->e);
+	sb_tar_entry_init(&s->obj.hdr);
+	for (i = 0; i < m->nvols; i++)
+		if (!prefix || !*prefix ||
+		    sb_manifest_vol_may_contain(&m->vols[i], prefix, strlen(prefix)))
+			s->vols[s->nvols++] = m->vols[i].num;
+	*out = s;
+	return 0;
+}
+
+unsigned ss_volumes_read(const struct setstream *s) { return s->read_vols; }
+
+void ss_free(struct setstream *s)
+{
+	if (!s)
+		return;
+	if (s->hg.get)
+		close_volume(s, false);
+	sb_tar_entry_release(&s->e);
+	sb_tar_entry_release(&s->obj.hdr);
+	sb_buf_release(&s->epath);
+	sb_buf_release(&s->obj.path);
+	free(s->vols);
+	free(s);
+}

@@ -12,6 +12,7 @@
 
 #include "sealbox/archive.h"
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 
@@ -45,52 +46,6 @@ int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, s
 			    .gzipped = kind == SB_KIND_SIG};
 
 	return sb_name_format(&n, out, size) < 0 ? SB_ERR_PARAM : 0;
-}
-
-static int mkdirs(const char *dir)
-{
-	char tmp[4096];
-	size_t i, len = strlen(dir);
-
-	if (len >= sizeof(tmp))
-		return SB_ERR_PARAM;
-	memcpy(tmp, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
-			sb_error("archive dir %s: cannot create: %s", tmp, strerror(errno));
-			return sb_err_from_errno(errno);
-		}
-		tmp[i] = i < len ? '/' : '\0';
-	}
-	return 0;
-}
-
-int sb_write_file_atomic(const char *path, const void *data, size_t len)
-{
-	char tmp[4200];
-	int fd, rc = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		sb_error("cannot create %s: %s", tmp, strerror(errno));
-		return sb_err_from_errno(errno);
-	}
-	rc = sb_fd_write(&fd, data, len);
-	if (!rc && fsync(fd) < 0)
-		rc = sb_err_from_errno(errno);
-	if (close(fd) < 0 && !rc)
-		rc = sb_err_from_errno(errno);
-	if (!rc && rename(tmp, path) < 0)
-		rc = sb_err_from_errno(errno);
-	if (rc) {
-		sb_error("cannot write %s", path);
-		unlink(tmp);
-	}
-	return rc;
 }
 
 struct gzout {
@@ -163,7 +118,7 @@ int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_
 	size_t i;
 	int k, rc;
 
-	rc = mkdirs(dir);
+	rc = sb_mkdirs(dir, 0700);
 	if (rc)
 		return rc;
 	for (i = 0; i < ch->nsets; i++) {

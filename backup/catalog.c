@@ -13,6 +13,7 @@
 
 #include "sealbox/catalog.h"
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 
 struct sb_catalog {
@@ -60,10 +61,8 @@ int sb_catalog_open(const char *dir, struct sb_catalog **out)
 	int rc;
 
 	*out = NULL;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		sb_error("archive dir %s: cannot create: %s", dir, strerror(errno));
-		return sb_err_from_errno(errno);
-	}
+	if ((rc = sb_mkdirs(dir, 0700)))
+		return rc == SB_ERR_PERM || rc == SB_ERR_NOTFOUND ? SB_ERR_IO : rc;
 	c = calloc(1, sizeof(*c));
 	if (!c || asprintf(&c->path, "%s/sealbox.db", dir) < 0) {
 		free(c);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sealbox/names.h"
 #include "transport_impl.h"
@@ -52,26 +53,6 @@ static int file_fail(struct file_transport *ft, const char *op, const char *name
 	return SB_ERR_TRANSPORT;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	size_t i, len = strlen(path);
-
-	if (len >= sizeof(tmp))
-		return -1;
-	memcpy(tmp, path, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -1;
-		if (i < len)
-			tmp[i] = '/';
-	}
-	return 0;
-}
-
 int sb_transport_file_open(const char *path, const struct sb_transport_opts *o,
 			   struct sb_transport **out)
 {
@@ -83,9 +64,11 @@ int sb_transport_file_open(const char *path, const struct sb_transport_opts *o,
 		sb_error("target: empty path");
 		return SB_ERR_PARAM;
 	}
-	if (o->create && stat(path, &st) < 0 && errno == ENOENT && mkdir_p(path) < 0) {
-		sb_error("target %s: cannot create folder: %s", path, strerror(errno));
-		return errno == EACCES || errno == EROFS ? SB_ERR_PERM : SB_ERR_TRANSPORT;
+	if (o->create && stat(path, &st) < 0 && errno == ENOENT) {
+		int rc = sb_mkdirs(path, 0700);
+
+		if (rc)
+			return rc == SB_ERR_PERM ? SB_ERR_PERM : SB_ERR_TRANSPORT;
 	}
 	abs = realpath(path, NULL);
 	if (!abs || stat(abs, &st) < 0) {

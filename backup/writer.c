@@ -20,6 +20,7 @@
 #include "sealbox/catalog.h"
 #include "sealbox/chain.h"
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"

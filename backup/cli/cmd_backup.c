@@ -106,9 +106,6 @@ int cmd_backup(int argc, char **argv)
 		goto out;
 	o.source = argv[optind];
 	o.excludes = excludes;
-	if (!archive[0] && (rc = sb_archive_default_dir(target, archive, sizeof(archive))))
-		goto fail;
-	o.archive_dir = archive;
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
 	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) || (rc = sb_crypto_key_fpr(user, sign, sign_fpr)) ||
@@ -124,6 +121,11 @@ int cmd_backup(int argc, char **argv)
 	}
 	if ((rc = sb_transport_open(target, &to, &o.target)))
 		goto fail;
+	/* keyed by the canonical target, so file:///x and /x share one archive dir */
+	if (!archive[0] &&
+	    (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive, sizeof(archive))))
+		goto fail;
+	o.archive_dir = archive;
 	o.crypto = user;
 	o.enc_fpr = enc_fpr;
 	o.sign_fpr = sign_fpr;

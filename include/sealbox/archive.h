@@ -19,7 +19,8 @@
 #include "sealbox/names.h"
 #include "sealbox/transport.h"
 
-/* Default archive dir for a target: $XDG_CACHE_HOME (or ~/.cache)/sealbox/<hash of url>. */
+/* Default archive dir for a target: $XDG_CACHE_HOME (or ~/.cache)/sealbox/<hash of
+ * the target's canonical description, sb_transport_describe()>. */
 int sb_archive_default_dir(const char *url, char *out, size_t size);
 
 /* Local file name of a set's manifest or signatures (kind SB_KIND_MANIFEST/SIG). */
@@ -41,8 +42,5 @@ struct sb_gzreader;
 int sb_gzreader_open(const char *path, struct sb_gzreader **out);
 ssize_t sb_gzreader_read(void *g, void *buf, size_t n); /* an sb_read_fn */
 void sb_gzreader_close(struct sb_gzreader *g);
-
-/* Write a whole file atomically (temp name, fsync, rename). */
-int sb_write_file_atomic(const char *path, const void *data, size_t len);
 
 #endif

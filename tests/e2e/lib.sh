@@ -9,6 +9,9 @@
 #   SB_TESTS       the tests/ directory (defaults to this file's parent)
 #   SB_KEEP=1      keep the temp dir after the test (its path is printed)
 #   SB_NO_SEALBOX=1  allow sourcing without a sealbox binary (harness checks)
+#   SB_LENIENT=1   report wrong exit codes / error texts as "MISMATCH" and
+#                  carry on (to see every problem of an unfinished binary in
+#                  one run; such a run always ends in failure)
 #
 # Everything a test creates lives under $T (mktemp -d), which the EXIT trap
 # removes after stopping gpg-agents, unmounting FUSE mounts and killing the
@@ -28,6 +31,16 @@ log() { printf '### %s: %s\n' "$SB_NAME" "$*" >&2; }
 fail() {
     printf 'FAIL: %s: %s\n' "$SB_NAME" "$*" >&2
     exit 1
+}
+SB_MISMATCHES=0
+# soft_fail MSG: fail, or under SB_LENIENT=1 only count and report.
+soft_fail() {
+    if [ "${SB_LENIENT:-0}" = 1 ]; then
+        printf 'MISMATCH: %s: %s\n' "$SB_NAME" "$*" >&2
+        SB_MISMATCHES=$((SB_MISMATCHES + 1))
+    else
+        fail "$@"
+    fi
 }
 skip() {
     printf 'SKIP: %s: %s\n' "$SB_NAME" "$*" >&2
@@ -49,6 +62,10 @@ SB_BG_PIDS=()        # background processes (process-group leaders)
 _sb_cleanup() {
     local rc=$? p h mp
     set +e
+    if [ $rc = 0 ] && [ "$SB_MISMATCHES" != 0 ]; then
+        echo "### $SB_NAME: $SB_MISMATCHES mismatches (SB_LENIENT)" >&2
+        rc=1
+    fi
     trap - EXIT INT TERM
     for p in "${SB_BG_PIDS[@]}"; do
         kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
@@ -155,7 +172,7 @@ expect_exit() {
     _run "$@"
     if [ "$LAST_RC" != "$want" ]; then
         _show_last "$@"
-        fail "expected exit $want, got $LAST_RC: $*"
+        soft_fail "expected exit $want, got $LAST_RC: $*"
     fi
 }
 
@@ -167,14 +184,14 @@ expect_stderr_match() {
     if ! grep -aEq -- "$1" "$LAST_ERR"; then
         echo "----- stderr was:" >&2
         cat "$LAST_ERR" >&2
-        fail "stderr does not match /$1/"
+        soft_fail "stderr does not match /$1/"
     fi
 }
 expect_stdout_match() {
     if ! grep -aEq -- "$1" "$LAST_OUT"; then
         echo "----- stdout was:" >&2
         cat "$LAST_OUT" >&2
-        fail "stdout does not match /$1/"
+        soft_fail "stdout does not match /$1/"
     fi
 }
 
@@ -187,12 +204,13 @@ expect_error() {
     if [ -z "$line" ]; then
         echo "----- stderr was:" >&2
         cat "$LAST_ERR" >&2
-        fail "no 'sealbox: error: ' line on stderr"
+        soft_fail "no 'sealbox: error: ' line on stderr"
+        return 0
     fi
     if ! grep -aE '^sealbox: error: ' "$LAST_ERR" | grep -aiEq -- "$1"; then
         echo "----- stderr was:" >&2
         cat "$LAST_ERR" >&2
-        fail "'sealbox: error:' line does not match /$1/"
+        soft_fail "'sealbox: error:' line does not match /$1/"
     fi
 }
 
@@ -305,6 +323,10 @@ make_keys() {
     if gpg --batch --list-secret-keys "$ENC_FPR" >/dev/null 2>&1; then
         fail "secret encryption key still in $GNUPGHOME"
     fi
+    # gpg names the encryption *subkey* in "no secret key" messages
+    ENC_SUB_FPR=$(gpg --batch --with-colons --list-keys "$ENC_FPR" 2>/dev/null |
+        awk -F: '$1 == "sub" { s = 1 } s && $1 == "fpr" { print $10; exit }')
+    export ENC_SUB_FPR
     SIGN_FPR=$(gen_sign_key "$GNUPGHOME" sealbox-sign "$sign_pass")
     FOREIGN_FPR=$(gen_sign_key "$GNUPGHOME" sealbox-foreign "")
     [ -n "$ENC_FPR" ] && [ -n "$SIGN_FPR" ] && [ -n "$FOREIGN_FPR" ] || fail "key generation failed"
@@ -586,6 +608,11 @@ as_nobody() {
         XDG_CACHE_HOME="$T/nobody/home/.cache" XDG_CONFIG_HOME="$T/nobody/home/.config" \
         TMPDIR="$T/nobody/tmp" "$@"
 }
+# sb_nobody ARGS...: the binary under test as nobody (a copy in $T/bin, in
+# case the build tree is not readable by others).
+sb_nobody() {
+    as_nobody timeout -k 10 "$SB_TIMEOUT" "$T/bin/sealbox" "$@"
+}
 # nobody_setup: a keyring for nobody holding the public encryption key and
 # the signing secret key (copied from $T/sign-secret.asc), owned by nobody.
 nobody_setup() {
@@ -595,6 +622,11 @@ nobody_setup() {
     chmod 700 "$T/nobody/gnupg"
     cp "$GNUPGHOME/gpg-agent.conf" "$T/nobody/gnupg/"
     chown -R "$NOBODY_UID:$NOBODY_GID" "$T/nobody"
+    if [ -n "${SEALBOX:-}" ]; then
+        mkdir -p "$T/bin"
+        cp "$SEALBOX" "$T/bin/sealbox"
+        chmod 755 "$T/bin" "$T/bin/sealbox"
+    fi
     chmod 755 "$T/nobody"
     SB_GNUPGHOMES+=("$NOBODY_UID:$T/nobody/gnupg")
     local pass=${SEALBOX_SIGN_PASSPHRASE:-}

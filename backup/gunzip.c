@@ -34,6 +34,19 @@ struct sb_gunzip *sb_gunzip_new(struct sb_reader src, const char *what)
 	return g;
 }
 
+static ssize_t refill(struct sb_gunzip *g)
+{
+	ssize_t r = g->src.read(g->src.ctx, g->in, sizeof(g->in));
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		g->src_eof = 1;
+	g->z.next_in = g->in;
+	g->z.avail_in = (unsigned)r;
+	return r;
+}
+
 ssize_t sb_gunzip_read(void *ctx, void *buf, size_t n)
 {
 	struct sb_gunzip *g = ctx;
@@ -44,19 +57,14 @@ ssize_t sb_gunzip_read(void *ctx, void *buf, size_t n)
 		return 0;
 	g->z.next_out = buf;
 	g->z.avail_out = n > (1u << 30) ? (1u << 30) : (unsigned)n;
-	while (g->z.avail_out == (unsigned)(n > (1u << 30) ? (1u << 30) : n)) {
-		if (!g->z.avail_in && !g->src_eof) {
-			r = g->src.read(g->src.ctx, g->in, sizeof(g->in));
-			if (r < 0)
-				return r;
-			if (r == 0)
-				g->src_eof = 1;
-			g->z.next_in = g->in;
-			g->z.avail_in = (unsigned)r;
-		}
+	while (g->z.next_out == (unsigned char *)buf) {
+		if (!g->z.avail_in && !g->src_eof && (r = refill(g)) < 0)
+			return r;
 		zr = inflate(&g->z, Z_NO_FLUSH);
 		if (zr == Z_STREAM_END) {
-			/* another member may follow */
+			/* another gzip member may follow; the end of input ends the stream */
+			if (!g->z.avail_in && !g->src_eof && (r = refill(g)) < 0)
+				return r;
 			if (!g->z.avail_in && g->src_eof) {
 				g->done = 1;
 				break;

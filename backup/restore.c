@@ -454,6 +454,12 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	}
 	for (i = 0; i < nsets; i++)
 		sb_manifest_init(&mans[i]);
+	if (ch->sets[0].encrypted && !o->sign_fpr) {
+		sb_error("the chain on %s is encrypted and signed: give --sign-key FPR, the key every "
+			 "file must be signed by", sb_transport_describe(o->target));
+		rc = SB_ERR_PARAM;
+		goto out;
+	}
 	if (!ch->sets[0].encrypted)
 		sb_warn("the chain on %s is not encrypted, so not signed either: only the manifests' "
 			"hashes protect it", sb_transport_describe(o->target));

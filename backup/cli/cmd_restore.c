@@ -14,12 +14,13 @@
 #include "cmds.h"
 
 static const char restore_usage[] =
-	"usage: sealbox restore --target URL --sign-key FPR [--secret-key FILE]\n"
+	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                       [--time TIME] [--path REL] [--force] [-v | -q] DEST\n"
 	"\n"
 	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
 	"  --target URL       file:///abs/path or a plain path\n"
-	"  --sign-key FPR     every file read must be signed by this key\n"
+	"  --sign-key FPR     every file read must be signed by this key (required\n"
+	"                     unless the chain is unencrypted, and so unsigned)\n"
 	"  --secret-key FILE  the exported secret encryption key (passphrase:\n"
 	"                     $SEALBOX_SECRET_PASSPHRASE); else it must be in the keyring\n"
 	"  --time TIME        ISO 8601 date or date-time (UTC unless a zone is given),\n"
@@ -84,8 +85,6 @@ int cmd_restore(int argc, char **argv)
 	}
 	if (!target)
 		rc = usage_error("restore", "--target URL is required");
-	else if (!sign)
-		rc = usage_error("restore", "--sign-key FPR is required");
 	else if (optind != argc - 1)
 		rc = usage_error("restore", "give exactly one DEST");
 	if (rc)
@@ -94,9 +93,9 @@ int cmd_restore(int argc, char **argv)
 	o.path = path;
 	if ((rc = open_decrypt_crypto(secret, sign, NULL, &crypto)))
 		goto fail;
-	if ((rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
+	if (sign && (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
 		goto fail;
-	o.sign_fpr = sign_fpr;
+	o.sign_fpr = sign ? sign_fpr : NULL;
 	o.crypto = crypto;
 	if ((rc = sb_transport_open(target, &to, &o.target)))
 		goto fail;

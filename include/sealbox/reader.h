@@ -22,7 +22,8 @@
 struct sb_restore_opts {
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the secret encryption key */
-	const char *sign_fpr;	  /* every file must be signed by this key */
+	const char *sign_fpr;	  /* every file must be signed by this key; NULL
+				     only for unencrypted (unsigned) chains */
 	time_t time;		  /* restore the newest set at or before it */
 	const char *path;	  /* "" or NULL: everything; else one path (normalised) */
 	const char *dest;

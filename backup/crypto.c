@@ -248,26 +248,55 @@ struct pp_state {
 	char hint[160];		/* the key gpg last asked for */
 };
 
-static int tty_read_pass(const char *hint, char *buf, size_t size)
+/* Process-wide passphrases given by the caller, by variable; see crypto.h. */
+static _Atomic(const char *) pp_given_sign, pp_given_secret;
+
+static _Atomic(const char *) *pp_given_slot(const char *env)
+{
+	if (!strcmp(env, "SEALBOX_SIGN_PASSPHRASE"))
+		return &pp_given_sign;
+	if (!strcmp(env, "SEALBOX_SECRET_PASSPHRASE"))
+		return &pp_given_secret;
+	return NULL;
+}
+
+void sb_crypto_set_passphrase(const char *env, const char *pass)
+{
+	_Atomic(const char *) *slot = pp_given_slot(env);
+
+	if (slot)
+		atomic_store(slot, pass);
+}
+
+/* The caller's passphrase for env, else the variable itself, else NULL. */
+static const char *pp_given(const char *env)
+{
+	_Atomic(const char *) *slot = pp_given_slot(env);
+	const char *p = slot ? atomic_load(slot) : NULL;
+
+	return p ? p : getenv(env);
+}
+
+int sb_crypto_read_tty(const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	bool restore = false;
 	size_t n = 0;
 	char ch;
-	int fd, rc = -1;
+	int fd;
 
-	if (!atomic_load(&tty_prompt_allowed))
-		return -1;
+	if (!size || !atomic_load(&tty_prompt_allowed))
+		return SB_ERR_PASSPHRASE;
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return SB_ERR_PASSPHRASE;
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
 		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
 	}
-	dprintf(fd, "Passphrase for %s: ", hint);
+	dprintf(fd, "%s", prompt);
 	for (;;) {
 		ssize_t r = read(fd, &ch, 1);
 
@@ -279,14 +308,20 @@ static int tty_read_pass(const char *hint, char *buf, size_t size)
 			buf[n++] = ch;
 	}
 	buf[n] = '\0';
-	rc = 0;
 	if (restore)
 		tcsetattr(fd, TCSAFLUSH, &old);
-	if (write(fd, "\n", 1) < 0)
-		rc = 0;
+	(void)!write(fd, "\n", 1);
 	close(fd);
 	explicit_bzero(&ch, sizeof(ch));
-	return rc;
+	return 0;
+}
+
+static int tty_read_pass(const char *hint, char *buf, size_t size)
+{
+	char prompt[200];
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", hint);
+	return sb_crypto_read_tty(prompt, buf, size) ? -1 : 0;
 }
 
 static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad,
@@ -294,7 +329,7 @@ static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, i
 {
 	struct pp_state *pp = hook;
 	const char *hint = uid_hint ? sb_log_str(uid_hint, strlen(uid_hint)) : "the key";
-	const char *env = getenv(pp->env);
+	const char *env = pp_given(pp->env);
 	char pass[PP_MAX];
 	size_t len;
 	int bad;
@@ -422,6 +457,57 @@ static int op_data(struct op *op)
 		return SB_ERR_NOMEM;
 	}
 	return 0;
+}
+
+/* ---- contexts for modules driving gpgme themselves (keys.c) ---- */
+
+int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_context **out)
+{
+	struct pp_state *pp;
+	struct op op;
+	int rc;
+
+	*out = NULL;
+	pp = calloc(1, sizeof(*pp));
+	if (!pp)
+		return SB_ERR_NOMEM;
+	rc = op_init(&op, c ? c->home : NULL, pp_env, NULL);
+	if (rc) {
+		op_release(&op);
+		free(pp);
+		return rc;
+	}
+	pp->env = pp_env;
+	gpgme_set_passphrase_cb(op.ctx, pp_cb, pp);
+	*out = op.ctx;
+	return 0;
+}
+
+void sb_crypto_gpgme_free(struct gpgme_context *ctx)
+{
+	gpgme_passphrase_cb_t cb;
+	void *pp = NULL;
+
+	if (!ctx)
+		return;
+	gpgme_get_passphrase_cb(ctx, &cb, &pp);
+	gpgme_release(ctx);
+	if (cb == pp_cb)
+		free(pp);
+}
+
+int sb_crypto_gpgme_pp_error(struct gpgme_context *ctx)
+{
+	gpgme_passphrase_cb_t cb;
+	struct pp_state *pp;
+	void *hook = NULL;
+
+	gpgme_get_passphrase_cb(ctx, &cb, &hook);
+	pp = hook;
+	if (cb != pp_cb || !pp || !pp->err)
+		return 0;
+	sb_error("%s", pp->msg);
+	return pp->err;
 }
 
 /* All recipients of the failed decryption lacked a secret key. */

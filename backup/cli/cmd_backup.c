@@ -7,6 +7,7 @@
 
 #include "sealbox/archive.h"
 #include "sealbox/error.h"
+#include "sealbox/keys.h"
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/writer.h"
@@ -16,7 +17,7 @@ static const char backup_usage[] =
 	"usage: sealbox backup --target URL --encrypt-key FPR --sign-key FPR\n"
 	"                      [--full] [--full-if-older-than AGE] [--volsize MIB]\n"
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
-	"                      [--allow-source-mismatch] [-v | -q] SOURCE\n"
+	"                      [--allow-source-mismatch] [--allow-same-key] [-v | -q] SOURCE\n"
 	"\n"
 	"Writes a full backup of SOURCE to the target the first time, incrementals after.\n"
 	"  --target URL            file:///abs/path or a plain path\n"
@@ -29,10 +30,11 @@ static const char backup_usage[] =
 	"  --archive-dir DIR       local signatures and state (default ~/.cache/sealbox/...)\n"
 	"  --secret-key FILE       secret encryption key, to rebuild a lost archive dir\n"
 	"  --allow-source-mismatch continue a chain made from another host or folder\n"
+	"  --allow-same-key        accept one key as both encryption and signing key\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n";
 
 enum { O_TARGET = 256, O_ENC, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
-       O_MISMATCH };
+       O_MISMATCH, O_SAME_KEY };
 
 static const struct option backup_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
@@ -45,6 +47,7 @@ static const struct option backup_opts[] = {
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"allow-source-mismatch", no_argument, NULL, O_MISMATCH},
+	{"allow-same-key", no_argument, NULL, O_SAME_KEY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -61,7 +64,7 @@ int cmd_backup(int argc, char **argv)
 	const char *target = NULL, *enc = NULL, *sign = NULL, *secret = NULL;
 	char archive[4096] = "", enc_fpr[41], sign_fpr[41];
 	unsigned long long v;
-	bool quiet = false;
+	bool quiet = false, allow_same_key = false;
 	int c, rc = 0;
 
 	if (!excludes)
@@ -86,6 +89,7 @@ int cmd_backup(int argc, char **argv)
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_SECRET: secret = optarg; break;
 		case O_MISMATCH: o.allow_source_mismatch = true; break;
+		case O_SAME_KEY: allow_same_key = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(backup_usage, stdout); free(excludes); return EXIT_OK;
@@ -108,8 +112,13 @@ int cmd_backup(int argc, char **argv)
 	o.excludes = excludes;
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
-	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) || (rc = sb_crypto_key_fpr(user, sign, sign_fpr)) ||
-	    (rc = sb_crypto_check_encrypt_key(user, enc_fpr)) ||
+	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) || (rc = sb_crypto_key_fpr(user, sign, sign_fpr)))
+		goto fail;
+	if (sb_keys_distinct(enc_fpr, sign_fpr, allow_same_key)) {
+		rc = SB_ERR_PARAM; /* exit 1, as for keys check */
+		goto fail;
+	}
+	if ((rc = sb_crypto_check_encrypt_key(user, enc_fpr)) ||
 	    (rc = sb_crypto_check_sign_key(user, sign_fpr)))
 		goto fail;
 	if (secret) {

@@ -29,6 +29,7 @@ enum exit_status {
 };
 
 int cmd_backup(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 

@@ -16,6 +16,7 @@ struct command {
 static const struct command commands[] = {
 	{"backup", cmd_backup, "write a full or incremental backup of a folder"},
 	{"restore", cmd_restore, "restore a snapshot, or one path of it"},
+	{"keys", cmd_keys, "create the encryption and signing keys; check them"},
 	{"snapshots", cmd_snapshots, "list the chains and sets on a target"},
 };
 

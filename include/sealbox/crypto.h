@@ -55,6 +55,35 @@ const char *sb_crypto_home(const struct sb_crypto *c);
 void sb_crypto_set_tty_prompt(bool allow);
 
 /*
+ * Use pass instead of the variable env ("SEALBOX_SIGN_PASSPHRASE" or
+ * "SEALBOX_SECRET_PASSPHRASE"), process-wide, for passphrases the user typed
+ * once and several operations need. pass is borrowed until the next call for
+ * env; NULL returns to the variable. The caller wipes it.
+ */
+void sb_crypto_set_passphrase(const char *env, const char *pass);
+
+/*
+ * Read one line from the controlling terminal without echo, after prompt,
+ * into buf (NUL-terminated, truncated to size-1). 0, or SB_ERR_PASSPHRASE
+ * (not logged) when there is no terminal or prompts are forbidden.
+ */
+int sb_crypto_read_tty(const char *prompt, char *buf, size_t size);
+
+/*
+ * For modules that drive gpgme themselves (keys.c): a gpgme_ctx_t on c's
+ * keyring (c NULL: $GNUPGHOME) set up like crypto.c's own: OpenPGP,
+ * loopback pinentry, offline, binary, and the passphrase callback above
+ * reading pp_env. Free with sb_crypto_gpgme_free() (NULL ok).
+ * sb_crypto_gpgme_pp_error(): after a failed operation, when the callback
+ * refused (missing/wrong passphrase), logs why and returns SB_ERR_PASSPHRASE;
+ * else 0.
+ */
+struct gpgme_context;
+int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_context **out);
+void sb_crypto_gpgme_free(struct gpgme_context *ctx);
+int sb_crypto_gpgme_pp_error(struct gpgme_context *ctx);
+
+/*
  * Remove every ephemeral keyring still registered in this process. Only
  * async-signal-safe calls (fork/execve/waitpid): for SIGINT/SIGTERM handlers.
  */

@@ -15,12 +15,18 @@
 
 static const char backup_usage[] =
 	"usage: sealbox backup --target URL --encrypt-key FPR --sign-key FPR\n"
+	"                      [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                      [--full] [--full-if-older-than AGE] [--volsize MIB]\n"
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
 	"                      [--allow-source-mismatch] [--allow-same-key] [-v | -q] SOURCE\n"
 	"\n"
 	"Writes a full backup of SOURCE to the target the first time, incrementals after.\n"
-	"  --target URL            file:///abs/path or a plain path\n"
+	"  --target URL            file:///abs/path, a plain path, or\n"
+	"                          sftp://user@host[:port]/abs/path\n"
+	"  --ssh-key FILE          sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
+	"                          default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
+	"  --known-hosts FILE      sftp: host keys to check (default ~/.ssh/known_hosts)\n"
+	"  --accept-new-host-key   sftp: add an unknown host key (never a changed one)\n"
 	"  --encrypt-key FPR       encrypt to this key (only its public half is needed)\n"
 	"  --sign-key FPR          sign with this key (passphrase: $SEALBOX_SIGN_PASSPHRASE)\n"
 	"  --full                  start a new chain with a full backup\n"
@@ -33,11 +39,14 @@ static const char backup_usage[] =
 	"  --allow-same-key        accept one key as both encryption and signing key\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n";
 
-enum { O_TARGET = 256, O_ENC, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
+enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_ENC, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
        O_MISMATCH, O_SAME_KEY };
 
 static const struct option backup_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
+	{"ssh-key", required_argument, NULL, O_SSH_KEY},
+	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
+	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
 	{"encrypt-key", required_argument, NULL, O_ENC},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"full", no_argument, NULL, O_FULL},
@@ -73,6 +82,9 @@ int cmd_backup(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vqh", backup_opts, NULL)) != -1) {
 		switch (c) {
 		case O_TARGET: target = optarg; break;
+		case O_SSH_KEY: to.ssh_key = optarg; break;
+		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
+		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_ENC: enc = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_FULL: o.force_full = true; break;

@@ -15,10 +15,16 @@
 
 static const char restore_usage[] =
 	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
+	"                       [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                       [--time TIME] [--path REL] [--force] [-v | -q] DEST\n"
 	"\n"
 	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
-	"  --target URL       file:///abs/path or a plain path\n"
+	"  --target URL       file:///abs/path, a plain path, or\n"
+	"                     sftp://user@host[:port]/abs/path\n"
+	"  --ssh-key FILE     sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
+	"                     default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
+	"  --known-hosts FILE sftp: host keys to check (default ~/.ssh/known_hosts)\n"
+	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR     every file read must be signed by this key (required\n"
 	"                     unless the chain is unencrypted, and so unsigned)\n"
 	"  --secret-key FILE  the exported secret encryption key (passphrase:\n"
@@ -29,10 +35,13 @@ static const char restore_usage[] =
 	"                     into DEST/NAME when DEST is an existing folder\n"
 	"  --force            overwrite existing files in DEST\n";
 
-enum { O_TARGET = 256, O_SIGN, O_SECRET, O_TIME, O_PATH, O_FORCE };
+enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET, O_TIME, O_PATH, O_FORCE };
 
 static const struct option restore_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
+	{"ssh-key", required_argument, NULL, O_SSH_KEY},
+	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
+	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"time", required_argument, NULL, O_TIME},
@@ -59,6 +68,9 @@ int cmd_restore(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vqh", restore_opts, NULL)) != -1) {
 		switch (c) {
 		case O_TARGET: target = optarg; break;
+		case O_SSH_KEY: to.ssh_key = optarg; break;
+		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
+		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_TIME:

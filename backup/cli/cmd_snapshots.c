@@ -15,16 +15,25 @@
 
 static const char snapshots_usage[] =
 	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json]\n"
+	"                         [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"\n"
 	"Lists the backup chains and sets on the target (no key needed).\n"
-	"  --target URL   file:///abs/path or a plain path\n"
+	"  --target URL   file:///abs/path, a plain path, or\n"
+	"                 sftp://user@host[:port]/abs/path\n"
+	"  --ssh-key FILE sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
+	"                 default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
+	"  --known-hosts FILE     sftp: host keys to check (default ~/.ssh/known_hosts)\n"
+	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR accepted for symmetry with the other commands\n"
 	"  --json         machine-readable output\n";
 
-enum { O_TARGET = 256, O_SIGN, O_JSON };
+enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_JSON };
 
 static const struct option snapshots_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
+	{"ssh-key", required_argument, NULL, O_SSH_KEY},
+	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
+	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"json", no_argument, NULL, O_JSON},
 	{"help", no_argument, NULL, 'h'},
@@ -67,6 +76,9 @@ int cmd_snapshots(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", snapshots_opts, NULL)) != -1) {
 		switch (c) {
 		case O_TARGET: target = optarg; break;
+		case O_SSH_KEY: to.ssh_key = optarg; break;
+		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
+		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: break;
 		case O_JSON: json = true; break;
 		case 'h': fputs(snapshots_usage, stdout); return EXIT_OK;

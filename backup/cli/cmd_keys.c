@@ -254,8 +254,12 @@ static void verdict(int *first, int rc, const char *fmt, const char *arg)
 		printf("ok    ");
 		printf(fmt, arg);
 		putchar('\n');
-	} else if (!*first) {
-		*first = rc;
+	} else {
+		printf("FAIL  ");
+		printf(fmt, arg);
+		putchar('\n');
+		if (!*first)
+			*first = rc;
 	}
 }
 

@@ -135,9 +135,10 @@ int sb_keys_distinct(const char *enc_fpr, const char *sign_fpr, bool allow_same)
 	if (!enc_fpr || !sign_fpr || strcasecmp(enc_fpr, sign_fpr))
 		return 0;
 	if (allow_same) {
-		sb_warn("key %s is both the encryption and the signing key (--allow-same-key): "
-			"whoever takes this machine gets the signing key's secret, and so the backups",
-			enc_fpr);
+		sb_warn(
+		    "key %s is both the encryption and the signing key (--allow-same-key): "
+		    "whoever takes this machine gets the signing key's secret, and so the backups",
+		    enc_fpr);
 		return 0;
 	}
 	sb_error("key %s is both the encryption and the signing key: whoever takes this machine "
@@ -377,7 +378,8 @@ static gpgme_error_t trust_cb(void *opaque, const char *keyword, const char *arg
 		reply = t->prompts++ == 0 ? "trust" : "quit";
 	else if (!strcmp(args, "edit_ownertrust.value"))
 		reply = "5";
-	else if (!strcmp(args, "edit_ownertrust.set_ultimate.okay") || !strcmp(args, "keyedit.save.okay"))
+	else if (!strcmp(args, "edit_ownertrust.set_ultimate.okay") ||
+		 !strcmp(args, "keyedit.save.okay"))
 		reply = "y";
 	else
 		return gpg_error(GPG_ERR_GENERAL);
@@ -429,9 +431,10 @@ static int delete_secret(struct sb_crypto *c, const char *fpr)
 	e = gpgme_op_import(ctx, pub);
 	ir = e ? NULL : gpgme_op_import_result(ctx);
 	if (!ir || ir->imported + ir->unchanged < 1) {
-		sb_error("cannot put the public half of encryption key %s back into the keyring%s%s "
-			 "(import the secret key file's public half by hand)",
-			 fpr, e ? ": " : "", e ? gpgme_strerror(e) : "");
+		sb_error(
+		    "cannot put the public half of encryption key %s back into the keyring%s%s "
+		    "(import the secret key file's public half by hand)",
+		    fpr, e ? ": " : "", e ? gpgme_strerror(e) : "");
 		rc = SB_ERR_KEY;
 		goto out;
 	}
@@ -467,7 +470,8 @@ static int create_keys(struct sb_crypto *c, const struct sb_keys_create_opts *o,
 	int rc;
 
 	if (sb_keys_uid(o->name, "signing", uid, sizeof(uid))) {
-		sb_error("bad name \"%s\" (expected \"Name <email>\")", sb_log_str(o->name, strlen(o->name)));
+		sb_error("bad name \"%s\" (expected \"Name <email>\")",
+			 sb_log_str(o->name, strlen(o->name)));
 		return SB_ERR_PARAM;
 	}
 	rc = create_primary(c, ENV_SIGN, uid, a->primary, o->expire,
@@ -478,7 +482,8 @@ static int create_keys(struct sb_crypto *c, const struct sb_keys_create_opts *o,
 		return rc;
 	sb_keys_uid(o->name, "encryption", uid, sizeof(uid));
 	/* certify-only primary: the encryption key can never pass for a signer */
-	rc = create_primary(c, ENV_SECRET, uid, a->primary, o->expire, GPGME_CREATE_CERT, m->enc_fpr);
+	rc = create_primary(c, ENV_SECRET, uid, a->primary, o->expire, GPGME_CREATE_CERT,
+			    m->enc_fpr);
 	if (rc)
 		return rc;
 	m->enc_secret_left = true;
@@ -501,8 +506,8 @@ int sb_keys_create(struct sb_crypto *c, const struct sb_keys_create_opts *o,
 	/* FILE first: refusing to overwrite must happen before any key exists */
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		sb_error("secret key file %s: %s%s", sb_log_str(file, strlen(file)), strerror(errno),
-			 errno == EEXIST ? " (refusing to overwrite it)" : "");
+		sb_error("secret key file %s: %s%s", sb_log_str(file, strlen(file)),
+			 strerror(errno), errno == EEXIST ? " (refusing to overwrite it)" : "");
 		return errno == EEXIST ? SB_ERR_EXISTS : sb_err_from_errno(errno);
 	}
 	sb_crypto_set_passphrase(ENV_SECRET, o->secret_pass);

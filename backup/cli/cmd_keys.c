@@ -86,7 +86,8 @@ static int get_new_pass(const char *env, const char *what, bool allow_empty, cha
 
 	if (v) {
 		if (strlen(v) >= PASS_MAX || (!allow_empty && !*v)) {
-			sb_error("$%s: %s", env, *v ? "too long" : "empty: the file must be protected");
+			sb_error("$%s: %s", env,
+				 *v ? "too long" : "empty: the file must be protected");
 			return SB_ERR_PASSPHRASE;
 		}
 		snprintf(out, PASS_MAX, "%s", v);
@@ -178,14 +179,16 @@ static int keys_create(int argc, char **argv)
 		case C_NAME: o.name = optarg; break;
 		case C_EXPIRE:
 			if (sb_keys_parse_expire(optarg, &o.expire))
-				return usage_error("keys create",
-						   "bad --expire '%s' (e.g. 2Y, 6M, 30D, never; at least 1D)",
-						   optarg);
+				return usage_error(
+				    "keys create",
+				    "bad --expire '%s' (e.g. 2Y, 6M, 30D, never; at least 1D)",
+				    optarg);
 			break;
 		case C_ALGO:
 			if (!sb_keys_algo_valid(optarg))
 				return usage_error("keys create",
-						   "bad --algo '%s' (ed25519, rsa3072 or rsa4096)", optarg);
+						   "bad --algo '%s' (ed25519, rsa3072 or rsa4096)",
+						   optarg);
 			o.algo = optarg;
 			break;
 		case 'h': fputs(create_usage, stdout); return EXIT_OK;
@@ -204,7 +207,8 @@ static int keys_create(int argc, char **argv)
 			 sb_log_str(o.secret_out, strlen(o.secret_out)));
 		return EXIT_LOCAL;
 	}
-	if ((rc = get_new_pass("SEALBOX_SECRET_PASSPHRASE", "the secret key file", false, secret)) ||
+	if ((rc =
+		 get_new_pass("SEALBOX_SECRET_PASSPHRASE", "the secret key file", false, secret)) ||
 	    (rc = get_new_pass("SEALBOX_SIGN_PASSPHRASE", "the signing key", true, sign)))
 		goto out;
 	if (!strcmp(secret, sign)) {
@@ -223,10 +227,11 @@ static int keys_create(int argc, char **argv)
 	if (!rc)
 		print_made(&m, o.secret_out);
 	else if (m.enc_fpr[0] && m.enc_secret_left)
-		sb_error("encryption key %s was created but its secret half is still in the keyring: "
-			 "export it (gpg --export-secret-keys) and delete it (gpg "
-			 "--delete-secret-keys), or delete both new keys and try again",
-			 m.enc_fpr);
+		sb_error(
+		    "encryption key %s was created but its secret half is still in the keyring: "
+		    "export it (gpg --export-secret-keys) and delete it (gpg "
+		    "--delete-secret-keys), or delete both new keys and try again",
+		    m.enc_fpr);
 out:
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(sign, sizeof(sign));
@@ -273,20 +278,22 @@ static void check_enc(struct sb_crypto *c, const char *fpr, int *first)
 	if (!rc && !(rc = sb_keys_expires(c, fpr, true, &when)) && when &&
 	    when - (long)time(NULL) < SB_KEYS_EXPIRY_WARN) {
 		strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&(time_t){when}));
-		sb_error("encryption key %s expires on %s: backups stop then; extend it with its "
-			 "secret half (gpg --quick-set-expire in a keyring holding FILE) and import "
-			 "the public half here",
-			 fpr, date);
+		sb_error(
+		    "encryption key %s expires on %s: backups stop then; extend it with its "
+		    "secret half (gpg --quick-set-expire in a keyring holding FILE) and import "
+		    "the public half here",
+		    fpr, date);
 		rc = SB_ERR_KEY;
 	}
 	verdict(first, rc, "encryption key %s: usable, not expiring within 30 days", fpr);
 	rc = 0;
 	if (sb_crypto_have_secret(c, fpr) == 0) {
-		sb_error("the SECRET half of encryption key %s is in this keyring: an intruder on "
-			 "this machine could read every backup. Keep it only in the secret key file "
-			 "(gpg --armor --export-secret-keys %s > FILE on removable media), then "
-			 "delete it here: gpg --delete-secret-keys %s",
-			 fpr, fpr, fpr);
+		sb_error(
+		    "the SECRET half of encryption key %s is in this keyring: an intruder on "
+		    "this machine could read every backup. Keep it only in the secret key file "
+		    "(gpg --armor --export-secret-keys %s > FILE on removable media), then "
+		    "delete it here: gpg --delete-secret-keys %s",
+		    fpr, fpr, fpr);
 		rc = SB_ERR_KEY;
 	}
 	verdict(first, rc, "encryption key %s: its secret half is not in this keyring", fpr);
@@ -335,7 +342,8 @@ static int keys_check(int argc, char **argv)
 	if (!enc && !sign)
 		return usage_error("keys check", "give --encrypt-key FPR, --sign-key FPR or both");
 	if (secret && !(enc && sign))
-		return usage_error("keys check", "--secret-key FILE needs --encrypt-key and --sign-key");
+		return usage_error("keys check",
+				   "--secret-key FILE needs --encrypt-key and --sign-key");
 	if ((rc = open_user_crypto(&c)))
 		goto out;
 	if ((enc && (rc = sb_crypto_key_fpr(c, enc, enc_fpr))) ||
@@ -351,8 +359,10 @@ static int keys_check(int argc, char **argv)
 		check_sign(c, sign_fpr, &first);
 	if (secret) {
 		rc = sb_keys_test_file(c, secret, enc_fpr, sign_fpr);
-		verdict(&first, rc, "secret key file %s: holds the encryption key's secret, and the "
-				    "passphrase opens it", sb_log_str(secret, strlen(secret)));
+		verdict(&first, rc,
+			"secret key file %s: holds the encryption key's secret, and the "
+			"passphrase opens it",
+			sb_log_str(secret, strlen(secret)));
 	}
 	rc = first;
 out:

@@ -131,7 +131,8 @@ static void test_keys__uid(void **state)
 	uid_ok("<ann@example.org>", "signing", "(sealbox signing) <ann@example.org>");
 	uid_ok("  Ann   <a@b>", "signing", "Ann (sealbox signing) <a@b>");
 	uid_ok("sealbox <root@host>", "encryption", "sealbox (sealbox encryption) <root@host>");
-	uid_ok("Zoë Ünïcode <z@example.org>", "signing", "Zoë Ünïcode (sealbox signing) <z@example.org>");
+	uid_ok("Zoë Ünïcode <z@example.org>", "signing",
+	       "Zoë Ünïcode (sealbox signing) <z@example.org>");
 	uid_bad(NULL);
 	uid_bad("");
 	uid_bad("   ");
@@ -144,8 +145,9 @@ static void test_keys__uid(void **state)
 	uid_bad("Ann\n<a@b>");
 	uid_bad("Ann\t<a@b>");
 	uid_bad("Ann \x7f <a@b>");
-	assert_int_equal(sb_keys_uid("Ann Example <ann@example.org>", "signing", small, sizeof(small)),
-			 SB_ERR_NOMEM);
+	assert_int_equal(
+	    sb_keys_uid("Ann Example <ann@example.org>", "signing", small, sizeof(small)),
+	    SB_ERR_NOMEM);
 }
 
 static void test_keys__distinct(void **state)
@@ -160,8 +162,9 @@ static void test_keys__distinct(void **state)
 	assert_int_equal(sb_keys_distinct(a, NULL, false), 0);
 	assert_int_equal(sb_keys_distinct(a, a, false), SB_ERR_KEY);
 	assert_int_equal(last_level, SB_LOG_ERR);
-	assert_non_null(strstr(last_log, "whoever takes this machine gets the signing key's secret, "
-					 "and so the backups"));
+	assert_non_null(strstr(last_log,
+			       "whoever takes this machine gets the signing key's secret, "
+			       "and so the backups"));
 	assert_non_null(strstr(last_log, a));
 	/* fingerprints compare case-insensitively */
 	assert_int_equal(sb_keys_distinct(a, "0123456789abcdef0123456789abcdef01234567", false),

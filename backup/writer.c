@@ -27,6 +27,8 @@
 #include "sealbox/packer.h"
 #include "sealbox/select.h"
 #include "sealbox/sigstate.h"
+#include "sealbox/index.h"
+#include "sealbox/spool.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/walk.h"
 #include "sealbox/writer.h"
@@ -186,6 +188,7 @@ struct run {
 	struct sb_collection coll;
 	const struct sb_chain *chain; /* continued chain, NULL for a full */
 	struct sb_name set;	      /* the new set (kind filled per file) */
+	struct sb_spool *index;	      /* its index records */
 	char host[256];
 	char sigtmp[4200], sigfinal[4200], mantmp[4200], manfinal[4200];
 };
@@ -255,7 +258,7 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 				    .sign_fpr = o->sign_fpr, .target = o->target, .set = r->set,
 				    .volsize = o->volsize, .tmpdir = o->tmpdir};
 	struct tree_ctx tc = {.source = o->source, .cat = r->cat, .manifest = man,
-			      .stats = r->st, .tmpdir = o->tmpdir};
+			      .stats = r->st, .tmpdir = o->tmpdir, .index = r->index};
 	struct sb_tar_writer sigw;
 	struct gzsink sink = {0};
 	struct sb_select *sel = NULL;
@@ -337,6 +340,14 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	sb_gzreader_close(gz);
 	if (rc)
 		goto out;
+	/* sealbox's index of the set (duplicity ignores it) */
+	rc = set_name(r, SB_KIND_INDEX, false, name, sizeof(name));
+	if (!rc)
+		rc = sb_spool_rewind(r->index);
+	if (!rc)
+		rc = upload(o, (struct sb_reader){sb_spool_read, r->index}, name, &r->st->dest_change);
+	if (rc)
+		goto out;
 	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
 	man->has_filelist = true;
 	if ((rc = sb_buf_addf(&man->hostname, "%s", r->host)) ||
@@ -398,6 +409,11 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	    (rc = sb_catalog_set(r.cat, "inprogress", name)))
 		goto out;
 	sb_info("writing %s set %s", r.set.full ? "full" : "incremental", name);
+	r.index = sb_spool_new(16u << 20, o->tmpdir);
+	if (!r.index || (rc = sb_spool_write(r.index, SB_INDEX_HEADER, strlen(SB_INDEX_HEADER)))) {
+		rc = rc ? rc : SB_ERR_NOMEM;
+		goto out;
+	}
 	rc = run_tree(&r, &man);
 	if (!rc)
 		rc = ship_metadata(&r, &man);
@@ -411,6 +427,7 @@ out:
 	if (rc && rc != SB_ERR_PARTIAL && r.sigtmp[0])
 		unlink(r.sigtmp);
 	stats->end = now_f();
+	sb_spool_free(r.index);
 	sb_manifest_release(&man);
 	sb_collection_release(&r.coll);
 	sb_dirent_list_release(&l);

@@ -13,6 +13,7 @@
 #include "sealbox/delta.h"
 #include "sealbox/error.h"
 #include "sealbox/idname.h"
+#include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
 #include "sealbox/spool.h"
@@ -29,6 +30,13 @@ struct tree {
 	struct sb_spool *newsig;   /* new signature blob */
 	unsigned char *rbuf;	   /* READ_SIZE */
 	unsigned char *cbuf;	   /* CHUNK */
+	/* where the current object's first member went, for the index */
+	unsigned pos_vol;
+	uint64_t pos_off;
+	bool pos_set;
+	uint64_t linkgroup;	   /* of the current object, 0: not hard-linked */
+	struct sb_index_rec rec;
+	struct sb_buf line;
 };
 
 /* Splits a data stream into duplicity's snapshot/diff or multivol entries. */
@@ -112,8 +120,57 @@ static bool meta_equal(const struct sb_tar_entry *now, const struct sb_tar_entry
 
 static int add_entry(struct tree *t, const struct sb_buf *path, long block, const void *data)
 {
-	return sb_packer_add(t->c->packer, &t->mem, (const char *)path->data, path->len, block, data,
-			     NULL, NULL);
+	unsigned vol;
+	uint64_t off;
+	int rc;
+
+	rc = sb_packer_add(t->c->packer, &t->mem, (const char *)path->data, path->len, block, data,
+			   &vol, &off);
+	if (!rc && !t->pos_set) {
+		t->pos_vol = vol;
+		t->pos_off = off;
+		t->pos_set = true;
+	}
+	return rc;
+}
+
+/* One index record for the object just written (kind 's', 'd' or 'x'). */
+static int index_add(struct tree *t, char kind, const struct sb_buf *path, uint64_t size)
+{
+	struct sb_index_rec *r = &t->rec;
+	int rc;
+
+	r->kind = kind;
+	r->type = kind == 'x' ? SB_TAR_REG : t->hdr.type;
+	r->mode = kind == 'x' ? 0 : t->hdr.mode;
+	r->uid = kind == 'x' ? 0 : t->hdr.uid;
+	r->gid = kind == 'x' ? 0 : t->hdr.gid;
+	r->mtime = kind == 'x' ? 0 : t->hdr.mtime;
+	r->size = size;
+	r->vol = t->pos_vol;
+	r->offset = t->pos_off;
+	r->devmajor = kind == 'x' ? 0 : t->hdr.devmajor;
+	r->devminor = kind == 'x' ? 0 : t->hdr.devminor;
+	r->linkgroup = kind == 'x' ? 0 : t->linkgroup;
+	memcpy(r->uname, kind == 'x' ? "" : t->hdr.uname, kind == 'x' ? 1 : sizeof(r->uname));
+	memcpy(r->gname, kind == 'x' ? "" : t->hdr.gname, kind == 'x' ? 1 : sizeof(r->gname));
+	if ((rc = sb_buf_set(&r->path, path->data, path->len)) ||
+	    (rc = sb_buf_set(&r->link, t->hdr.linkname.data, t->hdr.linkname.len)))
+		return rc;
+	sb_buf_reset(&t->line);
+	rc = sb_index_format(r, &t->line);
+	return rc ? rc : sb_spool_write(t->c->index, t->line.data, t->line.len);
+}
+
+/* Hard-link group of a file: the same for every name of one inode. */
+static uint64_t link_group(const struct stat *st)
+{
+	uint64_t g;
+
+	if (!S_ISREG(st->st_mode) || st->st_nlink < 2)
+		return 0;
+	g = ((uint64_t)st->st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st->st_ino;
+	return g ? g : 1;
 }
 
 static int chunk_emit(struct chunker *k, bool final)
@@ -238,6 +295,8 @@ static int emit_snapshot(struct tree *t, const struct sb_buf *path, int fd, uint
 		if ((rc = sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)))
 			return rc;
 		rc = add_entry(t, path, -1, NULL);
+		if (!rc)
+			rc = index_add(t, 's', path, 0);
 		return rc ? rc : sig_entry(t, "snapshot", path);
 	}
 	sb_spool_reset(t->newsig);
@@ -257,6 +316,8 @@ static int emit_snapshot(struct tree *t, const struct sb_buf *path, int fd, uint
 		rc = chunk_emit(&k, true);
 	sb_sig_gen_free(g);
 	if (!rc)
+		rc = index_add(t, 's', path, k.total);
+	if (!rc)
 		rc = sig_entry(t, "signature", path);
 	t->c->stats->raw_delta_size += k.total;
 	return rc;
@@ -272,6 +333,7 @@ static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t
 	struct sb_sig *sig = NULL;
 	struct sb_sig_gen *g = NULL;
 	struct sb_delta_gen *d = NULL;
+	uint64_t newsize = 0;
 	ssize_t n;
 	int rc;
 
@@ -290,6 +352,7 @@ static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t
 			rc = (int)n;
 			break;
 		}
+		newsize += (uint64_t)n;
 		rc = sb_sig_gen_update(g, t->rbuf, (size_t)n, &sigout);
 		if (!rc)
 			rc = sb_delta_gen_update(d, t->rbuf, (size_t)n, &dout);
@@ -304,6 +367,8 @@ static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t
 	sb_sig_gen_free(g);
 	sb_sig_free(sig);
 	if (!rc)
+		rc = index_add(t, 'd', path, newsize);
+	if (!rc)
 		rc = sig_entry(t, "signature", path);
 	t->c->stats->changed_delta_size += k.total;
 	t->c->stats->raw_delta_size += k.total;
@@ -317,9 +382,12 @@ static int emit_deleted(struct tree *t, const struct sb_buf *path)
 
 	sb_tar_entry_clear(m);
 	m->type = SB_TAR_REG;
+	t->pos_set = false;
 	rc = member_name(&m->name, "deleted", path, false, false);
 	if (!rc)
 		rc = add_entry(t, path, -1, NULL);
+	if (!rc)
+		rc = index_add(t, 'x', path, 0);
 	if (!rc)
 		rc = sig_entry(t, "deleted", path);
 	t->c->stats->deleted_files++;
@@ -372,6 +440,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	rc = fill_hdr(&t->hdr, e);
 	if (rc)
 		return rc;
+	t->pos_set = false;
+	t->linkgroup = link_group(&e->st);
 	st->source_files++;
 	st->source_size += (uint64_t)e->st.st_size;
 	if (old && meta_equal(&t->hdr, &old->hdr)) {
@@ -433,6 +503,7 @@ int sb_writer_tree(struct tree_ctx *c)
 
 	sb_tar_entry_init(&t.hdr);
 	sb_tar_entry_init(&t.mem);
+	sb_index_rec_init(&t.rec);
 	t.newsig = sb_spool_new(16u << 20, c->tmpdir);
 	t.rbuf = malloc(READ_SIZE);
 	t.cbuf = malloc(CHUNK);
@@ -475,6 +546,8 @@ out:
 	sb_tar_entry_release(&t.hdr);
 	sb_tar_entry_release(&t.mem);
 	sb_buf_release(&t.oldsig);
+	sb_index_rec_release(&t.rec);
+	sb_buf_release(&t.line);
 	sb_spool_free(t.newsig);
 	free(t.rbuf);
 	free(t.cbuf);

@@ -12,6 +12,7 @@
 #include "sealbox/manifest.h"
 #include "sealbox/packer.h"
 #include "sealbox/sigstate.h"
+#include "sealbox/spool.h"
 #include "sealbox/tar.h"
 #include "sealbox/walk.h"
 #include "sealbox/writer.h"
@@ -27,6 +28,7 @@ struct tree_ctx {
 	struct sb_manifest *manifest; /* Filelist lines are added */
 	struct sb_backup_stats *stats;
 	const char *tmpdir;
+	struct sb_spool *index;	      /* the set's index records (index.h) */
 };
 
 /* Run the whole walk. Fatal errors return < 0; unreadable files are counted. */

@@ -17,8 +17,10 @@
 # removes after stopping gpg-agents, unmounting FUSE mounts and killing the
 # background processes started through bg_start.
 
-set -euo pipefail
+set -eEuo pipefail
 shopt -s nullglob
+# A failing command outside the helpers: say which one before exiting.
+trap '_sb_rc=$?; [[ $- == *e* ]] && [ "$BASH_SUBSHELL" = 0 ] && printf "FAIL: %s: line %s: command failed (exit %s): %s\n" "${SB_NAME:-test}" "$LINENO" "$_sb_rc" "$BASH_COMMAND" >&2' ERR
 
 SB_TESTS=${SB_TESTS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 SB_ROOT=$(cd "$SB_TESTS/.." && pwd)

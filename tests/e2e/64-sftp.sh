@@ -76,7 +76,7 @@ sshd_stop() {
 # descendants PID: every process below PID (the per-connection sshd's).
 descendants() {
     local c
-    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    for c in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
         echo "$c"
         descendants "$c"
     done
@@ -169,14 +169,14 @@ expect_exit 5 sb snapshots --target "sftp://$ME@no-such-host.invalid/x" "${SSHO[
 expect_error "resolve host no-such-host\.invalid"
 
 log "connection killed during a restore: reconnects and finishes"
-head -c $((24 * 1024 * 1024)) /dev/urandom >"$SRC/big-restore.bin"
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$SRC/big-restore.bin"
 wait_next_second
 sb_backup "$URL" "$SRC" --volsize 4 "${SSHO[@]}"
 snapshot_copy "$SRC" 3
 (
     for i in $(seq 300); do
-        [ -n "$(find "$T/r3" -name big-restore.bin -size +1M 2>/dev/null)" ] && break
-        sleep 0.05
+        [ -e "$T/r3" ] && break
+        sleep 0.02
     done
     kill_sessions
 ) &
@@ -184,7 +184,7 @@ KILLER=$!
 sb_restore "$URL" "$T/r3" "${SSHO[@]}"
 wait "$KILLER" || true
 compare "$T/expect/3" "$T/r3"
-grep -aq "reconnecting" "$LAST_ERR" || log "note: the restore finished before the kill"
+grep -aq "reconnecting" "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "the restore did not reconnect"; }
 
 log "connection killed mid-upload: exit 5, then a clean rerun"
 head -c $((50 * 1024 * 1024)) /dev/urandom >"$SRC/big-upload.bin"
@@ -212,7 +212,7 @@ compare "$T/expect/4" "$T/r4"
 
 log "duplicity restores the sftp-written chain (the server's folder as file://)"
 expect_exit 0 dup restore "file://$SRV" "$T/dup-r"
-compare "$T/expect/4" "$T/dup-r"
+compare "$T/expect/4" "$T/dup-r" --ignore-symlink-mtime --ignore-root
 
 log "changed host key: refused before authentication, nothing uploaded"
 sshd_stop

@@ -90,6 +90,14 @@ _sb_cleanup() {
                 gpgconf --homedir "${h#*:}" --kill all >/dev/null 2>&1
         fi
     done
+    # Agents of keyrings made below $T by the programs under test (e.g. a
+    # temporary keyring for --secret-key that a killed process left behind).
+    for p in /proc/[0-9]*; do
+        h=$({ tr '\0' '\n' <"$p/cmdline"; } 2>/dev/null | awk 'NR == 1 && $0 !~ /gpg-agent$/ { exit } prev == "--homedir" { print; exit } { prev = $0 }')
+        case $h in
+            "$T"/*) gpgconf --homedir "$h" --kill all >/dev/null 2>&1 || kill "${p#/proc/}" 2>/dev/null ;;
+        esac
+    done
     if [ "${SB_KEEP:-0}" = 1 ]; then
         echo "### $SB_NAME: kept $T" >&2
     else

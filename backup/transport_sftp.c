@@ -12,6 +12,10 @@
  * carry on; an upload whose connection dropped fails (its data is gone), and
  * the writer's next run removes the temporary file.
  *
+ * Every open file gets its own SFTP channel on the session: libssh2 may
+ * return from a pipelined write with an SFTP packet half sent (the channel
+ * window was full), so two files must never share one channel's stream.
+ *
  * Throughput: libssh2 pipelines SFTP writes over the whole buffer it is
  * given and reads ahead four times the buffer it is asked to fill, so uploads
  * keep PUT_WINDOW bytes in flight and downloads read GET_CHUNK at a time.
@@ -71,11 +75,13 @@ struct sftp_transport {
 	struct conn *conn;  /* current session, NULL after a drop; protected by mu */
 	struct conn *dead;  /* dropped sessions, freed at close; protected by mu */
 	unsigned gen;	    /* bumped per new session; protected by mu */
+	LIBSSH2_SFTP *failed; /* whose status run_op reports; protected by mu */
 };
 
 struct sftp_get {
 	struct sb_transport_get base;
 	char *name;
+	LIBSSH2_SFTP *sftp;	/* this file's own channel */
 	LIBSSH2_SFTP_HANDLE *h; /* valid while gen == transport's gen */
 	unsigned gen;
 	uint64_t off; /* bytes received so far, where a reopen seeks to */
@@ -87,6 +93,7 @@ struct sftp_get {
 struct sftp_put {
 	struct sb_transport_put base;
 	char *name, *tmp;
+	LIBSSH2_SFTP *sftp; /* this file's own channel */
 	LIBSSH2_SFTP_HANDLE *h;
 	unsigned gen;
 	unsigned char *buf; /* unacknowledged bytes at buf + start, len of them */
@@ -96,6 +103,7 @@ struct sftp_put {
 };
 
 static const struct sb_transport_ops sftp_ops;
+static void sftp_get_close(struct sb_transport_get *gt);
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 static int ssh_init_rc;
 
@@ -487,6 +495,21 @@ static void tried_add(char *tried, size_t size, const char *fmt, const char *a, 
 	snprintf(tried + n, size - n, fmt, n ? ", " : "", a, b);
 }
 
+/* Is file an RSA private key? (its .pub, or a PEM header, says so) */
+static bool is_rsa_key(const char *file)
+{
+	char pub[PATH_MAX], head[64] = "";
+	FILE *f;
+
+	snprintf(pub, sizeof(pub), "%s.pub", file);
+	if ((f = fopen(pub, "re")) || (f = fopen(file, "re"))) {
+		if (!fgets(head, sizeof(head), f))
+			head[0] = '\0';
+		fclose(f);
+	}
+	return !strncmp(head, "ssh-rsa ", 8) || strstr(head, "BEGIN RSA PRIVATE KEY");
+}
+
 static int try_key_file(struct sftp_transport *st, struct conn *c, const char *file, char *tried,
 			size_t size)
 {
@@ -501,6 +524,11 @@ static int try_key_file(struct sftp_transport *st, struct conn *c, const char *f
 		tried_add(tried, size, "%s%s (%s)", file,
 			  pass ? "unreadable, wrong $SEALBOX_SSH_PASSPHRASE or unsupported format"
 			       : "unreadable, encrypted without $SEALBOX_SSH_PASSPHRASE, or unsupported");
+	else if (is_rsa_key(file))
+		/* libssh2 1.10 signs with ssh-rsa (SHA-1) only: OpenSSH >= 8.8 refuses that */
+		tried_add(tried, size, "%s%s (%s)", file,
+			  "refused by the server: this libssh2 signs RSA keys with SHA-1 only, "
+			  "which OpenSSH 8.8 and later refuse; use an ed25519 or ecdsa key");
 	else
 		tried_add(tried, size, "%s%s (%s)", file, "refused by the server");
 	return r;
@@ -651,10 +679,10 @@ static void conn_drop(struct sftp_transport *st)
 	st->conn = NULL;
 }
 
-static int status_err(struct sftp_transport *st, struct conn *c, const char *what,
+static int status_err(struct sftp_transport *st, LIBSSH2_SFTP *sftp, const char *what,
 		      const char *name)
 {
-	unsigned long s = libssh2_sftp_last_error(c->sftp);
+	unsigned long s = libssh2_sftp_last_error(sftp);
 	const char *msg;
 	int rc;
 
@@ -713,11 +741,12 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 				break;
 		}
 		if (st->conn) {
+			st->failed = st->conn->sftp;
 			rc = op(st, st->conn, arg);
 			if (!rc)
 				break;
 			if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-				rc = status_err(st, st->conn, what, name);
+				rc = status_err(st, st->failed, what, name);
 				goto out;
 			}
 			if (rc == LIBSSH2_ERROR_ALLOC) {
@@ -998,11 +1027,14 @@ static int op_get_open(struct sftp_transport *st, struct conn *c, void *arg)
 	char p[RPATH_MAX];
 
 	remote_path(st, g->name, p);
-	g->h = libssh2_sftp_open_ex(c->sftp, p, (unsigned)strlen(p), LIBSSH2_FXF_READ, 0,
+	if (!(g->sftp = libssh2_sftp_init(c->ssh)))
+		return last_rc(c);
+	g->gen = st->gen;
+	st->failed = g->sftp;
+	g->h = libssh2_sftp_open_ex(g->sftp, p, (unsigned)strlen(p), LIBSSH2_FXF_READ, 0,
 				    LIBSSH2_SFTP_OPENFILE);
 	if (!g->h)
 		return last_rc(c);
-	g->gen = st->gen;
 	if (g->off)
 		libssh2_sftp_seek64(g->h, g->off);
 	return 0;
@@ -1029,7 +1061,7 @@ static int sftp_get_open(struct sb_transport *t, const char *name, struct sb_tra
 	g->base.t = t;
 	rc = run_op(st, "open", name, op_get_open, g);
 	if (rc) {
-		get_free(g);
+		sftp_get_close(&g->base);
 		return rc;
 	}
 	*out = &g->base;
@@ -1043,10 +1075,14 @@ static int op_get_read(struct sftp_transport *st, struct conn *c, void *arg)
 	int rc;
 
 	if (!g->h || g->gen != st->gen) { /* the session was replaced: reopen, seek */
+		if (g->sftp && g->gen == st->gen)
+			libssh2_sftp_shutdown(g->sftp);
 		g->h = NULL;
+		g->sftp = NULL;
 		if ((rc = op_get_open(st, c, g)))
 			return rc;
 	}
+	st->failed = g->sftp;
 	r = libssh2_sftp_read(g->h, (char *)g->buf, GET_CHUNK);
 	if (r < 0)
 		return (int)r;
@@ -1082,8 +1118,11 @@ static void sftp_get_close(struct sb_transport_get *gt)
 	struct sftp_transport *st = (struct sftp_transport *)gt->t;
 
 	pthread_mutex_lock(&st->mu);
-	if (g->h && g->gen == st->gen && st->conn)
-		libssh2_sftp_close_handle(g->h);
+	if (g->sftp && g->gen == st->gen && st->conn) {
+		if (g->h)
+			libssh2_sftp_close_handle(g->h);
+		libssh2_sftp_shutdown(g->sftp);
+	}
 	pthread_mutex_unlock(&st->mu);
 	get_free(g);
 }
@@ -1097,13 +1136,16 @@ static int op_put_open(struct sftp_transport *st, struct conn *c, void *arg)
 
 	remote_path(st, p->tmp, path);
 	libssh2_sftp_unlink_ex(c->sftp, path, (unsigned)strlen(path)); /* a leftover */
-	p->h = libssh2_sftp_open_ex(c->sftp, path, (unsigned)strlen(path),
-				    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600,
-				    LIBSSH2_SFTP_OPENFILE);
-	if (!p->h)
+	if (p->sftp && p->gen == st->gen)
+		libssh2_sftp_shutdown(p->sftp); /* a previous attempt's */
+	if (!(p->sftp = libssh2_sftp_init(c->ssh)))
 		return last_rc(c);
 	p->gen = st->gen;
-	return 0;
+	st->failed = p->sftp;
+	p->h = libssh2_sftp_open_ex(p->sftp, path, (unsigned)strlen(path),
+				    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600,
+				    LIBSSH2_SFTP_OPENFILE);
+	return p->h ? 0 : last_rc(c);
 }
 
 static void put_free(struct sftp_put *p)
@@ -1130,6 +1172,10 @@ static int sftp_put_open(struct sb_transport *t, const char *name, struct sb_tra
 	}
 	rc = run_op(st, "create", p->tmp, op_put_open, p);
 	if (rc) {
+		pthread_mutex_lock(&st->mu);
+		if (p->sftp && p->gen == st->gen && st->conn)
+			libssh2_sftp_shutdown(p->sftp);
+		pthread_mutex_unlock(&st->mu);
 		put_free(p);
 		return rc;
 	}
@@ -1152,7 +1198,7 @@ static int put_push(struct sftp_put *p, size_t keep)
 			p->err = SB_ERR_TRANSPORT;
 		} else if ((w = libssh2_sftp_write(p->h, (char *)p->buf + p->start, p->len)) < 0) {
 			if (w == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-				p->err = status_err(st, st->conn, "write", p->name);
+				p->err = status_err(st, p->sftp, "write", p->name);
 			} else {
 				sb_error("target %s: upload of %s interrupted: connection to %s lost: %s "
 					 "(the next backup removes the partial file)",
@@ -1245,14 +1291,18 @@ static int sftp_put_commit(struct sb_transport_put *pt)
 		/* fsync@openssh.com: the data is on the server's disk before the rename */
 		r = libssh2_sftp_fsync(p->h);
 		if (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-		    libssh2_sftp_last_error(st->conn->sftp) != LIBSSH2_FX_OP_UNSUPPORTED)
-			rc = status_err(st, st->conn, "sync", p->name);
+		    libssh2_sftp_last_error(p->sftp) != LIBSSH2_FX_OP_UNSUPPORTED)
+			rc = status_err(st, p->sftp, "sync", p->name);
 		else if (r && r != LIBSSH2_ERROR_SFTP_PROTOCOL)
 			rc = SB_ERR_TRANSPORT;
 		r = libssh2_sftp_close_handle(p->h);
 		p->h = NULL;
+		if (!r) {
+			libssh2_sftp_shutdown(p->sftp);
+			p->sftp = NULL;
+		}
 		if (!rc && r == LIBSSH2_ERROR_SFTP_PROTOCOL)
-			rc = status_err(st, st->conn, "close", p->name);
+			rc = status_err(st, p->sftp, "close", p->name);
 		else if (!rc && r)
 			rc = SB_ERR_TRANSPORT;
 		if (rc == SB_ERR_TRANSPORT) {
@@ -1279,8 +1329,11 @@ static void sftp_put_abort(struct sb_transport_put *pt)
 
 	pthread_mutex_lock(&st->mu);
 	if (st->conn) {
-		if (p->h && p->gen == st->gen)
-			libssh2_sftp_close_handle(p->h);
+		if (p->sftp && p->gen == st->gen) {
+			if (p->h)
+				libssh2_sftp_close_handle(p->h);
+			libssh2_sftp_shutdown(p->sftp);
+		}
 		remote_path(st, p->tmp, path);
 		libssh2_sftp_unlink_ex(st->conn->sftp, path, (unsigned)strlen(path));
 	}

@@ -50,8 +50,12 @@ log "unknown signing key -> 3"
 expect_exit 3 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$BOGUS" "$SRC"
 expect_error "$(key_re "$BOGUS")"
 log "signing key without its secret half -> 3"
-expect_exit 3 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$ENC_FPR" "$SRC"
-expect_error "$(key_re "$ENC_FPR")"
+_new_home "$T/gnupg-other"
+PUBONLY=$(gen_sign_key "$T/gnupg-other" pubonly-sign "")
+gpg --homedir "$T/gnupg-other" --batch --export "$PUBONLY" | _gpg --import
+_gpg --import-ownertrust <<<"$PUBONLY:6:"
+expect_exit 3 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$PUBONLY" "$SRC"
+expect_error "$(key_re "$PUBONLY")"
 no_sets "$TGT" "a backup with an unusable signing key"
 
 log "expired keys -> 3"

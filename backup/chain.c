@@ -49,7 +49,11 @@ static struct sb_set *find_set(struct set_list *l, const struct sb_name *n)
 	return &l->v[l->n++];
 }
 
-/* Record one name into its set; duplicates keep the first (encrypted wins). */
+/* Highest volume number taken; larger ones are ignored like other junk names. */
+#define MAX_VOL 1000000u
+
+/* Record one name into its set; duplicates keep the first (the build records
+ * encrypted names before plain ones, so the encrypted copy wins). */
 static int add_name(struct sb_set *s, const struct sb_name *n, const char *name, uint64_t size)
 {
 	char **slot = NULL;
@@ -60,7 +64,7 @@ static int add_name(struct sb_set *s, const struct sb_name *n, const char *name,
 	case SB_KIND_INDEX: slot = &s->index; break;
 	case SB_KIND_SEAL: slot = &s->seal; break;
 	case SB_KIND_VOL:
-		if (n->vol == 0 || n->vol > 1000000)
+		if (n->vol == 0 || n->vol > MAX_VOL)
 			return 0;
 		if (n->vol > s->nvols) {
 			char **v = realloc(s->vols, n->vol * sizeof(*v));
@@ -111,33 +115,47 @@ int sb_collection_build(const struct sb_dirent_list *l, struct sb_collection *c)
 	struct set_list sets = {0};
 	struct sb_name n;
 	struct sb_set *s;
-	size_t i, j;
+	size_t i, j, pass;
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < l->n && !rc; i++) {
 		const char *name = l->names[i];
+		char **t;
 
-		if (strncmp(name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX)) == 0) {
-			char **t = realloc(c->tmp, (c->ntmp + 1) * sizeof(*t));
-			if (!t || !(t[c->ntmp] = strdup(name))) {
-				if (t)
-					c->tmp = t;
-				rc = SB_ERR_NOMEM;
-				break;
-			}
+		if (strncmp(name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX)) != 0)
+			continue;
+		t = realloc(c->tmp, (c->ntmp + 1) * sizeof(*t));
+		if (t)
 			c->tmp = t;
+		if (!t || !(t[c->ntmp] = strdup(name)))
+			rc = SB_ERR_NOMEM;
+		else
 			c->ntmp++;
-			continue;
+	}
+	/*
+	 * Two passes, encrypted names first, so that when a file exists both
+	 * plain and encrypted the encrypted one is kept: the listing is sorted,
+	 * and "X.manifest" sorts before "X.manifest.gpg".
+	 */
+	for (pass = 0; pass < 2 && !rc; pass++) {
+		for (i = 0; i < l->n && !rc; i++) {
+			const char *name = l->names[i];
+
+			if (strncmp(name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX)) == 0 ||
+			    sb_name_parse(name, &n) != 0 || n.partial || n.encrypted != (pass == 0))
+				continue;
+			/* an unusable volume number must not create a set of its own */
+			if (n.kind == SB_KIND_VOL && n.vol > MAX_VOL)
+				continue;
+			s = find_set(&sets, &n);
+			rc = s ? add_name(s, &n, name, l->sizes ? l->sizes[i] : 0) : SB_ERR_NOMEM;
 		}
-		if (sb_name_parse(name, &n) != 0 || n.partial)
-			continue;
-		s = find_set(&sets, &n);
-		rc = s ? add_name(s, &n, name, l->sizes ? l->sizes[i] : 0) : SB_ERR_NOMEM;
 	}
 	if (rc)
 		goto out;
-	qsort(sets.v, sets.n, sizeof(*sets.v), cmp_set_time);
+	if (sets.n) /* sets.v is NULL for an empty listing; qsort's base must not be */
+		qsort(sets.v, sets.n, sizeof(*sets.v), cmp_set_time);
 	for (i = 0; i < sets.n && !rc; i++) {
 		s = &sets.v[i];
 		if (!s->manifest) {

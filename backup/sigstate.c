@@ -50,8 +50,12 @@ int sb_member_split(const struct sb_buf *name, const char **prefix, struct sb_bu
 		char *slash = memrchr(path->data, '/', path->len), *end;
 		const char *num = slash ? slash + 1 : (const char *)path->data;
 
+		/* digits only, like duplicity's "/[0-9]+$" (strtol alone would also
+		 * take leading blanks and a sign) */
+		if (*num < '0' || *num > '9')
+			return SB_ERR_CORRUPT;
 		*block = strtol(num, &end, 10);
-		if (end == num || end != (char *)path->data + path->len || *block < 1)
+		if (end != (char *)path->data + path->len || *block < 1)
 			return SB_ERR_CORRUPT;
 		path->len = slash ? (size_t)(slash - (char *)path->data) : 0;
 		path->data[path->len] = '\0';

@@ -147,7 +147,8 @@ static int push_dir(struct sb_walk *w, int fd)
 		return -1;
 	}
 	closedir(d);
-	qsort(f.names, f.n, sizeof(*f.names), cmp_names);
+	if (f.n) /* f.names is NULL for an empty folder; qsort's base must not be */
+		qsort(f.names, f.n, sizeof(*f.names), cmp_names);
 	if (w->depth == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 16;
 		struct frame *ns = realloc(w->stack, ncap * sizeof(*ns));

@@ -25,9 +25,10 @@ bool sb_path_has_prefix(const char *path, size_t len, const char *prefix, size_t
 
 /*
  * Normalise a path taken from an archive member or the command line: drop
- * leading "./" and "/", trailing '/', map "." to "". Returns the new length,
- * or -1 (SB_ERR_CORRUPT) when a component is "..", empty inside, or contains
- * NUL. Works in place.
+ * leading "./" and "/", trailing '/', "." components and empty ones ("a//b"
+ * becomes "a/b"), map "." to "". Returns the new length, or SB_ERR_CORRUPT
+ * when a component is ".." or contains NUL. Works in place; NUL-terminates
+ * the result when it got shorter.
  */
 int sb_path_normalize(char *p, size_t len);
 

@@ -256,6 +256,8 @@ int ss_peek(struct setstream *s, const struct ss_object **o)
 				return rc;
 		}
 		s->obj.multivol = !strncmp(s->prefix, "multivol_", 9);
+		s->obj.vol = s->cur_vol;
+		s->obj.offset = s->e.offset;
 		s->obj.kind = strstr(s->prefix, "diff")	    ? SS_DIFF
 			      : !strcmp(s->prefix, "deleted") ? SS_DELETED
 							      : SS_SNAPSHOT;

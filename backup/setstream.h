@@ -26,6 +26,8 @@ struct ss_object {
 	struct sb_buf path;	 /* normalised */
 	struct sb_tar_entry hdr; /* metadata (of the first chunk) */
 	bool multivol;
+	unsigned vol;		 /* where its first member header starts: volume */
+	uint64_t offset;	 /* ... and offset in that volume's plaintext */
 };
 
 /*

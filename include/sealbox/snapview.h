@@ -41,7 +41,9 @@ struct sb_snapview_opts {
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;	  /* every file read must be signed by it */
-	const char *cache_dir;	  /* 0700 folder for the index cache and plaintext */
+	const char *index_dir;	  /* persistent folder for built indexes (index.db);
+				     NULL: cache_dir */
+	const char *cache_dir;	  /* 0700 folder for plaintext; the caller removes it */
 	uint64_t cache_size;	  /* bytes of plaintext cache (default 1 GiB) */
 };
 

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snapview_data.c - file contents for the view: verified plaintext of whole
+ * volumes (a volume is one gpg stream: no seeking, and its signature is at
+ * its end, so it is decrypted and checked completely before any byte of it
+ * is served), then each file version rebuilt from there (snapshot data,
+ * then librsync patches) into the plaintext cache, evicted least recently
+ * used beyond cache_size.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sealbox/delta.h"
+#include "sealbox/error.h"
+#include "sealbox/gunzip.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+#include "sealbox/sigstate.h"
+#include "sealbox/tar.h"
+#include "setstream.h"
+#include "snapview_impl.h"
+
+/* ---- the cache's bookkeeping ---- */
+
+static struct sv_cache_file *cache_find(struct sb_snapview *v, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < v->nfiles; i++)
+		if (!strcmp(v->files[i].name, name))
+			return &v->files[i];
+	return NULL;
+}
+
+static void cache_path(struct sb_snapview *v, const char *name, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", v->o.cache_dir, name);
+}
+
+/* Open a cached file if present (bumps its use). -1 when not cached. */
+static int cache_open(struct sb_snapview *v, const char *name)
+{
+	struct sv_cache_file *f;
+	char path[4096];
+	int fd = -1;
+
+	pthread_mutex_lock(&v->cache_lock);
+	f = cache_find(v, name);
+	if (f) {
+		f->last_use = ++v->clock;
+		cache_path(v, name, path, sizeof(path));
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	pthread_mutex_unlock(&v->cache_lock);
+	return fd;
+}
+
+/* Register a new cached file and evict the least recently used beyond the bound. */
+static void cache_add(struct sb_snapview *v, const char *name, uint64_t size)
+{
+	struct sv_cache_file *nf;
+	char path[4096];
+	size_t i, lru;
+
+	pthread_mutex_lock(&v->cache_lock);
+	nf = realloc(v->files, (v->nfiles + 1) * sizeof(*nf));
+	if (nf) {
+		v->files = nf;
+		nf[v->nfiles].name = strdup(name);
+		nf[v->nfiles].size = size;
+		nf[v->nfiles].last_use = ++v->clock;
+		if (nf[v->nfiles].name) {
+			v->nfiles++;
+			v->cache_bytes += size;
+		}
+	}
+	while (v->cache_bytes > v->o.cache_size && v->nfiles > 1) {
+		lru = 0;
+		for (i = 1; i < v->nfiles - 1; i++)
+			if (v->files[i].last_use < v->files[lru].last_use)
+				lru = i;
+		cache_path(v, v->files[lru].name, path, sizeof(path));
+		unlink(path); /* readers holding it open keep their bytes */
+		v->cache_bytes -= v->files[lru].size;
+		free(v->files[lru].name);
+		v->files[lru] = v->files[--v->nfiles];
+	}
+	pthread_mutex_unlock(&v->cache_lock);
+}
+
+void sv_cache_clear(struct sb_snapview *v)
+{
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < v->nfiles; i++) {
+		cache_path(v, v->files[i].name, path, sizeof(path));
+		unlink(path);
+		free(v->files[i].name);
+	}
+	free(v->files);
+	v->files = NULL;
+	v->nfiles = 0;
+	v->cache_bytes = 0;
+}
+
+/* ---- verified volume plaintext ---- */
+
+struct hashing {
+	struct sb_transport_get *get;
+	struct sb_hash sha1;
+};
+
+static ssize_t hashing_read(void *ctx, void *buf, size_t n)
+{
+	struct hashing *h = ctx;
+	ssize_t r = sb_transport_get_read(h->get, buf, n);
+
+	if (r > 0)
+		sb_hash_update(&h->sha1, buf, (size_t)r);
+	return r;
+}
+
+static int copy_to_fd(struct sb_reader in, int fd)
+{
+	char buf[65536];
+	ssize_t n;
+	int rc;
+
+	while ((n = in.read(in.ctx, buf, sizeof(buf))) > 0)
+		if ((rc = sb_fd_write(&fd, buf, (size_t)n)))
+			return rc;
+	return (int)n;
+}
+
+static int drain(struct sb_reader in)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = in.read(in.ctx, buf, sizeof(buf))) > 0)
+		;
+	return (int)n;
+}
+
+static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned vol, int fd)
+{
+	const char *name = vol && vol <= s->nvols ? s->vols[vol - 1] : NULL;
+	const struct sb_manifest_vol *mv;
+	struct sb_manifest m;
+	struct hashing h = {0};
+	struct sb_gunzip *gz = NULL;
+	unsigned char digest[20];
+	size_t nl;
+	int rc;
+
+	if (!name) {
+		sb_error("volume %u of %s is missing on the target", vol, s->manifest);
+		return SB_ERR_NOTFOUND;
+	}
+	sb_manifest_init(&m);
+	rc = sb_fetch_manifest(v->o.target, v->o.crypto, v->o.sign_fpr, s, &m);
+	if (rc)
+		goto out;
+	mv = sb_manifest_get_vol(&m, vol);
+	if ((rc = sb_transport_get_open(v->o.target, name, &h.get)))
+		goto out;
+	if ((rc = sb_hash_init(&h.sha1, SB_HASH_ALG_SHA1)))
+		goto out;
+	nl = strlen(name);
+	if (s->encrypted) {
+		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr, (struct sb_reader){hashing_read, &h},
+				       (struct sb_writer){sb_fd_write, &fd}, name);
+	} else if (nl > 2 && !strcmp(name + nl - 2, "gz")) {
+		gz = sb_gunzip_new((struct sb_reader){hashing_read, &h}, name);
+		rc = gz ? copy_to_fd((struct sb_reader){sb_gunzip_read, gz}, fd) : SB_ERR_NOMEM;
+		if (!rc) /* the hash covers every byte stored */
+			rc = drain((struct sb_reader){hashing_read, &h});
+	} else {
+		rc = copy_to_fd((struct sb_reader){hashing_read, &h}, fd);
+	}
+	if (!rc) {
+		sb_hash_final(&h.sha1, digest);
+		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
+			sb_error("volume %s does not match its manifest: refusing to serve its files", name);
+			rc = SB_ERR_CORRUPT;
+		}
+	}
+out:
+	sb_hash_release(&h.sha1);
+	sb_gunzip_free(gz);
+	sb_transport_get_close(h.get);
+	sb_manifest_release(&m);
+	return rc;
+}
+
+/* An fd on the verified plaintext of a volume, fetching it if needed. */
+static int volume_fd(struct sb_snapview *v, int64_t set_id, unsigned vol, int *out)
+{
+	const struct sb_set *s = sv_set_by_id(v, set_id);
+	char name[64], path[4096], tmp[4200];
+	struct stat st;
+	int fd, rc;
+
+	snprintf(name, sizeof(name), "v%lld_%u", (long long)set_id, vol);
+	if ((*out = cache_open(v, name)) >= 0)
+		return 0;
+	if (!s)
+		return SB_ERR_NOTFOUND;
+	cache_path(v, name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.part", path);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sb_error("plaintext cache %s: %s", tmp, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = fetch_volume(v, s, vol, fd);
+	if (!rc && (fstat(fd, &st) < 0 || rename(tmp, path) < 0))
+		rc = sb_err_from_errno(errno);
+	if (rc) {
+		close(fd);
+		unlink(tmp);
+		return rc;
+	}
+	cache_add(v, name, (uint64_t)st.st_size);
+	*out = fd;
+	return 0;
+}
+
+/* ---- one object's data, across chunks and volumes ---- */
+
+struct objreader {
+	struct sb_snapview *v;
+	int64_t set_id;
+	unsigned vol;
+	int fd;
+	struct sb_tar_reader *tar;
+	struct sb_tar_entry e;
+	struct sb_buf path, epath;
+	const char *prefix;
+	bool multivol;
+	int done;
+	int err;
+};
+
+static int or_open_volume(struct objreader *r, unsigned vol, uint64_t off)
+{
+	int rc;
+
+	sb_tar_reader_free(r->tar);
+	r->tar = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if ((rc = volume_fd(r->v, r->set_id, vol, &r->fd)))
+		return rc;
+	if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
+		return sb_err_from_errno(errno);
+	r->vol = vol;
+	r->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &r->fd});
+	return r->tar ? 0 : SB_ERR_NOMEM;
+}
+
+static int or_next(struct objreader *r, int *got)
+{
+	long block;
+	int rc = sb_tar_reader_next(r->tar, &r->e);
+
+	*got = 0;
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return 0;
+	if (sb_member_split(&r->e.name, &r->prefix, &r->epath, &block))
+		return SB_ERR_CORRUPT;
+	*got = 1;
+	return 0;
+}
+
+static int or_start(struct objreader *r, const struct sv_version *ver)
+{
+	int rc, got;
+
+	r->set_id = ver->set_id;
+	if ((rc = or_open_volume(r, ver->vol, ver->offset)) || (rc = or_next(r, &got)))
+		return rc;
+	if (!got || (!strcmp(r->prefix, "deleted"))) {
+		sb_error("volume %u of a set: no data at the indexed offset", ver->vol);
+		return SB_ERR_CORRUPT;
+	}
+	r->multivol = !strncmp(r->prefix, "multivol_", 9);
+	return sb_buf_set(&r->path, r->epath.data, r->epath.len);
+}
+
+static ssize_t or_read(void *ctx, void *buf, size_t n)
+{
+	struct objreader *r = ctx;
+	ssize_t got;
+	int rc, more;
+
+	for (;;) {
+		if (r->done)
+			return 0;
+		got = sb_tar_reader_read(r->tar, buf, n);
+		if (got != 0)
+			return got;
+		if (!r->multivol) {
+			r->done = 1;
+			return 0;
+		}
+		if ((rc = or_next(r, &more)))
+			return rc;
+		if (!more) { /* the run continues at the start of the next volume */
+			if ((rc = or_open_volume(r, r->vol + 1, 0)) || (rc = or_next(r, &more)))
+				return rc;
+		}
+		if (!more || strncmp(r->prefix, "multivol_", 9) || r->epath.len != r->path.len ||
+		    memcmp(r->epath.data, r->path.data, r->path.len)) {
+			r->done = 1;
+			return 0;
+		}
+	}
+}
+
+static void or_release(struct objreader *r)
+{
+	sb_tar_reader_free(r->tar);
+	if (r->fd >= 0)
+		close(r->fd);
+	sb_tar_entry_release(&r->e);
+	sb_buf_release(&r->path);
+	sb_buf_release(&r->epath);
+}
+
+/* ---- rebuilding a file version ---- */
+
+static int build(struct sb_snapview *v, int64_t rowid, uint64_t size, const char *name)
+{
+	struct sv_version *vs = NULL;
+	char path[4096], a[4200], b[4200];
+	uint64_t len = 0;
+	size_t n = 0, i;
+	int fd = -1, nfd, rc;
+
+	pthread_mutex_lock(&v->db_lock);
+	rc = sv_versions(v, rowid, &vs, &n);
+	pthread_mutex_unlock(&v->db_lock);
+	if (rc)
+		return rc;
+	cache_path(v, name, path, sizeof(path));
+	snprintf(a, sizeof(a), "%s.a", path);
+	snprintf(b, sizeof(b), "%s.b", path);
+	for (i = 0; i < n && !rc; i++) {
+		struct objreader r = {.v = v, .fd = -1};
+
+		sb_tar_entry_init(&r.e);
+		nfd = open(i % 2 ? b : a, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (nfd < 0) {
+			rc = sb_err_from_errno(errno);
+			sb_error("plaintext cache: %s", strerror(errno));
+			or_release(&r);
+			break;
+		}
+		rc = or_start(&r, &vs[i]);
+		if (!rc && i == 0)
+			rc = copy_to_fd((struct sb_reader){or_read, &r}, nfd);
+		else if (!rc)
+			rc = sb_patch(fd, (struct sb_reader){or_read, &r},
+				      (struct sb_writer){sb_fd_write, &nfd}, &len);
+		or_release(&r);
+		if (fd >= 0)
+			close(fd);
+		fd = nfd;
+	}
+	if (!rc) {
+		struct stat st;
+
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != size) {
+			sb_error("a rebuilt file has %lld bytes, its index says %llu",
+				 (long long)st.st_size, (unsigned long long)size);
+			rc = SB_ERR_CORRUPT;
+		} else if (rename(n % 2 ? a : b, path) < 0) {
+			rc = sb_err_from_errno(errno);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	unlink(a);
+	unlink(b);
+	free(vs);
+	if (!rc)
+		cache_add(v, name, size);
+	return rc;
+}
+
+int sv_read(struct sb_snapview *v, int64_t rowid, uint64_t size, void *buf, size_t len,
+	    uint64_t off, size_t *got)
+{
+	char name[64];
+	ssize_t n = 0;
+	int fd, rc;
+
+	snprintf(name, sizeof(name), "f%lld", (long long)rowid);
+	fd = cache_open(v, name);
+	if (fd < 0) {
+		pthread_mutex_lock(&v->build_lock);
+		fd = cache_open(v, name);
+		if (fd < 0) {
+			rc = build(v, rowid, size, name);
+			if (!rc)
+				fd = cache_open(v, name);
+			if (!rc && fd < 0)
+				rc = SB_ERR_IO;
+			if (rc) {
+				pthread_mutex_unlock(&v->build_lock);
+				return rc;
+			}
+		}
+		pthread_mutex_unlock(&v->build_lock);
+	}
+	*got = 0;
+	while (*got < len) {
+		n = pread(fd, (char *)buf + *got, len - *got, (off_t)(off + *got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		*got += (size_t)n;
+	}
+	rc = n < 0 ? sb_err_from_errno(errno) : 0;
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * snapview_impl.h - private to snapview*.c: the view's state.
+ * snapview.c owns the catalog of entries and nodes (sqlite), snapview_data.c
+ * the plaintext cache and file reconstruction.
+ */
+#ifndef SEALBOX_SNAPVIEW_IMPL_H
+#define SEALBOX_SNAPVIEW_IMPL_H
+
+#include <pthread.h>
+
+#include <sqlite3.h>
+
+#include "sealbox/chain.h"
+#include "sealbox/snapview.h"
+
+struct sv_snap {
+	const struct sb_set *set; /* its last set */
+	size_t chain;		  /* index in coll.chains */
+	size_t seq;		  /* position of set in its chain */
+	int64_t set_id;		  /* sets.id in the database */
+	int materialized;
+};
+
+struct sv_cache_file {
+	char *name;	  /* in cache_dir */
+	uint64_t size;
+	uint64_t last_use;
+};
+
+struct sb_snapview {
+	struct sb_snapview_opts o;
+	char *target_id;
+	struct sb_dirent_list listing;
+	struct sb_collection coll;
+	struct sv_snap *snaps;
+	size_t nsnaps;
+	int64_t *chain_set_ids; /* per chain: set ids by seq, flattened */
+	size_t *chain_base;	/* index of chain c's first set in chain_set_ids */
+	sqlite3 *db;
+	pthread_mutex_t db_lock;    /* protects db and the snaps' materialized flags */
+	pthread_mutex_t build_lock; /* serialises decryption and reconstruction */
+	pthread_mutex_t cache_lock; /* protects files[], nfiles, cache_bytes, clock */
+	struct sv_cache_file *files;
+	size_t nfiles;
+	uint64_t cache_bytes;
+	uint64_t clock;
+};
+
+/* What a node's data is: the entry that defines its version. */
+struct sv_version {
+	int64_t rowid;
+	int64_t set_id;
+	char kind;
+	unsigned vol;
+	uint64_t offset;
+	uint64_t size;
+};
+
+/* The chain of versions for a file: base snapshot first, then diffs. */
+int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, size_t *n);
+/* Locate the set of a set id. */
+const struct sb_set *sv_set_by_id(struct sb_snapview *v, int64_t set_id);
+
+/* snapview_data.c */
+int sv_read(struct sb_snapview *v, int64_t rowid, uint64_t size, void *buf, size_t len,
+	    uint64_t off, size_t *got);
+void sv_cache_clear(struct sb_snapview *v);
+
+#endif

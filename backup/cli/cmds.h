@@ -30,8 +30,10 @@ enum exit_status {
 
 int cmd_backup(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 /* sb_err -> exit status */
 int exit_status(int err);

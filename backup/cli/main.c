@@ -18,6 +18,8 @@ static const struct command commands[] = {
 	{"restore", cmd_restore, "restore a snapshot, or one path of it"},
 	{"keys", cmd_keys, "create the encryption and signing keys; check them"},
 	{"snapshots", cmd_snapshots, "list the chains and sets on a target"},
+	{"mount", cmd_mount, "show every snapshot as a read-only folder (FUSE)"},
+	{"umount", cmd_umount, "unmount a sealbox mount"},
 };
 
 static void usage(FILE *f)

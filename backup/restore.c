@@ -170,6 +170,8 @@ static int rebuild_file(struct restore *r, struct setstream **ss, size_t base, s
 		fd = nfd;
 		if (!rc && rename((char *)t2.data, tmp) < 0)
 			rc = sb_err_from_errno(errno);
+		if (rc)
+			unlink((char *)t2.data);
 		sb_buf_reset(&t2);
 	}
 	sb_buf_release(&t2);

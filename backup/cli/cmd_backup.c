@@ -105,7 +105,7 @@ int cmd_backup(int argc, char **argv)
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(backup_usage, stdout); free(excludes); return EXIT_OK;
-		default: rc = EXIT_USAGE; break;
+		default: rc = bad_option("backup", argv); break;
 		}
 		if (rc)
 			goto out;

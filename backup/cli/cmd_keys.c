@@ -192,7 +192,7 @@ static int keys_create(int argc, char **argv)
 			o.algo = optarg;
 			break;
 		case 'h': fputs(create_usage, stdout); return EXIT_OK;
-		default: return EXIT_USAGE;
+		default: return bad_option("keys create", argv);
 		}
 	}
 	if (optind != argc)
@@ -334,7 +334,7 @@ static int keys_check(int argc, char **argv)
 		case K_SECRET: secret = optarg; break;
 		case K_SAME: allow_same = true; break;
 		case 'h': fputs(check_usage, stdout); return EXIT_OK;
-		default: return EXIT_USAGE;
+		default: return bad_option("keys check", argv);
 		}
 	}
 	if (optind != argc)

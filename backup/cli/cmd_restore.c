@@ -90,7 +90,7 @@ int cmd_restore(int argc, char **argv)
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(restore_usage, stdout); free(path); return EXIT_OK;
-		default: rc = EXIT_USAGE; break;
+		default: rc = bad_option("restore", argv); break;
 		}
 		if (rc)
 			goto out;

@@ -82,7 +82,7 @@ int cmd_snapshots(int argc, char **argv)
 		case O_SIGN: break;
 		case O_JSON: json = true; break;
 		case 'h': fputs(snapshots_usage, stdout); return EXIT_OK;
-		default: return EXIT_USAGE;
+		default: return bad_option("snapshots", argv);
 		}
 	}
 	if (!target)

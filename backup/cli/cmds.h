@@ -40,6 +40,9 @@ int exit_status(int err);
 /* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* getopt_long returned '?' or ':': one clear line, EXIT_USAGE. */
+int bad_option(const char *cmd, char **argv);
+
 /* Install SIGINT/SIGTERM/SIGHUP handlers that remove ephemeral keyrings. */
 void install_signal_handlers(void);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* common.c - what the commands share (see cmds.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,15 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, " (see 'sealbox %s --help')\n", cmd);
 	return EXIT_USAGE;
+}
+
+int bad_option(const char *cmd, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (optopt && (optind <= 1 || strncmp(arg, "--", 2)))
+		return usage_error(cmd, "unknown option or missing value: -%c", optopt);
+	return usage_error(cmd, "unknown option or missing value: %s", arg);
 }
 
 static void on_signal(int sig)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main.c - `sealbox <command>`: the command table and global setup. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name))
 			continue;
 		install_signal_handlers();
+		opterr = 0; /* bad_option() reports them */
 		rc = commands[i].fn(argc - 1, argv + 1);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			sb_error("cannot write to standard output");

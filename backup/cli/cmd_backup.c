@@ -31,7 +31,7 @@ static const char backup_usage[] =
 	"  --sign-key FPR          sign with this key (passphrase: $SEALBOX_SIGN_PASSPHRASE)\n"
 	"  --full                  start a new chain with a full backup\n"
 	"  --full-if-older-than AGE  full backup when the chain started longer ago (e.g. 1M)\n"
-	"  --volsize MIB           volume size in MiB (default 200)\n"
+	"  --volsize MIB           plaintext volume size in MiB (default 50)\n"
 	"  --exclude GLOB          leave out matching paths (repeatable)\n"
 	"  --archive-dir DIR       local signatures and state (default ~/.cache/sealbox/...)\n"
 	"  --secret-key FILE       secret encryption key, to rebuild a lost archive dir\n"
@@ -65,7 +65,7 @@ static const struct option backup_opts[] = {
 
 int cmd_backup(int argc, char **argv)
 {
-	struct sb_backup_opts o = {.volsize = 200ull << 20};
+	struct sb_backup_opts o = {.volsize = 50ull << 20};
 	struct sb_transport_opts to = {.create = true};
 	struct sb_backup_stats stats;
 	struct sb_crypto *user = NULL, *dec = NULL;

@@ -22,6 +22,7 @@
 #include "sealbox/idname.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
+#include "sealbox/progress.h"
 #include "sealbox/reader.h"
 #include "sealbox/timefmt.h"
 #include "setstream.h"
@@ -295,6 +296,7 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	if (rc)
 		unlink((char *)tmp.data);
 	r->st->objects++;
+	sb_progress_update(r->st->objects, r->st->bytes, (const char *)o->path.data, o->path.len);
 out:
 	sb_buf_release(&final);
 	sb_buf_release(&tmp);

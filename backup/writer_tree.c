@@ -16,6 +16,7 @@
 #include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
+#include "sealbox/progress.h"
 #include "sealbox/spool.h"
 #include "writer_tree.h"
 
@@ -444,6 +445,7 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	t->linkgroup = link_group(&e->st);
 	st->source_files++;
 	st->source_size += (uint64_t)e->st.st_size;
+	sb_progress_update(st->source_files, st->source_size, (const char *)e->path.data, e->path.len);
 	if (old && meta_equal(&t->hdr, &old->hdr)) {
 		if (!is_reg)
 			return 0;

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* progress.c - throttled progress reports and the terminal line (see progress.h). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sealbox/log.h"
+#include "sealbox/progress.h"
+
+#define INTERVAL 0.5
+
+static sb_progress_fn pr_fn;
+static void *pr_ctx;
+static struct sb_progress pr;
+static double pr_last;
+static bool pr_called;
+static int pr_shown_fd = -1; /* the tty line is on this fd */
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sb_progress_start(sb_progress_fn fn, void *ctx, uint64_t total_files, uint64_t total_bytes)
+{
+	memset(&pr, 0, sizeof(pr));
+	pr.start = pr_last = mono();
+	pr.total_files = total_files;
+	pr.total_bytes = total_bytes;
+	pr_ctx = ctx;
+	pr_called = false;
+	pr_fn = fn;
+}
+
+void sb_progress_stop(void)
+{
+	sb_progress_fn fn = pr_fn;
+
+	pr_fn = NULL;
+	if (fn && pr_called) {
+		pr.now = mono();
+		pr.final = true;
+		pr.current = NULL;
+		pr.current_len = 0;
+		fn(&pr, pr_ctx);
+	}
+}
+
+void sb_progress_update(uint64_t files, uint64_t bytes, const char *current, size_t current_len)
+{
+	double now;
+
+	if (!pr_fn)
+		return;
+	pr.files = files;
+	pr.bytes = bytes;
+	now = mono();
+	if (now - pr_last < INTERVAL)
+		return;
+	pr_last = pr.now = now;
+	pr.current = current;
+	pr.current_len = current_len;
+	pr_called = true;
+	pr_fn(&pr, pr_ctx);
+}
+
+/* 1234567 -> "1.2 MiB" */
+static void human(uint64_t v, char *out, size_t size)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 5) {
+		d /= 1024;
+		u++;
+	}
+	if (u)
+		snprintf(out, size, "%.1f %s", d, unit[u]);
+	else
+		snprintf(out, size, "%llu B", (unsigned long long)v);
+}
+
+static void duration(double s, char *out, size_t size)
+{
+	unsigned long t = s < 0 ? 0 : (unsigned long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(out, size, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(out, size, "%lu:%02lu", t / 60, t % 60);
+}
+
+void sb_progress_clear(void)
+{
+	if (pr_shown_fd >= 0) {
+		(void)!write(pr_shown_fd, "\r\033[K", 4);
+		pr_shown_fd = -1;
+	}
+}
+
+void sb_progress_tty(const struct sb_progress *p, void *ctx)
+{
+	int fd = ctx ? *(const int *)ctx : 2;
+	char line[512], bytes[32], rate[32], eta[32] = "", cur[256] = "";
+	double el = p->now - p->start, r = el > 0 ? (double)p->bytes / el : 0;
+	struct winsize ws;
+	size_t width = 80, n;
+	const char *name;
+	int len;
+
+	if (p->final) {
+		sb_progress_clear();
+		return;
+	}
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		width = ws.ws_col < sizeof(line) - 1 ? ws.ws_col : sizeof(line) - 1;
+	human(p->bytes, bytes, sizeof(bytes));
+	human((uint64_t)r, rate, sizeof(rate));
+	if (p->total_bytes > p->bytes && r > 0) {
+		strcpy(eta, ", ETA ");
+		duration((double)(p->total_bytes - p->bytes) / r, eta + 6, sizeof(eta) - 6);
+	}
+	len = snprintf(line, sizeof(line), "%llu files, %s, %s/s%s", (unsigned long long)p->files,
+		       bytes, rate, eta);
+	if (len < 0)
+		return;
+	n = (size_t)len;
+	if (p->current && p->current_len && n + 6 < width) {
+		name = sb_log_str(p->current, p->current_len);
+		snprintf(cur, sizeof(cur), "%s", name);
+		/* keep the end of a long path: the file name matters most */
+		if (strlen(cur) > width - n - 3) {
+			size_t keep = width - n - 6, l = strlen(cur);
+
+			memmove(cur + 3, cur + l - keep, keep + 1);
+			memcpy(cur, "...", 3);
+		}
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "  %s", cur);
+	}
+	if (n >= width)
+		n = width - 1;
+	(void)!write(fd, "\r", 1);
+	(void)!write(fd, line, n);
+	(void)!write(fd, "\033[K", 3);
+	pr_shown_fd = fd;
+}

@@ -174,6 +174,24 @@ static uint64_t link_group(const struct stat *st)
 	return g ? g : 1;
 }
 
+/* The member being written gets the current object's metadata, as type. */
+static int mem_meta(struct tree *t, char type)
+{
+	struct sb_tar_entry *m = &t->mem;
+
+	m->type = type;
+	m->mode = t->hdr.mode;
+	m->uid = t->hdr.uid;
+	m->gid = t->hdr.gid;
+	memcpy(m->uname, t->hdr.uname, sizeof(m->uname));
+	memcpy(m->gname, t->hdr.gname, sizeof(m->gname));
+	m->mtime = t->hdr.mtime;
+	m->devmajor = type == SB_TAR_REG ? 0 : t->hdr.devmajor;
+	m->devminor = type == SB_TAR_REG ? 0 : t->hdr.devminor;
+	return type == SB_TAR_SYMLINK ? sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)
+				      : 0;
+}
+
 static int chunk_emit(struct chunker *k, bool final)
 {
 	struct tree *t = k->t;
@@ -193,13 +211,8 @@ static int chunk_emit(struct chunker *k, bool final)
 	}
 	if (rc)
 		return rc;
-	t->mem.type = SB_TAR_REG;
-	t->mem.mode = t->hdr.mode;
-	t->mem.uid = t->hdr.uid;
-	t->mem.gid = t->hdr.gid;
-	memcpy(t->mem.uname, t->hdr.uname, sizeof(t->mem.uname));
-	memcpy(t->mem.gname, t->hdr.gname, sizeof(t->mem.gname));
-	t->mem.mtime = t->hdr.mtime;
+	if ((rc = mem_meta(t, SB_TAR_REG)))
+		return rc;
 	t->mem.size = k->len;
 	rc = add_entry(t, k->path, k->n > 0 ? k->n : -1, t->cbuf);
 	k->total += k->len;
@@ -245,16 +258,7 @@ static int sig_entry(struct tree *t, const char *prefix, const struct sb_buf *pa
 	rc = member_name(&m->name, prefix, path, t->hdr.type == SB_TAR_DIR, false);
 	if (rc)
 		return rc;
-	m->type = t->hdr.type;
-	m->mode = t->hdr.mode;
-	m->uid = t->hdr.uid;
-	m->gid = t->hdr.gid;
-	memcpy(m->uname, t->hdr.uname, sizeof(m->uname));
-	memcpy(m->gname, t->hdr.gname, sizeof(m->gname));
-	m->mtime = t->hdr.mtime;
-	m->devmajor = t->hdr.devmajor;
-	m->devminor = t->hdr.devminor;
-	if ((rc = sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)))
+	if ((rc = mem_meta(t, t->hdr.type)))
 		return rc;
 	m->size = !strcmp(prefix, "signature") ? sb_spool_size(t->newsig) : 0;
 	rc = sb_tar_write_header(t->c->sigtar, m);
@@ -284,16 +288,7 @@ static int emit_snapshot(struct tree *t, const struct sb_buf *path, int fd, uint
 		rc = member_name(&m->name, "snapshot", path, t->hdr.type == SB_TAR_DIR, true);
 		if (rc)
 			return rc;
-		m->type = t->hdr.type;
-		m->mode = t->hdr.mode;
-		m->uid = t->hdr.uid;
-		m->gid = t->hdr.gid;
-		memcpy(m->uname, t->hdr.uname, sizeof(m->uname));
-		memcpy(m->gname, t->hdr.gname, sizeof(m->gname));
-		m->mtime = t->hdr.mtime;
-		m->devmajor = t->hdr.devmajor;
-		m->devminor = t->hdr.devminor;
-		if ((rc = sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)))
+		if ((rc = mem_meta(t, t->hdr.type)))
 			return rc;
 		rc = add_entry(t, path, -1, NULL);
 		if (!rc)

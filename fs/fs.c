@@ -307,7 +307,9 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	rc = sb_snapview_read(fs_of(req)->view, ino, buf, size, (uint64_t)off, &got);
-	if (rc)
+	if (rc == SB_ERR_NOTFOUND)
+		fuse_reply_err(req, EIO); /* a volume gone from the target, not the file */
+	else if (rc)
 		fuse_reply_err(req, fs_errno(rc));
 	else
 		fuse_reply_buf(req, buf, got);

@@ -364,7 +364,10 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		case O_CACHE_DIR: a->cache_base = optarg; break;
 		case O_INDEX_DIR: a->index_dir = optarg; break;
 		case 'o': rc = add_fuse_opt(a, optarg); break;
-		case 'd': a->debug = a->foreground = true; break;
+		case 'd':
+			a->debug = a->foreground = true;
+			sb_log_set_level(SB_LOG_DEBUG); /* libfuse's trace comes through sb_log */
+			break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': a->quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(mount_usage, stdout); return -1;
@@ -438,6 +441,7 @@ static int serve(struct mount_args *a, int notify)
 	if (!a->quiet)
 		printf("Mounted %zu snapshot(s) of %s on %s.\n", sb_snapview_count(view), a->target,
 		       a->mountpoint);
+	fflush(stdout); /* before any fork (gpg) could write the buffer twice */
 	if (notify >= 0)
 		detach_finish(notify);
 	rc = sb_fs_run(fs);

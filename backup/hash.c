@@ -43,6 +43,16 @@ void sb_hash_release(struct sb_hash *h)
 	h->ctx = NULL;
 }
 
+ssize_t sb_hash_reader_read(void *ctx, void *buf, size_t n)
+{
+	struct sb_hash_reader *h = ctx;
+	ssize_t r = h->src.read(h->src.ctx, buf, n);
+
+	if (r > 0)
+		sb_hash_update(&h->hash, buf, (size_t)r);
+	return r;
+}
+
 void sb_hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

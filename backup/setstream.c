@@ -15,11 +15,6 @@
 #include "sealbox/sigstate.h"
 #include "setstream.h"
 
-struct hashing_get {
-	struct sb_transport_get *get;
-	struct sb_hash sha1;
-};
-
 struct setstream {
 	struct sb_transport *t;
 	struct sb_crypto *c;
@@ -31,7 +26,8 @@ struct setstream {
 	unsigned read_vols;
 	/* the open volume */
 	unsigned cur_vol;
-	struct hashing_get hg;
+	struct sb_transport_get *get;
+	struct sb_hash_reader hr; /* SHA-1 of the volume as stored */
 	struct sb_crypto_dec *dec;
 	struct sb_gunzip *gz;
 	struct sb_tar_reader *tar;
@@ -48,16 +44,6 @@ struct setstream {
 	int obj_done; /* its data is consumed to the end */
 	int advanced; /* ...and the next member is already in e */
 };
-
-static ssize_t hashing_read(void *ctx, void *buf, size_t n)
-{
-	struct hashing_get *h = ctx;
-	ssize_t r = sb_transport_get_read(h->get, buf, n);
-
-	if (r > 0)
-		sb_hash_update(&h->sha1, buf, (size_t)r);
-	return r;
-}
 
 int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 		      const struct sb_set *s, struct sb_manifest *m)
@@ -113,13 +99,13 @@ static int close_volume(struct setstream *s, bool check)
 		char buf[65536];
 		ssize_t n;
 
-		while ((n = hashing_read(&s->hg, buf, sizeof(buf))) > 0)
+		while ((n = sb_hash_reader_read(&s->hr, buf, sizeof(buf))) > 0)
 			;
 		if (n < 0)
 			rc = (int)n;
 	}
 	if (check && !rc) {
-		sb_hash_final(&s->hg.sha1, digest);
+		sb_hash_final(&s->hr.hash, digest);
 		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
 			sb_hex(digest, 20, hex);
 			if (mv && mv->hash_type == SB_HASH_SHA1)
@@ -131,10 +117,10 @@ static int close_volume(struct setstream *s, bool check)
 			rc = SB_ERR_CORRUPT;
 		}
 	} else {
-		sb_hash_release(&s->hg.sha1);
+		sb_hash_release(&s->hr.hash);
 	}
-	sb_transport_get_close(s->hg.get);
-	s->hg.get = NULL;
+	sb_transport_get_close(s->get);
+	s->get = NULL;
 	s->cur_vol = 0;
 	if (check && !rc)
 		s->read_vols++;
@@ -153,16 +139,17 @@ static int open_volume(struct setstream *s, unsigned num)
 		sb_error("volume %u of set %s is missing on the target", num, s->set->manifest);
 		return SB_ERR_NOTFOUND;
 	}
-	rc = sb_transport_get_open(s->t, name, &s->hg.get);
+	rc = sb_transport_get_open(s->t, name, &s->get);
 	if (rc)
 		return rc;
-	if ((rc = sb_hash_init(&s->hg.sha1, SB_HASH_ALG_SHA1))) {
-		sb_transport_get_close(s->hg.get);
-		s->hg.get = NULL;
+	if ((rc = sb_hash_init(&s->hr.hash, SB_HASH_ALG_SHA1))) {
+		sb_transport_get_close(s->get);
+		s->get = NULL;
 		return rc;
 	}
 	s->cur_vol = num;
-	src = (struct sb_reader){hashing_read, &s->hg};
+	s->hr.src = (struct sb_reader){sb_transport_get_read, s->get};
+	src = (struct sb_reader){sb_hash_reader_read, &s->hr};
 	if (s->set->encrypted) {
 		rc = sb_crypto_decrypt_start(s->c, s->sign_fpr, src, name, &s->dec);
 		if (rc) {
@@ -362,7 +349,7 @@ void ss_free(struct setstream *s)
 {
 	if (!s)
 		return;
-	if (s->hg.get)
+	if (s->get)
 		close_volume(s, false);
 	sb_tar_entry_release(&s->e);
 	sb_tar_entry_release(&s->obj.hdr);

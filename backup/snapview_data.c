@@ -111,21 +111,6 @@ void sv_cache_clear(struct sb_snapview *v)
 
 /* ---- verified volume plaintext ---- */
 
-struct hashing {
-	struct sb_transport_get *get;
-	struct sb_hash sha1;
-};
-
-static ssize_t hashing_read(void *ctx, void *buf, size_t n)
-{
-	struct hashing *h = ctx;
-	ssize_t r = sb_transport_get_read(h->get, buf, n);
-
-	if (r > 0)
-		sb_hash_update(&h->sha1, buf, (size_t)r);
-	return r;
-}
-
 static int copy_to_fd(struct sb_reader in, int fd)
 {
 	char buf[65536];
@@ -153,7 +138,8 @@ static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned 
 	const char *name = vol && vol <= s->nvols ? s->vols[vol - 1] : NULL;
 	const struct sb_manifest_vol *mv;
 	struct sb_manifest m;
-	struct hashing h = {0};
+	struct sb_transport_get *get = NULL;
+	struct sb_hash_reader h = {0};
 	struct sb_gunzip *gz = NULL;
 	unsigned char digest[20];
 	size_t nl;
@@ -168,33 +154,34 @@ static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned 
 	if (rc)
 		goto out;
 	mv = sb_manifest_get_vol(&m, vol);
-	if ((rc = sb_transport_get_open(v->o.target, name, &h.get)))
+	if ((rc = sb_transport_get_open(v->o.target, name, &get)))
 		goto out;
-	if ((rc = sb_hash_init(&h.sha1, SB_HASH_ALG_SHA1)))
+	h.src = (struct sb_reader){sb_transport_get_read, get};
+	if ((rc = sb_hash_init(&h.hash, SB_HASH_ALG_SHA1)))
 		goto out;
 	nl = strlen(name);
 	if (s->encrypted) {
-		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr, (struct sb_reader){hashing_read, &h},
+		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr, (struct sb_reader){sb_hash_reader_read, &h},
 				       (struct sb_writer){sb_fd_write, &fd}, name);
 	} else if (nl > 2 && !strcmp(name + nl - 2, "gz")) {
-		gz = sb_gunzip_new((struct sb_reader){hashing_read, &h}, name);
+		gz = sb_gunzip_new((struct sb_reader){sb_hash_reader_read, &h}, name);
 		rc = gz ? copy_to_fd((struct sb_reader){sb_gunzip_read, gz}, fd) : SB_ERR_NOMEM;
 		if (!rc) /* the hash covers every byte stored */
-			rc = drain((struct sb_reader){hashing_read, &h});
+			rc = drain((struct sb_reader){sb_hash_reader_read, &h});
 	} else {
-		rc = copy_to_fd((struct sb_reader){hashing_read, &h}, fd);
+		rc = copy_to_fd((struct sb_reader){sb_hash_reader_read, &h}, fd);
 	}
 	if (!rc) {
-		sb_hash_final(&h.sha1, digest);
+		sb_hash_final(&h.hash, digest);
 		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
 			sb_error("volume %s does not match its manifest: refusing to serve its files", name);
 			rc = SB_ERR_CORRUPT;
 		}
 	}
 out:
-	sb_hash_release(&h.sha1);
+	sb_hash_release(&h.hash);
 	sb_gunzip_free(gz);
-	sb_transport_get_close(h.get);
+	sb_transport_get_close(get);
 	sb_manifest_release(&m);
 	return rc;
 }

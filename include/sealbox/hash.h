@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "sealbox/buf.h"
+
 enum sb_hash_alg {
 	SB_HASH_ALG_SHA1,   /* 20 bytes */
 	SB_HASH_ALG_SHA256, /* 32 bytes */
@@ -25,6 +27,13 @@ void sb_hash_update(struct sb_hash *h, const void *p, size_t n);
 /* Writes h->len bytes to out and releases the context. */
 void sb_hash_final(struct sb_hash *h, unsigned char *out);
 void sb_hash_release(struct sb_hash *h);
+/* A reader that hashes every byte it passes on from src (ctx: the struct). */
+struct sb_hash_reader {
+	struct sb_reader src;
+	struct sb_hash hash;
+};
+ssize_t sb_hash_reader_read(void *ctx, void *buf, size_t n);
+
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
 void sb_hex(const unsigned char *p, size_t n, char *out);
 

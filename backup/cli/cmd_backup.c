@@ -4,23 +4,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sealbox/archive.h"
+#include "sealbox/catalog.h"
+#include "sealbox/config.h"
 #include "sealbox/error.h"
 #include "sealbox/keys.h"
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/writer.h"
 #include "cmds.h"
+#include "config.h"
+#include "runlog.h"
 
 static const char backup_usage[] =
 	"usage: sealbox backup --target URL --encrypt-key FPR --sign-key FPR\n"
 	"                      [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                      [--full] [--full-if-older-than AGE] [--volsize MIB]\n"
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
-	"                      [--allow-source-mismatch] [--allow-same-key] [-v | -q] SOURCE\n"
+	"                      [--allow-source-mismatch] [--allow-same-key]\n"
+	"                      [--sign-passphrase-file FILE] [--log-file FILE] [--syslog]\n"
+	"                      [--json] [-v | -q] [SOURCE]\n"
 	"\n"
 	"Writes a full backup of SOURCE to the target the first time, incrementals after.\n"
+	"Options and SOURCE ('source = DIR') may come from the config file, sealbox.conf(5).\n"
 	"  --target URL            file:///abs/path, a plain path, or\n"
 	"                          sftp://user@host[:port]/abs/path\n"
 	"  --ssh-key FILE          sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
@@ -37,12 +45,19 @@ static const char backup_usage[] =
 	"  --secret-key FILE       secret encryption key, to rebuild a lost archive dir\n"
 	"  --allow-source-mismatch continue a chain made from another host or folder\n"
 	"  --allow-same-key        accept one key as both encryption and signing key\n"
-	"  -v, --verbose           more messages;  -q, --quiet  errors only\n";
+	"  --sign-passphrase-file FILE  the signing key's passphrase (mode 0600), instead\n"
+	"                          of $SEALBOX_SIGN_PASSPHRASE (which wins when set)\n"
+	"  --log-file FILE         append one line about the run to FILE\n"
+	"  --syslog                one line about the run, and errors, to syslog\n"
+	"  --json                  the statistics as JSON on stdout\n"
+	"  -v, --verbose           more messages;  -q, --quiet  errors only\n"
+	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
+	"lock; see sealbox(1) for the others.\n";
 
 enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_ENC, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
-       O_MISMATCH, O_SAME_KEY };
+       O_MISMATCH, O_SAME_KEY, O_SIGN_PASS_FILE, O_LOG_FILE, O_SYSLOG, O_JSON };
 
-static const struct option backup_opts[] = {
+const struct option backup_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
 	{"ssh-key", required_argument, NULL, O_SSH_KEY},
 	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
@@ -57,11 +72,64 @@ static const struct option backup_opts[] = {
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"allow-source-mismatch", no_argument, NULL, O_MISMATCH},
 	{"allow-same-key", no_argument, NULL, O_SAME_KEY},
+	{"sign-passphrase-file", required_argument, NULL, O_SIGN_PASS_FILE},
+	{"log-file", required_argument, NULL, O_LOG_FILE},
+	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
+
+static void print_json(const struct sb_backup_stats *s, int status)
+{
+	printf("{\n  \"set\": ");
+	json_str(stdout, s->set_name);
+	printf(",\n  \"type\": \"%s\",\n  \"start_time\": %.2f,\n  \"end_time\": %.2f,\n"
+	       "  \"elapsed_time\": %.2f,\n",
+	       s->full ? "full" : "incremental", s->start, s->end, s->end - s->start);
+	printf("  \"source_files\": %llu,\n  \"source_file_size\": %llu,\n"
+	       "  \"new_files\": %llu,\n  \"new_file_size\": %llu,\n  \"deleted_files\": %llu,\n"
+	       "  \"changed_files\": %llu,\n  \"changed_file_size\": %llu,\n"
+	       "  \"changed_delta_size\": %llu,\n  \"delta_entries\": %llu,\n"
+	       "  \"raw_delta_size\": %llu,\n  \"total_destination_size_change\": %llu,\n"
+	       "  \"errors\": %llu,\n  \"exit_status\": %d\n}\n",
+	       (unsigned long long)s->source_files, (unsigned long long)s->source_size,
+	       (unsigned long long)s->new_files, (unsigned long long)s->new_size,
+	       (unsigned long long)s->deleted_files, (unsigned long long)s->changed_files,
+	       (unsigned long long)s->changed_size, (unsigned long long)s->changed_delta_size,
+	       (unsigned long long)s->delta_entries, (unsigned long long)s->raw_delta_size,
+	       (unsigned long long)s->dest_change, (unsigned long long)s->errors, status);
+}
+
+/* The previous run's totals (for the progress line's ETA), or save this run's. */
+#define LAST_FILES "cli.last_source_files"
+#define LAST_SIZE "cli.last_source_size"
+static void last_totals(const char *dir, unsigned long long *files, unsigned long long *size,
+			const struct sb_backup_stats *save)
+{
+	struct sb_catalog *cat;
+	char *v = NULL, buf[32];
+
+	if (sb_catalog_open(dir, &cat))
+		return;
+	if (save) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)save->source_files);
+		sb_catalog_set(cat, LAST_FILES, buf);
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)save->source_size);
+		sb_catalog_set(cat, LAST_SIZE, buf);
+	} else {
+		if (!sb_catalog_get(cat, LAST_FILES, &v))
+			*files = strtoull(v, NULL, 10);
+		free(v);
+		v = NULL;
+		if (!sb_catalog_get(cat, LAST_SIZE, &v))
+			*size = strtoull(v, NULL, 10);
+		free(v);
+	}
+	sb_catalog_close(cat);
+}
 
 int cmd_backup(int argc, char **argv)
 {
@@ -70,10 +138,12 @@ int cmd_backup(int argc, char **argv)
 	struct sb_backup_stats stats;
 	struct sb_crypto *user = NULL, *dec = NULL;
 	const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));
-	const char *target = NULL, *enc = NULL, *sign = NULL, *secret = NULL;
-	char archive[4096] = "", enc_fpr[41], sign_fpr[41];
-	unsigned long long v;
-	bool quiet = false, allow_same_key = false;
+	const char *target = NULL, *enc = NULL, *sign = NULL, *secret = NULL, *pass_file = NULL;
+	char archive[4096] = "", enc_fpr[41], sign_fpr[41], pass[1024], summary[512] = "";
+	struct runlog_opts lo = {0};
+	struct run_locks locks = {0};
+	unsigned long long v, last_files = 0, last_size = 0;
+	bool quiet = false, allow_same_key = false, json = false, have_pass = false;
 	int c, rc = 0;
 
 	if (!excludes)
@@ -102,6 +172,10 @@ int cmd_backup(int argc, char **argv)
 		case O_SECRET: secret = optarg; break;
 		case O_MISMATCH: o.allow_source_mismatch = true; break;
 		case O_SAME_KEY: allow_same_key = true; break;
+		case O_SIGN_PASS_FILE: pass_file = optarg; break;
+		case O_LOG_FILE: lo.log_file = optarg; break;
+		case O_SYSLOG: lo.syslog = true; break;
+		case O_JSON: json = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(backup_usage, stdout); free(excludes); return EXIT_OK;
@@ -116,12 +190,24 @@ int cmd_backup(int argc, char **argv)
 		rc = usage_error("backup", "--encrypt-key FPR is required");
 	else if (!sign)
 		rc = usage_error("backup", "--sign-key FPR is required");
+	else if (optind == argc && cli_config_get("source"))
+		o.source = cli_config_get("source");
 	else if (optind != argc - 1)
-		rc = usage_error("backup", "give exactly one SOURCE folder");
-	if (rc)
+		rc = usage_error("backup", "give exactly one SOURCE folder (or 'source = DIR' in "
+				 "the config file)");
+	if (rc || (rc = runlog_begin("backup", &lo)))
 		goto out;
-	o.source = argv[optind];
+	if (!o.source)
+		o.source = argv[optind];
 	o.excludes = excludes;
+	if (pass_file && !getenv("SEALBOX_SIGN_PASSPHRASE")) {
+		if (sb_config_read_secret(pass_file, pass, sizeof(pass))) {
+			rc = SB_ERR_PASSPHRASE;
+			goto fail;
+		}
+		have_pass = true;
+		sb_crypto_set_passphrase("SEALBOX_SIGN_PASSPHRASE", pass);
+	}
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
 	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) || (rc = sb_crypto_key_fpr(user, sign, sign_fpr)))
@@ -150,19 +236,44 @@ int cmd_backup(int argc, char **argv)
 	o.crypto = user;
 	o.enc_fpr = enc_fpr;
 	o.sign_fpr = sign_fpr;
+	if ((rc = run_locks_take(archive, o.target, &locks)))
+		goto fail;
+	if (!quiet && isatty(STDERR_FILENO))
+		last_totals(archive, &last_files, &last_size, NULL);
+	progress_begin(quiet, last_files, last_size);
 	rc = sb_backup(&o, &stats);
+	progress_end();
 	if (!rc || rc == SB_ERR_PARTIAL) {
-		if (!quiet)
+		last_totals(archive, NULL, NULL, &stats);
+		if (json)
+			print_json(&stats, exit_status(rc));
+		else if (!quiet)
 			sb_backup_stats_print(&stats, stdout);
 		if (rc)
 			sb_error("backup finished, but %llu file(s) could not be read",
 				 (unsigned long long)stats.errors);
+		snprintf(summary, sizeof(summary),
+			 "%s set %s: %llu files (%llu bytes), %llu new, %llu changed, %llu deleted, "
+			 "%llu bytes written, %llu errors, %.1f s",
+			 stats.full ? "full" : "incremental", stats.set_name,
+			 (unsigned long long)stats.source_files,
+			 (unsigned long long)stats.source_size, (unsigned long long)stats.new_files,
+			 (unsigned long long)stats.changed_files,
+			 (unsigned long long)stats.deleted_files,
+			 (unsigned long long)stats.dest_change, (unsigned long long)stats.errors,
+			 stats.end - stats.start);
 	}
 fail:
+	run_locks_release(&locks);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);
 	sb_crypto_close(user);
+	if (have_pass) {
+		sb_crypto_set_passphrase("SEALBOX_SIGN_PASSPHRASE", NULL);
+		explicit_bzero(pass, sizeof(pass));
+	}
 	rc = exit_status(rc);
+	runlog_end(rc, summary);
 out:
 	free(excludes);
 	return rc;

@@ -76,7 +76,7 @@ enum {
 	O_CACHE_SIZE, O_CACHE_DIR, O_INDEX_DIR,
 };
 
-static const struct option mount_opts[] = {
+const struct option mount_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
 	{"ssh-key", required_argument, NULL, O_SSH_KEY},
 	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},

@@ -12,6 +12,7 @@
 #include "sealbox/reader.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "runlog.h"
 
 static const char restore_usage[] =
 	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
@@ -33,11 +34,13 @@ static const char restore_usage[] =
 	"                     epoch seconds, 'now', or an age such as 3D, 2W, 1M\n"
 	"  --path REL         restore only this path (relative to the backed-up folder);\n"
 	"                     into DEST/NAME when DEST is an existing folder\n"
-	"  --force            overwrite existing files in DEST\n";
+	"  --force            overwrite existing files in DEST\n"
+	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"
+	"Options may come from the config file, sealbox.conf(5).\n";
 
 enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET, O_TIME, O_PATH, O_FORCE };
 
-static const struct option restore_opts[] = {
+const struct option restore_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
 	{"ssh-key", required_argument, NULL, O_SSH_KEY},
 	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
@@ -111,7 +114,9 @@ int cmd_restore(int argc, char **argv)
 	o.crypto = crypto;
 	if ((rc = sb_transport_open(target, &to, &o.target)))
 		goto fail;
+	progress_begin(quiet, 0, 0);
 	rc = sb_restore(&o, &st);
+	progress_end();
 	if ((!rc || rc == SB_ERR_PARTIAL) && !quiet) {
 		sb_time_format_iso(st.set_time, when);
 		printf("Restored %llu object(s), %llu bytes, from the snapshot of %s (%llu volume(s) "

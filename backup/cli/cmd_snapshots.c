@@ -12,9 +12,10 @@
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "runlog.h"
 
 static const char snapshots_usage[] =
-	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json]\n"
+	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json] [-v | -q]\n"
 	"                         [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"\n"
 	"Lists the backup chains and sets on the target (no key needed).\n"
@@ -25,17 +26,21 @@ static const char snapshots_usage[] =
 	"  --known-hosts FILE     sftp: host keys to check (default ~/.ssh/known_hosts)\n"
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR accepted for symmetry with the other commands\n"
-	"  --json         machine-readable output\n";
+	"  --json         machine-readable output\n"
+	"  -v, --verbose  more messages;  -q, --quiet  no warnings (the list is printed)\n"
+	"Options may come from the config file, sealbox.conf(5).\n";
 
 enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_JSON };
 
-static const struct option snapshots_opts[] = {
+const struct option snapshots_opts[] = {
 	{"target", required_argument, NULL, O_TARGET},
 	{"ssh-key", required_argument, NULL, O_SSH_KEY},
 	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
 	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"json", no_argument, NULL, O_JSON},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -73,7 +78,7 @@ int cmd_snapshots(int argc, char **argv)
 	int c, rc;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", snapshots_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vqh", snapshots_opts, NULL)) != -1) {
 		switch (c) {
 		case O_TARGET: target = optarg; break;
 		case O_SSH_KEY: to.ssh_key = optarg; break;
@@ -81,6 +86,8 @@ int cmd_snapshots(int argc, char **argv)
 		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: break;
 		case O_JSON: json = true; break;
+		case 'v': sb_log_set_level(SB_LOG_INFO); break;
+		case 'q': sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(snapshots_usage, stdout); return EXIT_OK;
 		default: return bad_option("snapshots", argv);
 		}
@@ -97,7 +104,9 @@ int cmd_snapshots(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (json) {
-		printf("{\n  \"target\": \"%s\",\n  \"chains\": [\n", sb_transport_describe(t));
+		printf("{\n  \"target\": ");
+		json_str(stdout, sb_transport_describe(t));
+		printf(",\n  \"chains\": [\n");
 		for (i = 0; i < coll.nchains; i++) {
 			printf("    {\"sets\": [\n");
 			for (j = 0; j < coll.chains[i].nsets; j++)

@@ -6,6 +6,7 @@
 #ifndef SEALBOX_CLI_CMDS_H
 #define SEALBOX_CLI_CMDS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 #include "sealbox/crypto.h"
@@ -31,9 +32,14 @@ enum exit_status {
 int cmd_backup(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+
+/* Each command's long options, for the config file (config.h). */
+extern const struct option backup_opts[], mount_opts[], prune_opts[], restore_opts[],
+	snapshots_opts[];
 
 /* sb_err -> exit status */
 int exit_status(int err);

@@ -7,30 +7,74 @@
 
 #include "sealbox/log.h"
 #include "cmds.h"
+#include "config.h"
 
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	const struct option *opts; /* read from the config file too; NULL: not */
 	const char *summary;
 };
 
 static const struct command commands[] = {
-	{"backup", cmd_backup, "write a full or incremental backup of a folder"},
-	{"restore", cmd_restore, "restore a snapshot, or one path of it"},
-	{"keys", cmd_keys, "create the encryption and signing keys; check them"},
-	{"snapshots", cmd_snapshots, "list the chains and sets on a target"},
-	{"mount", cmd_mount, "show every snapshot as a read-only folder (FUSE)"},
-	{"umount", cmd_umount, "unmount a sealbox mount"},
+	{"backup", cmd_backup, backup_opts, "write a full or incremental backup of a folder"},
+	{"restore", cmd_restore, restore_opts, "restore a snapshot, or one path of it"},
+	{"keys", cmd_keys, NULL, "create the encryption and signing keys; check them"},
+	{"snapshots", cmd_snapshots, snapshots_opts, "list the chains and sets on a target"},
+	{"prune", cmd_prune, prune_opts, "remove old chains from a target"},
+	{"mount", cmd_mount, mount_opts, "show every snapshot as a read-only folder (FUSE)"},
+	{"umount", cmd_umount, NULL, "unmount a sealbox mount"},
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/*
+ * The config file's options go before the command line's (see config.h);
+ * every command's long options are valid names in it.
+ */
+static int apply_config(const struct command *cmd, int *argc, char ***argv)
+{
+	const struct option *all[NCOMMANDS];
+	size_t i, n = 0;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (commands[i].opts)
+			all[n++] = commands[i].opts;
+	return cli_config_apply(cmd->opts, all, n, argc, argv);
+}
+
+/* "sealbox --config FILE backup ...": move the global options after the command. */
+static void global_options_last(int argc, char **argv)
+{
+	int skip = 0;
+	char *a;
+
+	while (1 + skip < argc) {
+		if (!strcmp(argv[1 + skip], "--no-config") || !strncmp(argv[1 + skip], "--config=", 9))
+			skip++;
+		else if (!strcmp(argv[1 + skip], "--config") && 2 + skip < argc)
+			skip += 2;
+		else
+			break;
+	}
+	if (!skip || 1 + skip >= argc)
+		return;
+	/* rotate argv[1 .. skip] behind the command at argv[1 + skip] */
+	a = argv[1 + skip];
+	memmove(argv + 2, argv + 1, (size_t)skip * sizeof(*argv));
+	argv[1] = a;
+}
 
 static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: sealbox <command> [options]\n\ncommands:\n");
+	fprintf(f, "usage: sealbox [--config FILE | --no-config] <command> [options]\n\n"
+		   "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'sealbox <command> --help' describes a command; see sealbox(1).\n");
+	fprintf(f, "\n'sealbox <command> --help' describes a command; see sealbox(1).\n"
+		   "Options may come from ~/.config/sealbox/sealbox.conf; see sealbox.conf(5).\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +86,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	global_options_last(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return EXIT_OK;
@@ -55,7 +100,11 @@ int main(int argc, char **argv)
 			continue;
 		install_signal_handlers();
 		opterr = 0; /* bad_option() reports them */
-		rc = commands[i].fn(argc - 1, argv + 1);
+		argc--;
+		argv++;
+		if (commands[i].opts && (rc = apply_config(&commands[i], &argc, &argv)))
+			return rc;
+		rc = commands[i].fn(argc, argv);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			sb_error("cannot write to standard output");
 			if (!rc)

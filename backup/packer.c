@@ -27,6 +27,8 @@ struct vol {
 	struct sb_buf start, end;
 	long start_block, end_block;
 	unsigned char sha1[20];
+	unsigned char sha256[32]; /* of the ciphertext, for the seal */
+	uint64_t stored;	  /* ciphertext bytes */
 	int done; /* uploaded */
 	struct vol *next; /* queue link */
 };
@@ -55,6 +57,7 @@ struct sb_packer {
 struct tee {
 	struct sb_transport_put *put;
 	struct sb_hash sha1;
+	struct sb_hash sha256;
 	uint64_t bytes;
 };
 
@@ -63,6 +66,7 @@ static int tee_write(void *ctx, const void *p, size_t n)
 	struct tee *t = ctx;
 
 	sb_hash_update(&t->sha1, p, n);
+	sb_hash_update(&t->sha256, p, n);
 	t->bytes += n;
 	return sb_transport_put_write(t->put, p, n);
 }
@@ -114,14 +118,22 @@ static int ship(struct sb_packer *p, struct vol *v)
 		sb_transport_put_abort(t.put);
 		return rc;
 	}
-	rc = sb_crypto_encrypt(p->o.crypto, p->o.enc_fpr, p->o.sign_fpr, compress_flags(v->fd, v->size),
-			       in, out, name);
-	if (rc) {
+	if ((rc = sb_hash_init(&t.sha256, SB_HASH_ALG_SHA256))) {
 		sb_hash_release(&t.sha1);
 		sb_transport_put_abort(t.put);
 		return rc;
 	}
+	rc = sb_crypto_encrypt(p->o.crypto, p->o.enc_fpr, p->o.sign_fpr, compress_flags(v->fd, v->size),
+			       in, out, name);
+	if (rc) {
+		sb_hash_release(&t.sha1);
+		sb_hash_release(&t.sha256);
+		sb_transport_put_abort(t.put);
+		return rc;
+	}
 	sb_hash_final(&t.sha1, v->sha1);
+	sb_hash_final(&t.sha256, v->sha256);
+	v->stored = t.bytes;
 	rc = sb_transport_put_commit(t.put);
 	if (rc)
 		return rc;
@@ -353,6 +365,26 @@ int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m)
 }
 
 uint64_t sb_packer_uploaded(const struct sb_packer *p) { return p->uploaded; }
+
+int sb_packer_seal_files(const struct sb_packer *p, struct sb_seal *s)
+{
+	struct sb_name n = p->o.set;
+	char name[256];
+	unsigned i;
+	int rc;
+
+	n.kind = SB_KIND_VOL;
+	for (i = 0; i < p->nvols; i++) {
+		if (!p->vols[i]->done)
+			return SB_ERR_INTERNAL;
+		n.vol = p->vols[i]->num;
+		if (sb_name_format(&n, name, sizeof(name)) < 0)
+			return SB_ERR_INTERNAL;
+		if ((rc = sb_seal_add_file(s, name, p->vols[i]->stored, p->vols[i]->sha256)))
+			return rc;
+	}
+	return 0;
+}
 
 void sb_packer_free(struct sb_packer *p)
 {

@@ -25,6 +25,7 @@
 #include "sealbox/progress.h"
 #include "sealbox/reader.h"
 #include "sealbox/timefmt.h"
+#include "sealbox/verify.h"
 #include "setstream.h"
 
 struct pending {
@@ -467,6 +468,9 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	if (!ch->sets[0].encrypted)
 		sb_warn("the chain on %s is not encrypted, so not signed either: only the manifests' "
 			"hashes protect it", sb_transport_describe(o->target));
+	/* seals first (cheap): a set whose seal fails is not used */
+	for (i = 0; i < nsets && !rc; i++)
+		rc = sb_verify_set(o->target, o->crypto, o->sign_fpr, &l, &ch->sets[i]);
 	for (i = 0; i < nsets && !rc; i++)
 		rc = sb_fetch_manifest(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i]);
 	for (i = 0; i < nsets && !rc; i++)

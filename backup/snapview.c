@@ -21,6 +21,7 @@
 #include "sealbox/path.h"
 #include "sealbox/tar.h"
 #include "sealbox/timefmt.h"
+#include "sealbox/verify.h"
 #include "setstream.h"
 #include "snapview_impl.h"
 
@@ -527,6 +528,13 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 			sn->set = &v->coll.chains[c].sets[k];
 			sn->chain = c;
 			sn->seq = k;
+			/* a set whose seal fails is not shown (nor the chain after it) */
+			if ((rc = sb_verify_set(o->target, o->crypto, o->sign_fpr, &v->listing,
+						sn->set))) {
+				sb_error("refusing to mount %s: its seal does not check out",
+					 sb_transport_describe(o->target));
+				goto fail;
+			}
 			if ((rc = set_row(v, sn->set, &sn->set_id, flags)))
 				goto fail;
 			if (!flags[0] && (rc = import_set(v, sn))) {

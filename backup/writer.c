@@ -2,8 +2,9 @@
 /*
  * writer.c - `sealbox backup` (see writer.h): decides full or incremental,
  * cleans up after an interrupted run, runs the tree walk into the packer and
- * the new signature tar, then ships the signatures and, last, the manifest,
- * and only then commits the local state.
+ * the new signature tar, then ships the signatures, the index, the seal and,
+ * last, the manifest, and only then commits the local state (and remembers
+ * the seal, for rollback detection).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,10 +22,12 @@
 #include "sealbox/chain.h"
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
+#include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
 #include "sealbox/packer.h"
+#include "sealbox/seal.h"
 #include "sealbox/select.h"
 #include "sealbox/sigstate.h"
 #include "sealbox/index.h"
@@ -150,9 +153,58 @@ static int open_sigstate(const char *dir, const struct sb_chain *ch, struct sb_g
 	return sb_sigstate_new(rd, (const char *const *)what, ch->nsets, out);
 }
 
-/* Encrypt a local file (gzip or plain) and upload it atomically under name. */
+/* What goes to the target, hashed (SHA-256) and counted for the seal. */
+struct seal_tee {
+	struct sb_writer out;
+	struct sb_hash sha256;
+	uint64_t bytes;
+};
+
+static int seal_tee_write(void *ctx, const void *p, size_t n)
+{
+	struct seal_tee *t = ctx;
+
+	sb_hash_update(&t->sha256, p, n);
+	t->bytes += n;
+	return t->out.write(t->out.ctx, p, n);
+}
+
+/* Encrypt a local file (gzip or plain) and upload it atomically under name;
+ * its stored size and SHA-256 go into seal. */
 static int upload(const struct sb_backup_opts *o, struct sb_reader in, const char *name,
-		  uint64_t *bytes)
+		  struct sb_seal *seal, uint64_t *bytes)
+{
+	struct sb_transport_put *p;
+	struct seal_tee t = {0};
+	unsigned char sha[32];
+	int rc;
+
+	rc = sb_transport_put_open(o->target, name, &p);
+	if (rc)
+		return rc;
+	t.out = (struct sb_writer){sb_transport_put_write, p};
+	if ((rc = sb_hash_init(&t.sha256, SB_HASH_ALG_SHA256))) {
+		sb_transport_put_abort(p);
+		return rc;
+	}
+	rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0, in,
+			       (struct sb_writer){seal_tee_write, &t}, name);
+	if (rc) {
+		sb_hash_release(&t.sha256);
+		sb_transport_put_abort(p);
+		return rc;
+	}
+	sb_hash_final(&t.sha256, sha);
+	rc = sb_transport_put_commit(p);
+	if (!rc)
+		rc = sb_seal_add_file(seal, name, t.bytes, sha);
+	if (!rc && bytes)
+		*bytes += t.bytes; /* size of what we stored, for the statistics */
+	return rc;
+}
+
+/* Upload bytes already in memory (the encrypted manifest, the seal). */
+static int upload_mem(const struct sb_backup_opts *o, const struct sb_buf *b, const char *name)
 {
 	struct sb_transport_put *p;
 	int rc;
@@ -160,25 +212,12 @@ static int upload(const struct sb_backup_opts *o, struct sb_reader in, const cha
 	rc = sb_transport_put_open(o->target, name, &p);
 	if (rc)
 		return rc;
-	rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0, in,
-			       (struct sb_writer){sb_transport_put_write, p}, name);
+	rc = sb_transport_put_write(p, b->data, b->len);
 	if (rc) {
 		sb_transport_put_abort(p);
 		return rc;
 	}
-	rc = sb_transport_put_commit(p);
-	if (!rc && bytes) {
-		struct sb_dirent_list l;
-
-		/* size of what we stored, for the statistics */
-		if (sb_transport_list(o->target, &l) == 0) {
-			for (size_t i = 0; i < l.n; i++)
-				if (!strcmp(l.names[i], name))
-					*bytes += l.sizes[i];
-			sb_dirent_list_release(&l);
-		}
-	}
-	return rc;
+	return sb_transport_put_commit(p);
 }
 
 struct run {
@@ -189,6 +228,7 @@ struct run {
 	const struct sb_chain *chain; /* continued chain, NULL for a full */
 	struct sb_name set;	      /* the new set (kind filled per file) */
 	struct sb_spool *index;	      /* its index records */
+	struct sb_seal seal;	      /* its seal, filled as files are uploaded */
 	char host[256];
 	char sigtmp[4200], sigfinal[4200], mantmp[4200], manfinal[4200];
 };
@@ -302,6 +342,8 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 			rc = sb_tar_write_end(&sigw);
 		if (!rc)
 			rc = sb_packer_finish(tc.packer, man);
+		if (!rc)
+			rc = sb_packer_seal_files(tc.packer, &r->seal);
 		r->st->dest_change += sb_packer_uploaded(tc.packer);
 		if (rc)
 			sb_catalog_stat_abort(r->cat);
@@ -322,13 +364,124 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	return rc;
 }
 
+/* The newest seal this machine wrote, from the catalog: name and hash. 1 if known. */
+static int remembered_seal(struct sb_catalog *cat, char name[256], unsigned char sha[32])
+{
+	char *v = NULL, *sp;
+	int rc = sb_catalog_get(cat, SB_SEAL_CAT_LAST, &v), ok = 0;
+
+	if (rc)
+		return rc == SB_ERR_NOTFOUND ? 0 : rc;
+	sp = strchr(v, ' ');
+	if (sp && (size_t)(sp - v) < 256 && strlen(sp + 1) == 64) {
+		memcpy(name, v, (size_t)(sp - v));
+		name[sp - v] = '\0';
+		ok = 1;
+		for (int i = 0; i < 32 && ok; i++) {
+			unsigned x;
+
+			if (sscanf(sp + 1 + 2 * i, "%2x", &x) != 1)
+				ok = 0;
+			sha[i] = (unsigned char)x;
+		}
+	}
+	free(v);
+	return ok;
+}
+
+/*
+ * Link the new seal into the target's hash chain: previous = the newest
+ * seal on the target (across chains), or the one this machine wrote last
+ * if the target lost it (a rollback stays visible to verify). The backup id
+ * comes from the catalog; a new archive dir adopts the target's.
+ */
+static int link_seal(struct run *r)
+{
+	const struct sb_backup_opts *o = r->o;
+	struct sb_dirent_list l = {0};
+	struct sb_buf text = SB_BUF_INIT;
+	struct sb_seal prev;
+	struct sb_name n;
+	struct sb_hash h;
+	enum sb_seal_verdict verdict;
+	const char *newest = NULL;
+	char *id = NULL, last[256], why[256];
+	unsigned char last_sha[32];
+	time_t nt = 0;
+	size_t i;
+	int rc, known;
+
+	sb_seal_init(&prev);
+	r->seal.full = r->set.full;
+	r->seal.t0 = r->set.t0;
+	r->seal.t1 = r->set.t1;
+	if ((rc = sb_transport_list(o->target, &l)))
+		return rc;
+	for (i = 0; i < l.n; i++)
+		if (!sb_name_parse(l.names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 < r->set.t1 &&
+		    (!newest || n.t1 > nt)) {
+			newest = l.names[i];
+			nt = n.t1;
+		}
+	if (newest) {
+		if ((rc = sb_transport_get_all(o->target, newest, &text)) ||
+		    (rc = sb_hash_init(&h, SB_HASH_ALG_SHA256)))
+			goto out;
+		sb_hash_update(&h, text.data, text.len);
+		sb_hash_final(&h, r->seal.prev);
+		r->seal.has_prev = true;
+	}
+	known = remembered_seal(r->cat, last, last_sha);
+	if (known < 0) {
+		rc = known;
+		goto out;
+	}
+	if (known && (!newest || strcmp(newest, last))) {
+		bool present = false;
+
+		for (i = 0; i < l.n; i++)
+			present |= !strcmp(l.names[i], last);
+		if (!present && sb_name_parse(last, &n) == 0 && (!newest || n.t1 > nt)) {
+			sb_warn("the target %s lacks %s, the newest seal this machine wrote: it was "
+				"rolled back or pruned; the new seal links to it, so 'sealbox verify' "
+				"keeps showing the gap", sb_transport_describe(o->target), last);
+			memcpy(r->seal.prev, last_sha, 32);
+			r->seal.has_prev = true;
+		}
+	}
+	rc = sb_catalog_get(r->cat, SB_SEAL_CAT_ID, &id);
+	if (!rc && strlen(id) == SB_SEAL_ID_LEN) {
+		memcpy(r->seal.backup_id, id, SB_SEAL_ID_LEN + 1);
+	} else if (rc && rc != SB_ERR_NOTFOUND) {
+		goto out;
+	} else {
+		r->seal.backup_id[0] = '\0';
+		if (newest && (rc = sb_seal_verify(o->crypto, o->sign_fpr, text.data, text.len, &prev,
+						   &verdict, why)) == 0 && verdict == SB_SEAL_GOOD)
+			memcpy(r->seal.backup_id, prev.backup_id, SB_SEAL_ID_LEN + 1);
+		else if (newest && !rc)
+			sb_warn("seal %s %s: starting a new backup id", newest, why);
+		if (!r->seal.backup_id[0] && (rc = sb_seal_new_id(r->seal.backup_id)))
+			goto out;
+		rc = sb_catalog_set(r->cat, SB_SEAL_CAT_ID, r->seal.backup_id);
+	}
+out:
+	free(id);
+	sb_seal_release(&prev);
+	sb_buf_release(&text);
+	sb_dirent_list_release(&l);
+	return rc;
+}
+
 static int ship_metadata(struct run *r, struct sb_manifest *man)
 {
 	const struct sb_backup_opts *o = r->o;
 	struct sb_gzreader *gz = NULL;
-	struct sb_buf text = SB_BUF_INIT;
+	struct sb_buf text = SB_BUF_INIT, enc = SB_BUF_INIT, seal = SB_BUF_INIT;
 	struct sb_cursor cur;
-	char name[256];
+	struct sb_hash h;
+	unsigned char sha[32];
+	char name[256], sealname[256], hex[65];
 	int rc;
 
 	/* signatures: plaintext tar from the local gzip copy */
@@ -336,7 +489,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	if (!rc)
 		rc = sb_gzreader_open(r->sigtmp, &gz);
 	if (!rc)
-		rc = upload(o, (struct sb_reader){sb_gzreader_read, gz}, name, &r->st->dest_change);
+		rc = upload(o, (struct sb_reader){sb_gzreader_read, gz}, name, &r->seal,
+			    &r->st->dest_change);
 	sb_gzreader_close(gz);
 	if (rc)
 		goto out;
@@ -345,7 +499,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	if (!rc)
 		rc = sb_spool_rewind(r->index);
 	if (!rc)
-		rc = upload(o, (struct sb_reader){sb_spool_read, r->index}, name, &r->st->dest_change);
+		rc = upload(o, (struct sb_reader){sb_spool_read, r->index}, name, &r->seal,
+			    &r->st->dest_change);
 	if (rc)
 		goto out;
 	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
@@ -360,14 +515,46 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		rc = sb_err_from_errno(errno);
 		goto out;
 	}
-	/* the manifest goes last: until it is there, the set does not exist */
+	/* the manifest, encrypted into memory (it is small): the seal lists its hash */
 	rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name));
 	sb_cursor_init(&cur, text.data, text.len);
 	if (!rc)
-		rc = upload(o, (struct sb_reader){sb_cursor_read, &cur}, name, &r->st->dest_change);
+		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0,
+				       (struct sb_reader){sb_cursor_read, &cur},
+				       (struct sb_writer){sb_buf_write, &enc}, name);
+	if (!rc && !(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
+		sb_hash_update(&h, enc.data, enc.len);
+		sb_hash_final(&h, sha);
+		rc = sb_seal_add_file(&r->seal, name, enc.len, sha);
+	}
+	/* the seal, then the manifest last: until it is there, the set does not exist */
 	if (!rc)
+		rc = link_seal(r);
+	if (!rc)
+		rc = sb_seal_sign(&r->seal, o->crypto, o->sign_fpr, &seal);
+	if (!rc)
+		rc = set_name(r, SB_KIND_SEAL, false, sealname, sizeof(sealname));
+	if (!rc)
+		rc = upload_mem(o, &seal, sealname);
+	if (!rc)
+		rc = upload_mem(o, &enc, name);
+	if (!rc) {
+		r->st->dest_change += enc.len + seal.len;
 		snprintf(r->st->set_name, sizeof(r->st->set_name), "%s", name);
+		/* remember it: a target that later lacks it was rolled back */
+		if (!(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
+			sb_hash_update(&h, seal.data, seal.len);
+			sb_hash_final(&h, sha);
+			sb_hex(sha, 32, hex);
+			sb_buf_reset(&text);
+			rc = sb_buf_addf(&text, "%s %s", sealname, hex);
+		}
+		if (!rc)
+			rc = sb_catalog_set(r->cat, SB_SEAL_CAT_LAST, sb_buf_str(&text));
+	}
 out:
+	sb_buf_release(&seal);
+	sb_buf_release(&enc);
 	sb_buf_release(&text);
 	return rc;
 }
@@ -383,6 +570,7 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	memset(stats, 0, sizeof(*stats));
 	stats->start = now_f();
 	sb_manifest_init(&man);
+	sb_seal_init(&r.seal);
 	if (gethostname(r.host, sizeof(r.host) - 1) < 0)
 		strcpy(r.host, "localhost");
 	rc = sb_catalog_open(o->archive_dir, &r.cat);
@@ -428,6 +616,7 @@ out:
 		unlink(r.sigtmp);
 	stats->end = now_f();
 	sb_spool_free(r.index);
+	sb_seal_release(&r.seal);
 	sb_manifest_release(&man);
 	sb_collection_release(&r.coll);
 	sb_dirent_list_release(&l);

@@ -27,6 +27,16 @@ enum exit_status {
 	EXIT_LOCAL = 10,    /* local I/O: destination, archive dir */
 	EXIT_INTERRUPTED = 11,
 	EXIT_INTERNAL = 12,
+	/* sealbox verify: one per class of problem (worst first: foreign,
+	   modified, chain, rollback, missing, truncated, unexpected) */
+	EXIT_V_MODIFIED = 13,	/* a file's SHA-256 differs from its seal; a seal altered */
+	EXIT_V_TRUNCATED = 14,	/* a file's size differs from its seal */
+	EXIT_V_MISSING = 15,	/* a sealed file, or a set's seal, is gone */
+	EXIT_V_UNEXPECTED = 16, /* a file no seal lists */
+	EXIT_V_CHAIN = 17,	/* broken link in the seals' hash chain; another backup's set */
+	EXIT_V_FOREIGN = 18,	/* a seal signed by another key */
+	EXIT_V_ROLLBACK = 19,	/* the newest seal this machine wrote is gone */
+	EXIT_V_CONTENT = 20,	/* --content: the snapshot differs from SOURCE */
 };
 
 int cmd_backup(int argc, char **argv);
@@ -36,10 +46,11 @@ int cmd_prune(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* Each command's long options, for the config file (config.h). */
 extern const struct option backup_opts[], mount_opts[], prune_opts[], restore_opts[],
-	snapshots_opts[];
+	snapshots_opts[], verify_opts[];
 
 /* sb_err -> exit status */
 int exit_status(int err);

@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{"prune", cmd_prune, prune_opts, "remove old chains from a target"},
 	{"mount", cmd_mount, mount_opts, "show every snapshot as a read-only folder (FUSE)"},
 	{"umount", cmd_umount, NULL, "unmount a sealbox mount"},
+	{"verify", cmd_verify, verify_opts, "check the target against its seals (public keys only)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -7,9 +7,9 @@
  * a finished volume goes to a pool of worker threads that encrypt+sign it
  * (one gpg each, so two volumes are encrypted at once) straight into an
  * atomic upload on the target, hashing the ciphertext (SHA-1 for the
- * manifest) on the way. Volumes that do not compress are encrypted without
- * gpg's compression. Memory is bounded; temporary disk is at most
- * (workers + 2) volumes.
+ * manifest, SHA-256 for the seal) on the way. Volumes that do not compress
+ * are encrypted without gpg's compression. Memory is bounded; temporary
+ * disk is at most (workers + 2) volumes.
  *
  *   sb_packer_new() ; sb_packer_add()... ; sb_packer_finish(manifest) ; sb_packer_free()
  */
@@ -21,6 +21,7 @@
 #include "sealbox/crypto.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
+#include "sealbox/seal.h"
 #include "sealbox/tar.h"
 #include "sealbox/transport.h"
 
@@ -51,6 +52,9 @@ int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char 
 int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m);
 /* Bytes uploaded so far (ciphertext). */
 uint64_t sb_packer_uploaded(const struct sb_packer *p);
+/* After a successful finish: add every volume (name, stored size, SHA-256 of
+ * the ciphertext, hashed while uploading) to seal s. */
+int sb_packer_seal_files(const struct sb_packer *p, struct sb_seal *s);
 /* Stop workers (aborting in-flight uploads) and free. NULL ok. */
 void sb_packer_free(struct sb_packer *p);
 

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cmd_verify.c - `sealbox verify`: options, keyring, sb_verify() with one
+ * line per problem on stdout, a progress line on a terminal, the summary,
+ * and one exit status per class of problem (cmds.h). --content also
+ * restores the newest snapshot and compares it with SOURCE.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sealbox/archive.h"
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+#include "sealbox/verify.h"
+#include "sealbox/vcontent.h"
+#include "cmds.h"
+#include "config.h"
+
+static const char verify_usage[] =
+	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
+	"                      [--secret-key FILE] [--ssh-key FILE] [--known-hosts FILE]\n"
+	"                      [--accept-new-host-key] [-v | -q]\n"
+	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
+	"                      [--quick] [--archive-dir DIR] [SOURCE]\n"
+	"\n"
+	"Checks the target against its seals with the public signing key only: every\n"
+	"seal's signature, the hash chain of the seals, each remote file's size and\n"
+	"SHA-256, and that the newest seal this machine wrote is still there.\n"
+	"  --target URL       file:///abs/path, a plain path, or\n"
+	"                     sftp://user@host[:port]/abs/path\n"
+	"  --sign-key FPR     the key every seal must be signed by\n"
+	"  --quick            check sizes and seals only, read no volume\n"
+	"  --archive-dir DIR  where backup remembers its newest seal (default: backup's)\n"
+	"  --secret-key FILE  also decrypt unsealed (duplicity) sets' manifests and check\n"
+	"                     their volumes' SHA-1 (passphrase: $SEALBOX_SECRET_PASSPHRASE)\n"
+	"  --content          also restore the newest snapshot into $TMPDIR and compare it\n"
+	"                     with SOURCE (default: the config file's source) by type,\n"
+	"                     mode, owner (as root), mtime, symlink target and bytes\n"
+	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
+
+enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET, O_QUICK,
+       O_ARCHIVE, O_CONTENT };
+
+const struct option verify_opts[] = {
+	{"target", required_argument, NULL, O_TARGET},
+	{"ssh-key", required_argument, NULL, O_SSH_KEY},
+	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
+	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	{"sign-key", required_argument, NULL, O_SIGN},
+	{"secret-key", required_argument, NULL, O_SECRET},
+	{"quick", no_argument, NULL, O_QUICK},
+	{"archive-dir", required_argument, NULL, O_ARCHIVE},
+	{"content", no_argument, NULL, O_CONTENT},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+struct out {
+	bool tty;	/* progress line on stderr */
+	bool shown;	/* a progress line is on the screen */
+	double last;	/* when it was drawn */
+	double start;
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void clear_line(struct out *u)
+{
+	if (u->shown) {
+		fputs("\r\033[K", stderr);
+		u->shown = false;
+	}
+}
+
+static void on_problem(void *ctx, enum sb_verify_class c, const char *file, const char *msg)
+{
+	struct out *u = ctx;
+
+	clear_line(u);
+	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? file : "-", msg);
+	fflush(stdout);
+}
+
+static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *file)
+{
+	struct out *u = ctx;
+	double now = mono(), rate;
+
+	if (!u->tty || (now - u->last < 0.25 && done < total))
+		return;
+	u->last = now;
+	rate = done / 1048576.0 / (now - u->start > 0.001 ? now - u->start : 0.001);
+	if (total)
+		fprintf(stderr, "\r\033[K%5.1f%%  %llu/%llu MiB  %.0f MiB/s  %.60s",
+			100.0 * (double)done / (double)total, (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20), rate, file);
+	else
+		fprintf(stderr, "\r\033[K%llu MiB  %.0f MiB/s  %.60s",
+			(unsigned long long)(done >> 20), rate, file);
+	u->shown = true;
+}
+
+static void on_diff(void *ctx, const char *path, const char *what)
+{
+	printf("content: %s: %s\n", path, what);
+}
+
+/* The exit status of the worst class found (order documented in sealbox(1)). */
+static int verdict(const struct sb_verify_stats *st)
+{
+	static const struct { enum sb_verify_class c; int status; } order[] = {
+		{SB_VERIFY_FOREIGN, EXIT_V_FOREIGN},	   {SB_VERIFY_MODIFIED, EXIT_V_MODIFIED},
+		{SB_VERIFY_CHAIN, EXIT_V_CHAIN},	   {SB_VERIFY_ROLLBACK, EXIT_V_ROLLBACK},
+		{SB_VERIFY_MISSING, EXIT_V_MISSING},	   {SB_VERIFY_TRUNCATED, EXIT_V_TRUNCATED},
+		{SB_VERIFY_UNEXPECTED, EXIT_V_UNEXPECTED},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (st->count[order[i].c])
+			return order[i].status;
+	return EXIT_OK;
+}
+
+static void summary(const struct sb_verify_stats *st, const char *target)
+{
+	uint64_t problems = 0;
+	int c;
+
+	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
+		problems += st->count[c];
+	printf("verify: %s: %llu seal(s), %llu set(s) (%llu unsealed), %llu file(s) checked, "
+	       "%.1f MiB read%s: ",
+	       target, (unsigned long long)st->seals, (unsigned long long)st->sets,
+	       (unsigned long long)st->unsealed_sets, (unsigned long long)st->files,
+	       st->bytes / 1048576.0, st->rollback_checked ? "" : ", no rollback check");
+	if (!problems) {
+		printf("OK\n");
+		return;
+	}
+	printf("%llu problem(s):", (unsigned long long)problems);
+	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
+		if (st->count[c])
+			printf(" %llu %s", (unsigned long long)st->count[c],
+			       sb_verify_class_name((enum sb_verify_class)c));
+	printf("\n");
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	struct sb_verify_opts o = {0};
+	struct sb_verify_stats st;
+	struct sb_transport_opts to = {0};
+	struct sb_crypto *crypto = NULL, *dec = NULL;
+	struct out u = {.tty = isatty(STDERR_FILENO) != 0};
+	const char *target = NULL, *sign = NULL, *secret = NULL, *source = NULL;
+	char archive[4096] = "", sign_fpr[41];
+	bool quick = false, content = false, quiet = false;
+	int c, rc = 0, status;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vqh", verify_opts, NULL)) != -1) {
+		switch (c) {
+		case O_TARGET: target = optarg; break;
+		case O_SSH_KEY: to.ssh_key = optarg; break;
+		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
+		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
+		case O_SIGN: sign = optarg; break;
+		case O_SECRET: secret = optarg; break;
+		case O_QUICK: quick = true; break;
+		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
+		case O_CONTENT: content = true; break;
+		case 'v': sb_log_set_level(SB_LOG_INFO); break;
+		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
+		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
+		default: return bad_option("verify", argv);
+		}
+	}
+	if (!target)
+		return usage_error("verify", "--target URL is required");
+	if (!sign)
+		return usage_error("verify", "--sign-key FPR is required (seals are checked against it)");
+	if (content && !secret)
+		return usage_error("verify", "--content needs --secret-key FILE (it decrypts everything)");
+	if (content && optind == argc && cli_config_get("source"))
+		source = cli_config_get("source");
+	else if (content && optind == argc - 1)
+		source = argv[optind];
+	else if (content)
+		return usage_error("verify", "--content needs one SOURCE folder to compare with");
+	if (!content && optind != argc)
+		return usage_error("verify", "unexpected argument '%s' (SOURCE goes with --content)",
+				   argv[optind]);
+	if ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
+		goto fail;
+	if (secret && (rc = open_decrypt_crypto(secret, sign_fpr, NULL, &dec)))
+		goto fail;
+	if ((rc = sb_transport_open(target, &to, &o.target)))
+		goto fail;
+	if (!archive[0] &&
+	    (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive, sizeof(archive))))
+		goto fail;
+	o.crypto = crypto;
+	o.sign_fpr = sign_fpr;
+	o.archive_dir = archive;
+	o.quick = quick;
+	o.decrypt = dec;
+	o.report = on_problem;
+	o.progress = on_progress;
+	o.ctx = &u;
+	u.start = mono();
+	rc = sb_verify(&o, &st);
+	clear_line(&u);
+	if (rc)
+		goto fail;
+	if (!quiet)
+		summary(&st, sb_transport_describe(o.target));
+	status = verdict(&st);
+	if (status)
+		sb_error("verify: %s does not match its seals (exit %d; problems listed on stdout)",
+			 sb_transport_describe(o.target), status);
+	if (content) {
+		struct sb_vcontent_opts co = {.target = o.target, .crypto = dec, .sign_fpr = sign_fpr,
+					      .source = source, .report = on_diff};
+		uint64_t diffs = 0;
+
+		if ((rc = sb_vcontent(&co, &diffs)))
+			goto fail;
+		printf("content: the newest snapshot and %s: %llu difference(s)\n", source,
+		       (unsigned long long)diffs);
+		if (diffs && !status) {
+			status = EXIT_V_CONTENT;
+			sb_error("verify: the newest snapshot on %s differs from %s",
+				 sb_transport_describe(o.target), source);
+		}
+	}
+	sb_transport_close(o.target);
+	sb_crypto_close(dec);
+	sb_crypto_close(crypto);
+	return status;
+fail:
+	clear_line(&u);
+	sb_transport_close(o.target);
+	sb_crypto_close(dec);
+	sb_crypto_close(crypto);
+	return exit_status(rc);
+}

@@ -1,0 +1,435 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * seal.c - the seal text (see seal.h): format, strict parse, clear-sign, and
+ * a verification that tells an altered seal from one signed by another key.
+ * It does not decide what a set's files are (the writer) nor compare a
+ * target against seals (verify.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include <gpgme.h>
+
+#include "sealbox/error.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+#include "sealbox/seal.h"
+#include "sealbox/timefmt.h"
+
+void sb_seal_init(struct sb_seal *s) { memset(s, 0, sizeof(*s)); }
+
+void sb_seal_release(struct sb_seal *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfiles; i++)
+		free(s->files[i].name);
+	free(s->files);
+	sb_seal_init(s);
+}
+
+static bool name_ok(const char *n, size_t len)
+{
+	size_t i;
+
+	if (!len || len > 255 || n[0] == '.')
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = n[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int sb_seal_add_file(struct sb_seal *s, const char *name, uint64_t size,
+		     const unsigned char sha256[32])
+{
+	struct sb_seal_file *f;
+
+	if (!name_ok(name, strlen(name)))
+		return SB_ERR_PARAM;
+	if (s->nfiles == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+
+		f = realloc(s->files, cap * sizeof(*f));
+		if (!f)
+			return SB_ERR_NOMEM;
+		s->files = f;
+		s->cap = cap;
+	}
+	f = &s->files[s->nfiles];
+	if (!(f->name = strdup(name)))
+		return SB_ERR_NOMEM;
+	f->size = size;
+	memcpy(f->sha256, sha256, 32);
+	s->nfiles++;
+	return 0;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const struct sb_seal_file *)a)->name, ((const struct sb_seal_file *)b)->name);
+}
+
+const struct sb_seal_file *sb_seal_find(const struct sb_seal *s, const char *name)
+{
+	struct sb_seal_file key = {.name = (char *)name};
+
+	if (!s->nfiles)
+		return NULL;
+	return bsearch(&key, s->files, s->nfiles, sizeof(key), cmp_file);
+}
+
+int sb_seal_format(struct sb_seal *s, struct sb_buf *out)
+{
+	char t0[SB_TIME_NAME_LEN + 1], t1[SB_TIME_NAME_LEN + 1], hex[65];
+	size_t i;
+	int rc;
+
+	if (s->nfiles)
+		qsort(s->files, s->nfiles, sizeof(*s->files), cmp_file);
+	sb_time_format_name(s->t0, t0);
+	sb_time_format_name(s->t1, t1);
+	rc = sb_buf_addf(out, "%s\nbackup-id %s\nset %s %s %s\n", SB_SEAL_MAGIC, s->backup_id,
+			 s->full ? "full" : "inc", t0, t1);
+	if (!rc) {
+		if (s->has_prev)
+			sb_hex(s->prev, 32, hex);
+		rc = sb_buf_addf(out, "previous %s\n", s->has_prev ? hex : "none");
+	}
+	for (i = 0; !rc && i < s->nfiles; i++) {
+		sb_hex(s->files[i].sha256, 32, hex);
+		rc = sb_buf_addf(out, "file %s %llu %s\n", hex, (unsigned long long)s->files[i].size,
+				 s->files[i].name);
+	}
+	if (!rc)
+		rc = sb_buf_addf(out, "end %zu\n", s->nfiles);
+	return rc;
+}
+
+/* ---- parsing: one line at a time, every field checked ---- */
+
+struct lines {
+	const char *p, *end;
+	const char *line; /* current line, without '\n' */
+	size_t len;
+	unsigned no;
+};
+
+static bool next_line(struct lines *l)
+{
+	const char *nl;
+
+	if (l->p >= l->end)
+		return false;
+	nl = memchr(l->p, '\n', (size_t)(l->end - l->p));
+	l->line = l->p;
+	l->len = nl ? (size_t)(nl - l->p) : (size_t)(l->end - l->p);
+	l->p = nl ? nl + 1 : l->end;
+	l->no++;
+	return true;
+}
+
+/* Does the line start with word + ' '? Then rest, rlen: what follows. */
+static bool field(const struct lines *l, const char *word, const char **rest, size_t *rlen)
+{
+	size_t n = strlen(word);
+
+	if (l->len <= n || memcmp(l->line, word, n) || l->line[n] != ' ')
+		return false;
+	*rest = l->line + n + 1;
+	*rlen = l->len - n - 1;
+	return true;
+}
+
+static bool hex_decode(const char *s, size_t len, unsigned char *out, size_t n)
+{
+	size_t i;
+
+	if (len != 2 * n)
+		return false;
+	for (i = 0; i < 2 * n; i++) {
+		char c = s[i];
+		int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (v < 0)
+			return false;
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return true;
+}
+
+static bool dec_u64(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!len || len > 19 || (len > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_set(struct sb_seal *s, const char *r, size_t n)
+{
+	size_t k = 0;
+
+	if (n > 5 && !memcmp(r, "full ", 5)) {
+		s->full = true;
+		k = 5;
+	} else if (n > 4 && !memcmp(r, "inc ", 4)) {
+		s->full = false;
+		k = 4;
+	} else {
+		return false;
+	}
+	r += k;
+	n -= k;
+	if (n != 2 * SB_TIME_NAME_LEN + 1 || r[SB_TIME_NAME_LEN] != ' ' ||
+	    sb_time_parse_name(r, SB_TIME_NAME_LEN, &s->t0) ||
+	    sb_time_parse_name(r + SB_TIME_NAME_LEN + 1, SB_TIME_NAME_LEN, &s->t1))
+		return false;
+	return s->full ? s->t0 == s->t1 : s->t0 < s->t1;
+}
+
+static bool parse_file(struct sb_seal *s, const char *r, size_t n)
+{
+	unsigned char sha[32];
+	const char *sp;
+	char name[256];
+	uint64_t size;
+
+	if (n < 66 || !hex_decode(r, 64, sha, 32) || r[64] != ' ')
+		return false;
+	r += 65;
+	n -= 65;
+	sp = memchr(r, ' ', n);
+	if (!sp || !dec_u64(r, (size_t)(sp - r), &size))
+		return false;
+	n -= (size_t)(sp - r) + 1;
+	r = sp + 1;
+	if (!name_ok(r, n))
+		return false;
+	memcpy(name, r, n);
+	name[n] = '\0';
+	return sb_seal_add_file(s, name, size, sha) == 0;
+}
+
+/* 0, or SB_ERR_CORRUPT with l at the offending line (not logged). */
+static int parse(struct sb_seal *s, struct lines *lp)
+{
+	struct lines l = *lp;
+	const char *r;
+	size_t n, i;
+	uint64_t count;
+	int step = 0; /* 0 magic, 1 id, 2 set, 3 previous, 4 files/end, 5 done */
+
+	sb_seal_release(s);
+	while (next_line(&l)) {
+		if (step == 5) {
+			if (l.len) /* only empty lines may follow "end" */
+				goto bad;
+			continue;
+		}
+		if (step == 0 && l.len == strlen(SB_SEAL_MAGIC) && !memcmp(l.line, SB_SEAL_MAGIC, l.len))
+			step = 1;
+		else if (step == 1 && field(&l, "backup-id", &r, &n) && n == SB_SEAL_ID_LEN &&
+			 hex_decode(r, n, (unsigned char[SB_SEAL_ID_LEN / 2]){0}, SB_SEAL_ID_LEN / 2)) {
+			memcpy(s->backup_id, r, n);
+			s->backup_id[n] = '\0';
+			step = 2;
+		} else if (step == 2 && field(&l, "set", &r, &n) && parse_set(s, r, n))
+			step = 3;
+		else if (step == 3 && field(&l, "previous", &r, &n)) {
+			if (n == 4 && !memcmp(r, "none", 4))
+				s->has_prev = false;
+			else if (hex_decode(r, n, s->prev, 32))
+				s->has_prev = true;
+			else
+				goto bad;
+			step = 4;
+		} else if (step == 4 && field(&l, "file", &r, &n)) {
+			if (!parse_file(s, r, n))
+				goto bad;
+		} else if (step == 4 && field(&l, "end", &r, &n) && dec_u64(r, n, &count) &&
+			   count == s->nfiles)
+			step = 5;
+		else
+			goto bad;
+	}
+	if (step != 5)
+		goto bad;
+	qsort(s->files, s->nfiles, sizeof(*s->files), cmp_file);
+	for (i = 1; i < s->nfiles; i++)
+		if (!strcmp(s->files[i - 1].name, s->files[i].name))
+			goto bad;
+	return 0;
+bad:
+	*lp = l;
+	sb_seal_release(s);
+	return SB_ERR_CORRUPT;
+}
+
+int sb_seal_parse(struct sb_seal *s, const void *text, size_t len, const char *what)
+{
+	struct lines l = {.p = text, .end = (const char *)text + len};
+	int rc = parse(s, &l);
+
+	if (rc)
+		sb_error("%s is not a valid seal: bad or missing line %u", what, l.no);
+	return rc;
+}
+
+int sb_seal_sign(struct sb_seal *s, struct sb_crypto *c, const char *sign_fpr, struct sb_buf *out)
+{
+	struct sb_buf text = SB_BUF_INIT;
+	int rc = sb_seal_format(s, &text);
+
+	if (!rc)
+		rc = sb_crypto_clearsign(c, sign_fpr, text.data, text.len, out);
+	sb_buf_release(&text);
+	return rc;
+}
+
+/* ---- verification ---- */
+
+static const char clear_hdr[] = "-----BEGIN PGP SIGNED MESSAGE-----";
+
+static bool key_owns(gpgme_key_t key, const char *fpr)
+{
+	gpgme_subkey_t sk;
+	size_t n, m;
+
+	if (!key || !fpr || (n = strlen(fpr)) < 16)
+		return false;
+	for (sk = key->subkeys; sk; sk = sk->next)
+		if (sk->fpr && (m = strlen(sk->fpr)) >= n && !strcasecmp(sk->fpr + m - n, fpr))
+			return true;
+	return false;
+}
+
+/* Signature verdict of a finished gpgme_op_verify (every signature must be good and ours). */
+static enum sb_seal_verdict judge(gpgme_ctx_t ctx, gpgme_key_t key, char why[256])
+{
+	gpgme_verify_result_t vr = gpgme_op_verify_result(ctx);
+	gpgme_signature_t sig = vr ? vr->signatures : NULL;
+
+	if (!sig) {
+		snprintf(why, 256, "carries no signature");
+		return SB_SEAL_BAD;
+	}
+	for (; sig; sig = sig->next) {
+		gpgme_err_code_t ec = gpgme_err_code(sig->status);
+
+		if (ec == GPG_ERR_NO_ERROR && key_owns(key, sig->fpr))
+			continue;
+		if (ec == GPG_ERR_NO_ERROR || ec == GPG_ERR_NO_PUBKEY) {
+			snprintf(why, 256, "is signed by %s, not by the signing key %s",
+				 sig->fpr ? sig->fpr : "an unknown key", key->fpr);
+			return SB_SEAL_FOREIGN;
+		}
+		if (key_owns(key, sig->fpr) && ec != GPG_ERR_BAD_SIGNATURE)
+			snprintf(why, 256, "signature by %s: %s", sig->fpr, gpgme_strerror(sig->status));
+		else
+			snprintf(why, 256, "has a bad signature (altered after signing)");
+		return SB_SEAL_BAD;
+	}
+	return SB_SEAL_GOOD;
+}
+
+int sb_seal_verify(struct sb_crypto *c, const char *signer_fpr, const void *text, size_t len,
+		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256])
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t in = NULL, out = NULL;
+	gpgme_key_t key = NULL;
+	gpgme_error_t e;
+	struct lines lines;
+	char *plain = NULL;
+	size_t plen = 0;
+	int rc;
+
+	*verdict = SB_SEAL_BAD;
+	why[0] = '\0';
+	sb_seal_release(s);
+	rc = sb_crypto_gpgme_new(c, "SEALBOX_SIGN_PASSPHRASE", &ctx);
+	if (rc)
+		return rc;
+	e = gpgme_get_key(ctx, signer_fpr, &key, 0);
+	if (e) {
+		sb_error("signing key %s: %s", signer_fpr, gpgme_strerror(e));
+		rc = SB_ERR_KEY;
+		goto out;
+	}
+	/* exactly one signed block: no unsigned text can ride along */
+	if (len < sizeof(clear_hdr) - 1 || memcmp(text, clear_hdr, sizeof(clear_hdr) - 1) ||
+	    memmem((const char *)text + 1, len - 1, clear_hdr, sizeof(clear_hdr) - 1)) {
+		snprintf(why, 256, "is not one clear-signed message");
+		goto out;
+	}
+	if (gpgme_data_new_from_mem(&in, text, len, 0) || gpgme_data_new(&out)) {
+		rc = SB_ERR_NOMEM;
+		goto out;
+	}
+	e = gpgme_op_verify(ctx, in, NULL, out);
+	if (e) {
+		snprintf(why, 256, "cannot be verified: %s", gpgme_strerror(e));
+		goto out;
+	}
+	*verdict = judge(ctx, key, why);
+	if (*verdict != SB_SEAL_GOOD)
+		goto out;
+	plain = gpgme_data_release_and_get_mem(out, &plen);
+	out = NULL;
+	lines = (struct lines){.p = plain ? plain : "", .end = (plain ? plain : "") + plen};
+	if (parse(s, &lines)) {
+		*verdict = SB_SEAL_BAD;
+		snprintf(why, 256, "is signed but not a valid seal (line %u)", lines.no);
+	}
+out:
+	if (plain)
+		gpgme_free(plain);
+	if (in)
+		gpgme_data_release(in);
+	if (out)
+		gpgme_data_release(out);
+	if (key)
+		gpgme_key_unref(key);
+	sb_crypto_gpgme_free(ctx);
+	return rc;
+}
+
+int sb_seal_new_id(char out[SB_SEAL_ID_LEN + 1])
+{
+	unsigned char r[SB_SEAL_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(r)) {
+		ssize_t n = getrandom(r + got, sizeof(r) - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			sb_error("cannot get random bytes for a backup id: %s", strerror(errno));
+			return SB_ERR_INTERNAL;
+		}
+		got += (size_t)n;
+	}
+	sb_hex(r, sizeof(r), out);
+	return 0;
+}

@@ -9,7 +9,8 @@
 #   18 a set copied from a backup signed by another key; a seal re-signed
 #   19 the newest set deleted (rollback, seen through the archive dir)
 # restore refuses a set whose seal fails; --quick reads no volume;
-# --content compares the newest snapshot with the source.
+# --content compares the newest snapshot with the source; a duplicity chain
+# is said to be unsealed, and with --secret-key its volumes' SHA-1 checked.
 source "$(dirname "$0")/lib.sh"
 
 make_keys
@@ -204,6 +205,22 @@ printf 'changed\n' >>"$SRC/b.txt"
 verify "$T/ct" --content --secret-key "$T/enc-secret.asc" "$SRC"
 expect_rc 20
 expect_stdout_match '^content: b\.txt: '
+
+if command -v duplicity >/dev/null 2>&1; then
+    log "a chain written by duplicity: no seals, said so; with the secret key, volume SHA-1"
+    mkdir "$T/dup"
+    run dup full "$T/other-src" "file://$T/dup"
+    dverify() { _run sb verify --target "file://$T/dup" --sign-key "$SIGN_FPR" "$@"; }
+    dverify
+    expect_rc 0
+    expect_stdout_match '^note: duplicity-full.*no seal \(written by duplicity'
+    expect_stdout_match '1 set\(s\) \(1 unsealed\)'
+    DUP_VOL=$(basename "$T"/dup/duplicity-full.*.vol1.difftar.gpg)
+    flip_byte "$T/dup/$DUP_VOL"
+    dverify --secret-key "$T/enc-secret.asc"
+    expect_rc 13
+    expect_problem modified "$DUP_VOL"
+fi
 
 log "the untouched target still restores"
 sb_restore "file://$GOOD" "$T/good"

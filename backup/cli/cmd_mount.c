@@ -371,7 +371,7 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': a->quiet = true; sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(mount_usage, stdout); return -1;
-		default: return EXIT_USAGE;
+		default: return bad_option("mount", argv);
 		}
 		if (rc)
 			return rc;
@@ -557,7 +557,7 @@ int cmd_umount(int argc, char **argv)
 		switch (c) {
 		case 'z': lazy = true; break;
 		case 'h': fputs(mount_usage, stdout); return EXIT_OK;
-		default: return EXIT_USAGE;
+		default: return bad_option("umount", argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -192,6 +192,18 @@ left=("$XDG_RUNTIME_DIR"/sealbox-mount.*)
 [ ${#left[@]} = 1 ] || fail "stale plaintext cache not reaped"
 sb_umount "$MP"
 
+log "-o allow_other passes through; the backed-up modes are enforced"
+sb_mount "$URL" "$MP" -o allow_other
+grep -E " $MP fuse.sealbox ro,.*default_permissions,allow_other" /proc/self/mounts >/dev/null ||
+    { grep " $MP " /proc/self/mounts >&2; fail "allow_other/default_permissions not in the mount options"; }
+if is_root && command -v setpriv >/dev/null; then
+    nob() { setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups "$@"; }
+    [ "$(nob cat "$MP/latest/small.txt")" = "changed again in inc2" ] || fail "nobody cannot read small.txt"
+    ! nob cat "$MP/latest/modes/private" >/dev/null 2>&1 || fail "nobody read a 0600 file of root"
+    ! nob ls "$MP/latest/dir1/dir2/dir3" >/dev/null 2>&1 || fail "nobody listed a 0700 folder of root"
+fi
+sb_umount "$MP"
+
 log "errors before the mount: exit status, nothing mounted"
 expect_exit 1 sb mount --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" \
     -o no_such_option "$MP"

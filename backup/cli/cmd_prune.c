@@ -18,6 +18,7 @@
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "config.h"
 #include "runlog.h"
 
 static const char prune_usage[] =
@@ -170,6 +171,7 @@ int cmd_prune(int argc, char **argv)
 	char archive[4096] = "", summary[256] = "";
 	unsigned long long keep = 0;
 	long long older = -1;
+	bool keep_file = false, older_file = false; /* from the config file */
 	size_t i, ndel = 0;
 	bool *del = NULL;
 	int c, rc = 0;
@@ -185,10 +187,12 @@ int cmd_prune(int argc, char **argv)
 			if (!parse_uint(optarg, &keep) || keep == 0)
 				return usage_error("prune", "bad --keep-chains '%s' (1 or more)",
 						   optarg);
+			keep_file = cli_config_from_file(optind - 1);
 			break;
 		case O_OLDER:
 			if (sb_age_parse(optarg, &older))
 				return usage_error("prune", "bad --older-than '%s'", optarg);
+			older_file = cli_config_from_file(optind - 1);
 			break;
 		case O_DRY: p.dry = true; break;
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
@@ -199,6 +203,13 @@ int cmd_prune(int argc, char **argv)
 		case 'h': fputs(prune_usage, stdout); return EXIT_OK;
 		default: return bad_option("prune", argv);
 		}
+	}
+	/* one rule from the command line replaces the config file's other one */
+	if (keep && older >= 0 && keep_file != older_file) {
+		if (keep_file)
+			keep = 0;
+		else
+			older = -1;
 	}
 	if (!target)
 		return usage_error("prune", "--target URL is required");

@@ -14,6 +14,7 @@
 #include "config.h"
 
 static struct sb_config conf;
+static int nfile_args; /* argv[1 .. nfile_args] came from the file */
 
 /* Names that are no option of any command. */
 static const char *const extra_names[] = {"source"};
@@ -32,6 +33,7 @@ static const struct {
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }
 const char *cli_config_path(void) { return conf.path; }
+bool cli_config_from_file(int i) { return i >= 1 && i <= nfile_args; }
 
 static const struct option *find_opt(const struct option *opts, const char *name)
 {
@@ -188,6 +190,7 @@ int cli_config_apply(const struct option *mine, const struct option *const *all,
 		if (o->has_arg != no_argument)
 			nargv[n++] = it->value;
 	}
+	nfile_args = n - 1;
 	for (j = 1; j < *argc; j++)
 		nargv[n++] = (*argv)[j];
 	nargv[n] = NULL;

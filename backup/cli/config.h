@@ -9,6 +9,7 @@
 #define SEALBOX_CLI_CONFIG_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -24,6 +25,9 @@ int cli_config_apply(const struct option *mine, const struct option *const *all,
 
 /* The file's value of a name that is no option ("source"), or NULL. */
 const char *cli_config_get(const char *name);
+
+/* Did argv[i] (of the argv cli_config_apply made) come from the file? */
+bool cli_config_from_file(int i);
 
 /* "FILE" of the config file in use, or NULL. */
 const char *cli_config_path(void);

@@ -147,12 +147,15 @@ expect_stdout_match '^Would remove chain 1: '
 expect_stdout_match 'duplicity-full\..*\.manifest\.gpg'
 [ "$(ls -A "$TGT" | sort)" = "$before" ] || fail "--dry-run removed files"
 [ "$(ls -A "$ARCH" | sort)" = "$before_arch" ] || fail "--dry-run removed local files"
+printf 'keep-chains = 5\n' >>"$CONF"
+run sb prune
+expect_stdout_match '^Nothing to remove'
 run sb prune --older-than 1D
 expect_stdout_match '^Nothing to remove'
 [ "$(ls -A "$TGT" | sort)" = "$before" ] || fail "--older-than 1D removed recent chains"
 run sb prune --keep-chains 5
 expect_stdout_match '^Nothing to remove'
-expect_exit 1 sb prune
+expect_exit 1 sb --no-config prune --target "$URL"
 expect_exit 1 sb prune --keep-chains 1 --older-than 1D
 expect_exit 1 sb prune --keep-chains 0
 

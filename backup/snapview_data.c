@@ -302,7 +302,8 @@ static ssize_t or_read(void *ctx, void *buf, size_t n)
 		}
 		if ((rc = or_next(r, &more)))
 			return rc;
-		if (!more) { /* the run continues at the start of the next volume */
+		/* the run may go on at the start of the set's next volume */
+		if (!more && r->vol < sv_set_by_id(r->v, r->set_id)->nvols) {
 			if ((rc = or_open_volume(r, r->vol + 1, 0)) || (rc = or_next(r, &more)))
 				return rc;
 		}

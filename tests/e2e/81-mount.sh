@@ -204,6 +204,14 @@ if is_root && command -v setpriv >/dev/null; then
 fi
 sb_umount "$MP"
 
+log "a large file that ends the set's last volume"
+mkdir "$T/onebig"
+head -c 300000 /dev/urandom >"$T/onebig/last.bin"
+sb_backup "file://$T/t-onebig" "$T/onebig"
+sb_mount "file://$T/t-onebig" "$MP"
+cmp "$T/onebig/last.bin" "$MP/latest/last.bin" || fail "last.bin read back wrong"
+sb_umount "$MP"
+
 log "errors before the mount: exit status, nothing mounted"
 expect_exit 1 sb mount --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" \
     -o no_such_option "$MP"

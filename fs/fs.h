@@ -23,11 +23,11 @@
 struct sb_fs;
 
 struct sb_fs_opts {
-	struct sb_snapview *view;	/* borrowed until sb_fs_free() */
-	const char *mountpoint;		/* an existing folder */
-	const char *const *mount_opts;	/* NULL-terminated -o arguments as given
-					   ("allow_other,max_threads=8"), or NULL */
-	bool debug;			/* libfuse's request trace on stderr */
+	struct sb_snapview *view;      /* borrowed until sb_fs_free() */
+	const char *mountpoint;	       /* an existing folder */
+	const char *const *mount_opts; /* NULL-terminated -o arguments as given
+					  ("allow_other,max_threads=8"), or NULL */
+	bool debug;		       /* libfuse's request trace on stderr */
 };
 
 /*

@@ -18,33 +18,33 @@
 
 /* One node the kernel holds a reference to (see fs_inode.c). */
 struct fs_inode {
-	uint64_t id;		/* snapview node id == fuse_ino_t */
-	uint64_t nlookup;	/* lookups not yet forgotten */
-	uint64_t parent;	/* folders: the folder it was found in; 0 unknown */
-	struct fs_inode *next;	/* hash chain */
+	uint64_t id;	       /* snapview node id == fuse_ino_t */
+	uint64_t nlookup;      /* lookups not yet forgotten */
+	uint64_t parent;       /* folders: the folder it was found in; 0 unknown */
+	struct fs_inode *next; /* hash chain */
 };
 
 /* The kernel's references, counted as the lookup/forget contract asks. */
 struct fs_inodes {
-	pthread_mutex_t lock;	/* protects everything below */
+	pthread_mutex_t lock; /* protects everything below */
 	struct fs_inode **buckets;
-	size_t nbuckets;	/* a power of two */
-	size_t count;		/* nodes with nlookup > 0 */
-	uint64_t underflows;	/* forgets for unknown ids (a bug somewhere) */
+	size_t nbuckets;     /* a power of two */
+	size_t count;	     /* nodes with nlookup > 0 */
+	uint64_t underflows; /* forgets for unknown ids (a bug somewhere) */
 };
 
 struct sb_fs {
-	struct sb_snapview *view;	/* borrowed */
+	struct sb_snapview *view; /* borrowed */
 	struct fuse_session *se;
 	char *mountpoint;
-	double entry_timeout;		/* seconds; the tree never changes */
+	double entry_timeout; /* seconds; the tree never changes */
 	double attr_timeout;
 	unsigned max_threads;
 	unsigned max_idle_threads;
 	int clone_fd;
 	int debug;
 	int mounted;
-	int signals;			/* fuse signal handlers installed */
+	int signals; /* fuse signal handlers installed */
 	struct fs_inodes inodes;
 };
 

@@ -11,9 +11,9 @@
  */
 #include <stdlib.h>
 
+#include "fs_impl.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
-#include "fs_impl.h"
 
 #define INITIAL_BUCKETS 1024
 

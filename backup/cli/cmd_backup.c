@@ -54,14 +54,11 @@ static const char backup_usage[] =
 	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
 	"lock; see sealbox(1) for the others.\n";
 
-enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_ENC, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
+enum { O_ENC = 256, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
        O_MISMATCH, O_SAME_KEY, O_SIGN_PASS_FILE, O_LOG_FILE, O_SYSLOG, O_JSON };
 
 const struct option backup_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"encrypt-key", required_argument, NULL, O_ENC},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"full", no_argument, NULL, O_FULL},
@@ -150,11 +147,9 @@ int cmd_backup(int argc, char **argv)
 		return EXIT_INTERNAL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", backup_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &target, &to))
+			continue;
 		switch (c) {
-		case O_TARGET: target = optarg; break;
-		case O_SSH_KEY: to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_ENC: enc = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_FULL: o.force_full = true; break;

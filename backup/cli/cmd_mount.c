@@ -72,15 +72,12 @@ static const char mount_usage[] =
 	"Unmount with 'sealbox umount MOUNTPOINT' or 'fusermount3 -u MOUNTPOINT'.\n";
 
 enum {
-	O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET,
+	O_SIGN = 256, O_SECRET,
 	O_CACHE_SIZE, O_CACHE_DIR, O_INDEX_DIR,
 };
 
 const struct option mount_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"foreground", no_argument, NULL, 'f'},
@@ -348,11 +345,9 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "fdo:vqh", mount_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &a->target, &a->to))
+			continue;
 		switch (c) {
-		case O_TARGET: a->target = optarg; break;
-		case O_SSH_KEY: a->to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: a->to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: a->to.accept_new_host_key = true; break;
 		case O_SIGN: a->sign = optarg; break;
 		case O_SECRET: a->secret = optarg; break;
 		case 'f': a->foreground = true; break;

@@ -45,15 +45,12 @@ static const char prune_usage[] =
 	"  -v, --verbose         name every file removed;  -q, --quiet  errors only\n";
 
 enum {
-	O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_KEEP, O_OLDER, O_DRY,
+	O_KEEP = 256, O_OLDER, O_DRY,
 	O_ARCHIVE, O_LOG_FILE, O_SYSLOG,
 };
 
 const struct option prune_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"keep-chains", required_argument, NULL, O_KEEP},
 	{"older-than", required_argument, NULL, O_OLDER},
 	{"dry-run", no_argument, NULL, O_DRY},
@@ -178,11 +175,9 @@ int cmd_prune(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", prune_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &target, &to))
+			continue;
 		switch (c) {
-		case O_TARGET: target = optarg; break;
-		case O_SSH_KEY: to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_KEEP:
 			if (!parse_uint(optarg, &keep) || keep == 0)
 				return usage_error("prune", "bad --keep-chains '%s' (1 or more)",

@@ -38,13 +38,10 @@ static const char restore_usage[] =
 	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 
-enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET, O_TIME, O_PATH, O_FORCE };
+enum { O_SIGN = 256, O_SECRET, O_TIME, O_PATH, O_FORCE };
 
 const struct option restore_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"time", required_argument, NULL, O_TIME},
@@ -69,11 +66,9 @@ int cmd_restore(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", restore_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &target, &to))
+			continue;
 		switch (c) {
-		case O_TARGET: target = optarg; break;
-		case O_SSH_KEY: to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_TIME:

@@ -30,13 +30,10 @@ static const char snapshots_usage[] =
 	"  -v, --verbose  more messages;  -q, --quiet  no warnings (the list is printed)\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 
-enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_JSON };
+enum { O_SIGN = 256, O_JSON };
 
 const struct option snapshots_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
@@ -79,11 +76,9 @@ int cmd_snapshots(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", snapshots_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &target, &to))
+			continue;
 		switch (c) {
-		case O_TARGET: target = optarg; break;
-		case O_SSH_KEY: to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: break;
 		case O_JSON: json = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;

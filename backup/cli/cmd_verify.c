@@ -42,14 +42,11 @@ static const char verify_usage[] =
 	"                     mode, owner (as root), mtime, symlink target and bytes\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
 
-enum { O_TARGET = 256, O_SSH_KEY, O_KNOWN_HOSTS, O_ACCEPT_HOST_KEY, O_SIGN, O_SECRET, O_QUICK,
+enum { O_SIGN = 256, O_SECRET, O_QUICK,
        O_ARCHIVE, O_CONTENT };
 
 const struct option verify_opts[] = {
-	{"target", required_argument, NULL, O_TARGET},
-	{"ssh-key", required_argument, NULL, O_SSH_KEY},
-	{"known-hosts", required_argument, NULL, O_KNOWN_HOSTS},
-	{"accept-new-host-key", no_argument, NULL, O_ACCEPT_HOST_KEY},
+	TARGET_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"quick", no_argument, NULL, O_QUICK},
@@ -172,11 +169,9 @@ int cmd_verify(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", verify_opts, NULL)) != -1) {
+		if (target_option(c, optarg, &target, &to))
+			continue;
 		switch (c) {
-		case O_TARGET: target = optarg; break;
-		case O_SSH_KEY: to.ssh_key = optarg; break;
-		case O_KNOWN_HOSTS: to.known_hosts = optarg; break;
-		case O_ACCEPT_HOST_KEY: to.accept_new_host_key = true; break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_QUICK: quick = true; break;

@@ -57,6 +57,17 @@ int exit_status(int err);
 /* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The options of every command that reaches a target (getopt_long values). */
+enum { OPT_TARGET = 1000, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_ACCEPT_HOST_KEY };
+#define TARGET_OPTIONS                                                                             \
+	{"target", required_argument, NULL, OPT_TARGET},                                           \
+	    {"ssh-key", required_argument, NULL, OPT_SSH_KEY},                                     \
+	    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},                             \
+	    {"accept-new-host-key", no_argument, NULL, OPT_ACCEPT_HOST_KEY}
+
+/* Take option c if it is one of TARGET_OPTIONS; false otherwise. */
+bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to);
+
 /* getopt_long returned '?' or ':': one clear line, EXIT_USAGE. */
 int bad_option(const char *cmd, char **argv);
 

@@ -49,6 +49,17 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to)
+{
+	switch (c) {
+	case OPT_TARGET: *url = arg; return true;
+	case OPT_SSH_KEY: to->ssh_key = arg; return true;
+	case OPT_KNOWN_HOSTS: to->known_hosts = arg; return true;
+	case OPT_ACCEPT_HOST_KEY: to->accept_new_host_key = true; return true;
+	}
+	return false;
+}
+
 int bad_option(const char *cmd, char **argv)
 {
 	const char *arg = optind > 0 ? argv[optind - 1] : "?";

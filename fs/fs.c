@@ -178,12 +178,25 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- folders ---- */
 
+/* An open folder: where its listing ended, once known (0: not yet). */
+struct fs_dirh {
+	uint64_t end; /* cookie after the last entry, + 1 */
+};
+
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	struct fs_dirh *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
 	/* listings never change: let the kernel keep them */
 	fi->cache_readdir = 1;
 	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	if (fuse_reply_open(req, fi))
+		free(h);
 }
 
 /* One READDIR(PLUS) reply being filled. */
@@ -194,6 +207,8 @@ struct dirfill {
 	char *buf;
 	size_t size, used;
 	int plus;
+	int full;   /* an entry did not fit: the listing goes on */
+	off_t last; /* cookie of the last entry added */
 };
 
 /* Add one entry whose cookie is off; nonzero when it did not fit. */
@@ -209,8 +224,9 @@ static int dir_add(struct dirfill *d, const char *name, const struct sb_node *n,
 		need = fuse_add_direntry(d->req, d->buf + d->used, d->size - d->used, name, &e.attr,
 					 off);
 		if (need > d->size - d->used)
-			return 1;
+			return d->full = 1;
 		d->used += need;
+		d->last = off;
 		return 0;
 	}
 	fs_entry(d->fs, n, &e);
@@ -222,9 +238,10 @@ static int dir_add(struct dirfill *d, const char *name, const struct sb_node *n,
 	if (need > d->size - d->used) {
 		if (e.ino)
 			fs_inode_forget(&d->fs->inodes, n->id, 1);
-		return 1;
+		return d->full = 1;
 	}
 	d->used += need;
+	d->last = off;
 	return 0;
 }
 
@@ -243,14 +260,22 @@ static int dir_cb(void *ctx, const char *name, size_t len, const struct sb_node 
 	return dir_add(ctx, tmp, n, (off_t)(next_pos + 2));
 }
 
-static void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus)
+static void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int plus,
+		     struct fuse_file_info *fi)
 {
 	struct sb_fs *fs = fs_of(req);
 	struct dirfill d = {.req = req, .fs = fs, .dir = ino, .size = size, .plus = plus};
+	struct fs_dirh *h = (struct fs_dirh *)(uintptr_t)fi->fh;
 	struct sb_node self, up;
 	uint64_t parent;
 	int rc = 0;
 
+	/* the kernel asks once more past the end: answer without the core */
+	if (h && h->end && (uint64_t)off + 1 == h->end) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	d.last = off;
 	d.buf = malloc(size);
 	if (!d.buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -268,6 +293,8 @@ static void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int
 			goto out;
 	}
 	rc = sb_snapview_readdir(fs->view, ino, off < 2 ? 0 : (uint64_t)off - 2, dir_cb, &d);
+	if (!rc && !d.full && h)
+		h->end = (uint64_t)d.last + 1;
 out:
 	if (rc && !d.used)
 		fuse_reply_err(req, fs_errno(rc));
@@ -279,17 +306,18 @@ out:
 static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	dir_read(req, ino, size, off, 0);
+	dir_read(req, ino, size, off, 0, fi);
 }
 
 static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			   struct fuse_file_info *fi)
 {
-	dir_read(req, ino, size, off, 1);
+	dir_read(req, ino, size, off, 1, fi);
 }
 
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	free((struct fs_dirh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -27,6 +27,12 @@
 
 #define LATEST_ID 2
 
+/* Columns every node query returns, in this order, from column 0. */
+#define NODE_COLUMNS                                                                               \
+	"n.id, n.nlink, n.alias, e.type, e.mode, e.uid, e.gid, e.uname, e.gname, e.mtime, "        \
+	"e.size, e.dmaj, e.dmin, e.link, e.rowid, n.name FROM nodes n JOIN entries e ON "           \
+	"e.rowid = n.eref "
+
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA synchronous=NORMAL;"
@@ -510,6 +516,16 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 	sqlite3_busy_timeout(v->db, 10000);
 	if ((rc = db_exec(v, schema)))
 		goto fail;
+	if (sqlite3_prepare_v2(v->db, "SELECT " NODE_COLUMNS "WHERE n.id = ?", -1, &v->st_attrs,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(v->db, "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.name = ?", -1,
+			       &v->st_lookup, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(v->db,
+			       "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.id > ? ORDER BY n.id",
+			       -1, &v->st_readdir, NULL) != SQLITE_OK) {
+		rc = db_fail(v, "prepare");
+		goto fail;
+	}
 	for (c = 0; c < v->coll.nchains; c++)
 		total += v->coll.chains[c].nsets;
 	v->snaps = calloc(total ? total : 1, sizeof(*v->snaps));
@@ -557,6 +573,9 @@ void sb_snapview_close(struct sb_snapview *v)
 	if (!v)
 		return;
 	sv_cache_clear(v);
+	sqlite3_finalize(v->st_attrs);
+	sqlite3_finalize(v->st_lookup);
+	sqlite3_finalize(v->st_readdir);
 	sqlite3_close(v->db);
 	sb_collection_release(&v->coll);
 	sb_dirent_list_release(&v->listing);
@@ -639,57 +658,57 @@ static int ensure_snapshot(struct sb_snapview *v, uint64_t id)
 	return SB_ERR_NOTFOUND;
 }
 
+/* A node's attributes from a row of NODE_COLUMNS. */
+static void fill_node(sqlite3_stmt *st, struct sb_node *n, int64_t *rowid)
+{
+	const char *un = (const char *)sqlite3_column_text(st, 7);
+	const char *gn = (const char *)sqlite3_column_text(st, 8);
+	const void *link = sqlite3_column_blob(st, 13);
+	size_t llen = (size_t)sqlite3_column_bytes(st, 13);
+	uid_t uid;
+	gid_t gid;
+
+	memset(n, 0, sizeof(*n) - sizeof(n->link));
+	n->link[0] = '\0';
+	n->id = (uint64_t)sqlite3_column_int64(st, 2);
+	n->nlink = (uint32_t)sqlite3_column_int64(st, 1);
+	n->type = (char)sqlite3_column_int(st, 3);
+	n->mode = (uint32_t)sqlite3_column_int64(st, 4) & 07777;
+	n->uid = sb_name_uid(un ? un : "", &uid) ? uid : (uid_t)sqlite3_column_int64(st, 5);
+	n->gid = sb_name_gid(gn ? gn : "", &gid) ? gid : (gid_t)sqlite3_column_int64(st, 6);
+	n->mtime = sqlite3_column_int64(st, 9);
+	n->size = (uint64_t)sqlite3_column_int64(st, 10);
+	n->devmajor = (uint32_t)sqlite3_column_int64(st, 11);
+	n->devminor = (uint32_t)sqlite3_column_int64(st, 12);
+	if (n->type == SB_TAR_SYMLINK) {
+		if (llen >= sizeof(n->link))
+			llen = sizeof(n->link) - 1;
+		memcpy(n->link, link ? link : "", llen);
+		n->link[llen] = '\0';
+		n->size = llen;
+	} else if (n->type == SB_TAR_DIR) {
+		n->size = 4096;
+	} else if (n->type != SB_TAR_REG) {
+		n->size = 0;
+	}
+	if (rowid)
+		*rowid = sqlite3_column_int64(st, 14);
+}
+
 static int node_attrs(struct sb_snapview *v, uint64_t id, struct sb_node *n, int64_t *rowid)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = v->st_attrs;
 	int rc = 0, step;
 
 	if ((rc = ensure_snapshot(v, id)))
 		return rc;
-	if (sqlite3_prepare_v2(v->db,
-			       "SELECT n.nlink, n.alias, e.type, e.mode, e.uid, e.gid, e.uname, e.gname, "
-			       "e.mtime, e.size, e.dmaj, e.dmin, e.link, e.rowid FROM nodes n JOIN "
-			       "entries e ON e.rowid = n.eref WHERE n.id = ?",
-			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(v, "prepare");
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		const char *un = (const char *)sqlite3_column_text(st, 6);
-		const char *gn = (const char *)sqlite3_column_text(st, 7);
-		const void *link = sqlite3_column_blob(st, 12);
-		size_t llen = (size_t)sqlite3_column_bytes(st, 12);
-		uid_t uid;
-		gid_t gid;
-
-		memset(n, 0, sizeof(*n));
-		n->id = (uint64_t)sqlite3_column_int64(st, 1);
-		n->nlink = (uint32_t)sqlite3_column_int64(st, 0);
-		n->type = (char)sqlite3_column_int(st, 2);
-		n->mode = (uint32_t)sqlite3_column_int64(st, 3) & 07777;
-		n->uid = sb_name_uid(un ? un : "", &uid) ? uid : (uid_t)sqlite3_column_int64(st, 4);
-		n->gid = sb_name_gid(gn ? gn : "", &gid) ? gid : (gid_t)sqlite3_column_int64(st, 5);
-		n->mtime = sqlite3_column_int64(st, 8);
-		n->size = (uint64_t)sqlite3_column_int64(st, 9);
-		n->devmajor = (uint32_t)sqlite3_column_int64(st, 10);
-		n->devminor = (uint32_t)sqlite3_column_int64(st, 11);
-		if (n->type == SB_TAR_SYMLINK) {
-			if (llen >= sizeof(n->link))
-				llen = sizeof(n->link) - 1;
-			memcpy(n->link, link ? link : "", llen);
-			n->link[llen] = '\0';
-			n->size = llen;
-		} else if (n->type == SB_TAR_DIR) {
-			n->size = 4096;
-		} else if (n->type != SB_TAR_REG) {
-			n->size = 0;
-		}
-		if (rowid)
-			*rowid = sqlite3_column_int64(st, 13);
-	} else {
+	if (step == SQLITE_ROW)
+		fill_node(st, n, rowid);
+	else
 		rc = step == SQLITE_DONE ? SB_ERR_NOTFOUND : db_fail(v, "read node");
-	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -731,22 +750,14 @@ int sb_snapview_lookup(struct sb_snapview *v, uint64_t parent, const char *name,
 	}
 	if ((rc = ensure_snapshot(v, parent)))
 		goto out;
-	if (sqlite3_prepare_v2(v->db, "SELECT id FROM nodes WHERE parent = ? AND name = ?", -1, &st,
-			       NULL) != SQLITE_OK) {
-		rc = db_fail(v, "prepare");
-		goto out;
-	}
+	st = v->st_lookup;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
 	sqlite3_bind_blob(st, 2, name, (int)len, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-
-		sqlite3_finalize(st);
-		rc = node_attrs(v, id, out, NULL);
-	} else {
-		sqlite3_finalize(st);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		fill_node(st, out, NULL);
+	else
 		rc = SB_ERR_NOTFOUND;
-	}
+	sqlite3_reset(st);
 out:
 	pthread_mutex_unlock(&v->db_lock);
 	return rc;
@@ -777,29 +788,20 @@ int sb_snapview_readdir(struct sb_snapview *v, uint64_t dir, uint64_t pos, sb_sn
 	}
 	if ((rc = ensure_snapshot(v, dir)))
 		goto out;
-	if (sqlite3_prepare_v2(v->db, "SELECT id, name FROM nodes WHERE parent = ? AND id > ? ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(v, "prepare");
-		goto out;
-	}
+	st = v->st_readdir;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)dir);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)pos);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-		char name[4096];
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		const char *name = sqlite3_column_blob(st, 15);
+		size_t len = (size_t)sqlite3_column_bytes(st, 15);
 
-		if (len >= sizeof(name))
-			continue;
-		memcpy(name, sqlite3_column_blob(st, 1), len);
-		name[len] = '\0';
-		if ((rc = node_attrs(v, id, &n, NULL)))
-			break;
-		if (cb(ctx, name, len, &n, id))
+		fill_node(st, &n, NULL);
+		if (cb(ctx, name ? name : "", len, &n, id))
 			break;
 	}
+	sqlite3_reset(st);
 out:
-	sqlite3_finalize(st);
 	pthread_mutex_unlock(&v->db_lock);
 	return rc;
 }

@@ -38,7 +38,11 @@ struct sb_snapview {
 	int64_t *chain_set_ids; /* per chain: set ids by seq, flattened */
 	size_t *chain_base;	/* index of chain c's first set in chain_set_ids */
 	sqlite3 *db;
-	pthread_mutex_t db_lock;    /* protects db and the snaps' materialized flags */
+	sqlite3_stmt *st_attrs;	    /* prepared once; protected by db_lock */
+	sqlite3_stmt *st_lookup;
+	sqlite3_stmt *st_readdir;
+	pthread_mutex_t db_lock;    /* protects db, the statements and the snaps'
+				       materialized flags */
 	pthread_mutex_t build_lock; /* serialises decryption and reconstruction */
 	pthread_mutex_t cache_lock; /* protects files[], nfiles, cache_bytes, clock */
 	struct sv_cache_file *files;

@@ -274,7 +274,8 @@ static int parse(struct sb_seal *s, struct lines *lp)
 	}
 	if (step != 5)
 		goto bad;
-	qsort(s->files, s->nfiles, sizeof(*s->files), cmp_file);
+	if (s->nfiles) /* qsort(NULL, 0) is undefined */
+		qsort(s->files, s->nfiles, sizeof(*s->files), cmp_file);
 	for (i = 1; i < s->nfiles; i++)
 		if (!strcmp(s->files[i - 1].name, s->files[i].name))
 			goto bad;

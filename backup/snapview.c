@@ -372,7 +372,8 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 	rc = load_rows(v, sn, &rows, &n);
 	if (rc)
 		goto out;
-	qsort(rows, n, sizeof(*rows), cmp_mrow);
+	if (n) /* qsort(NULL, 0) is undefined */
+		qsort(rows, n, sizeof(*rows), cmp_mrow);
 	stack = calloc(n + 1, sizeof(*stack));
 	groups = calloc(n + 1, sizeof(*groups));
 	if (!stack || !groups) {

@@ -318,7 +318,8 @@ static int index_files(struct ver *v)
 			v->files[v->nfiles++] = (struct sealed){name, &s->s.files[j], s, false};
 		}
 	}
-	qsort(v->files, v->nfiles, sizeof(*v->files), cmp_sealed);
+	if (v->nfiles) /* qsort(NULL, 0) is undefined */
+		qsort(v->files, v->nfiles, sizeof(*v->files), cmp_sealed);
 	return 0;
 }
 

@@ -96,7 +96,7 @@ static void test_seal__round_trip(void **state)
 	assert_memory_equal(b.data, b2.data, b.len);
 	/* a full set with no predecessor and no files, without the final newline */
 	sb_seal_release(&p);
-	sb_seal_init(&s);
+	sb_seal_release(&s); /* leaves s initialised */
 	strcpy(s.backup_id, "ffffffffffffffffffffffffffffffff");
 	s.full = true;
 	s.t0 = s.t1 = T_FULL;

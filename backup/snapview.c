@@ -497,6 +497,7 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 	pthread_mutex_init(&v->db_lock, NULL);
 	pthread_mutex_init(&v->build_lock, NULL);
 	pthread_mutex_init(&v->cache_lock, NULL);
+	pthread_cond_init(&v->cache_cv, NULL);
 	v->target_id = strdup(sb_transport_describe(o->target));
 	if (!v->target_id) {
 		rc = SB_ERR_NOMEM;
@@ -573,6 +574,7 @@ void sb_snapview_close(struct sb_snapview *v)
 {
 	if (!v)
 		return;
+	sv_prefetch_join(v);
 	sv_cache_clear(v);
 	sqlite3_finalize(v->st_attrs);
 	sqlite3_finalize(v->st_lookup);
@@ -587,6 +589,7 @@ void sb_snapview_close(struct sb_snapview *v)
 	pthread_mutex_destroy(&v->db_lock);
 	pthread_mutex_destroy(&v->build_lock);
 	pthread_mutex_destroy(&v->cache_lock);
+	pthread_cond_destroy(&v->cache_cv);
 	free(v);
 }
 

@@ -42,20 +42,25 @@ static void cache_path(struct sb_snapview *v, const char *name, char *out, size_
 	snprintf(out, size, "%s/%s", v->o.cache_dir, name);
 }
 
-/* Open a cached file if present (bumps its use). -1 when not cached. */
+/* Open a cached file if present (bumps its use); cache_lock held. -1: not cached. */
+static int cache_open_locked(struct sb_snapview *v, const char *name)
+{
+	struct sv_cache_file *f = cache_find(v, name);
+	char path[4096];
+
+	if (!f)
+		return -1;
+	f->last_use = ++v->clock;
+	cache_path(v, name, path, sizeof(path));
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 static int cache_open(struct sb_snapview *v, const char *name)
 {
-	struct sv_cache_file *f;
-	char path[4096];
-	int fd = -1;
+	int fd;
 
 	pthread_mutex_lock(&v->cache_lock);
-	f = cache_find(v, name);
-	if (f) {
-		f->last_use = ++v->clock;
-		cache_path(v, name, path, sizeof(path));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	}
+	fd = cache_open_locked(v, name);
 	pthread_mutex_unlock(&v->cache_lock);
 	return fd;
 }
@@ -186,25 +191,88 @@ out:
 	return rc;
 }
 
-/* An fd on the verified plaintext of a volume, fetching it if needed. */
+/* Index of name in v->inflight, or -1; cache_lock held. */
+static int inflight_find(struct sb_snapview *v, const char *name)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (!strcmp(v->inflight[i], name))
+			return i;
+	return -1;
+}
+
+/*
+ * Wait until name is neither being fetched by another thread nor known bad,
+ * then claim it. Returns an fd when it is cached, -1 with *slot claimed (or
+ * -1 when no slot was free), or -2 with *rc when it failed before.
+ */
+static int claim_volume(struct sb_snapview *v, const char *name, int *slot, int *rc)
+{
+	size_t i;
+	int fd;
+
+	pthread_mutex_lock(&v->cache_lock);
+	for (;;) {
+		if ((fd = cache_open_locked(v, name)) >= 0)
+			break;
+		for (i = 0; i < v->nfailed; i++)
+			if (!strcmp(v->failed[i].name, name)) {
+				*rc = v->failed[i].rc;
+				fd = -2;
+				goto out;
+			}
+		if (inflight_find(v, name) < 0)
+			break;
+		pthread_cond_wait(&v->cache_cv, &v->cache_lock);
+	}
+	if (fd < 0 && (*slot = inflight_find(v, "")) >= 0)
+		snprintf(v->inflight[*slot], sizeof(v->inflight[0]), "%s", name);
+out:
+	pthread_mutex_unlock(&v->cache_lock);
+	return fd;
+}
+
+static void release_volume(struct sb_snapview *v, const char *name, int slot, int rc)
+{
+	pthread_mutex_lock(&v->cache_lock);
+	if (slot >= 0)
+		v->inflight[slot][0] = '\0';
+	if ((rc == SB_ERR_CORRUPT || rc == SB_ERR_BADSIG) && v->nfailed < 16) {
+		snprintf(v->failed[v->nfailed].name, sizeof(v->failed[0].name), "%s", name);
+		v->failed[v->nfailed++].rc = rc;
+	}
+	pthread_cond_broadcast(&v->cache_cv);
+	pthread_mutex_unlock(&v->cache_lock);
+}
+
+/* An fd on the verified plaintext of a volume, fetching it if needed. A
+ * volume that failed verification is not fetched (nor reported) again. */
 static int volume_fd(struct sb_snapview *v, int64_t set_id, unsigned vol, int *out)
 {
 	const struct sb_set *s = sv_set_by_id(v, set_id);
 	char name[64], path[4096], tmp[4200];
 	struct stat st;
-	int fd, rc;
+	int fd, rc = 0, slot = -1;
 
 	snprintf(name, sizeof(name), "v%lld_%u", (long long)set_id, vol);
-	if ((*out = cache_open(v, name)) >= 0)
-		return 0;
-	if (!s)
+	fd = claim_volume(v, name, &slot, &rc);
+	if (fd >= 0 || fd == -2) {
+		*out = fd;
+		return fd >= 0 ? 0 : rc;
+	}
+	if (!s) {
+		release_volume(v, name, slot, 0);
 		return SB_ERR_NOTFOUND;
+	}
 	cache_path(v, name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.part", path);
+	snprintf(tmp, sizeof(tmp), "%s.part%d", path, slot);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
+		rc = sb_err_from_errno(errno);
 		sb_error("plaintext cache %s: %s", tmp, strerror(errno));
-		return sb_err_from_errno(errno);
+		release_volume(v, name, slot, rc);
+		return rc;
 	}
 	rc = fetch_volume(v, s, vol, fd);
 	if (!rc && (fstat(fd, &st) < 0 || rename(tmp, path) < 0))
@@ -212,11 +280,69 @@ static int volume_fd(struct sb_snapview *v, int64_t set_id, unsigned vol, int *o
 	if (rc) {
 		close(fd);
 		unlink(tmp);
-		return rc;
+	} else {
+		cache_add(v, name, (uint64_t)st.st_size);
+		*out = fd;
 	}
-	cache_add(v, name, (uint64_t)st.st_size);
-	*out = fd;
-	return 0;
+	release_volume(v, name, slot, rc);
+	return rc;
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct sv_prefetch *p = arg;
+	struct sb_snapview *v = p->v;
+	int fd = -1;
+
+	if (volume_fd(v, p->set_id, p->vol, &fd) == 0)
+		close(fd);
+	pthread_mutex_lock(&v->cache_lock);
+	p->state = 2;
+	pthread_mutex_unlock(&v->cache_lock);
+	return NULL;
+}
+
+/* Start fetching a volume a read will need next, if a read-ahead slot is free. */
+static void prefetch(struct sb_snapview *v, int64_t set_id, unsigned vol)
+{
+	const struct sb_set *s = sv_set_by_id(v, set_id);
+	char name[64];
+	int i, slot = -1;
+
+	if (!s || vol > s->nvols)
+		return;
+	snprintf(name, sizeof(name), "v%lld_%u", (long long)set_id, vol);
+	pthread_mutex_lock(&v->cache_lock);
+	if (cache_find(v, name) || inflight_find(v, name) >= 0) {
+		pthread_mutex_unlock(&v->cache_lock);
+		return;
+	}
+	for (i = 0; i < 2 && slot < 0; i++) {
+		if (v->prefetch[i].state == 2) {
+			pthread_join(v->prefetch[i].th, NULL);
+			v->prefetch[i].state = 0;
+		}
+		if (v->prefetch[i].state == 0)
+			slot = i;
+	}
+	if (slot >= 0) {
+		struct sv_prefetch *p = &v->prefetch[slot];
+
+		p->v = v;
+		p->set_id = set_id;
+		p->vol = vol;
+		p->state = pthread_create(&p->th, NULL, prefetch_main, p) == 0 ? 1 : 0;
+	}
+	pthread_mutex_unlock(&v->cache_lock);
+}
+
+void sv_prefetch_join(struct sb_snapview *v)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (v->prefetch[i].state)
+			pthread_join(v->prefetch[i].th, NULL);
 }
 
 /* ---- one object's data, across chunks and volumes ---- */
@@ -233,6 +359,7 @@ struct objreader {
 	bool multivol;
 	int done;
 	int err;
+	uint64_t left; /* object bytes not yet read (snapshots; 0: unknown) */
 };
 
 static int or_open_volume(struct objreader *r, unsigned vol, uint64_t off)
@@ -248,6 +375,16 @@ static int or_open_volume(struct objreader *r, unsigned vol, uint64_t off)
 		return rc;
 	if (lseek(r->fd, (off_t)off, SEEK_SET) < 0)
 		return sb_err_from_errno(errno);
+	if (r->left) { /* a large file: fetch the volumes it continues into meanwhile */
+		struct stat st;
+
+		if (fstat(r->fd, &st) == 0 && (uint64_t)st.st_size > off &&
+		    r->left > (uint64_t)st.st_size - off) {
+			prefetch(r->v, r->set_id, vol + 1);
+			if (r->left > 2 * ((uint64_t)st.st_size - off))
+				prefetch(r->v, r->set_id, vol + 2);
+		}
+	}
 	r->vol = vol;
 	r->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &r->fd});
 	return r->tar ? 0 : SB_ERR_NOMEM;
@@ -274,6 +411,7 @@ static int or_start(struct objreader *r, const struct sv_version *ver)
 	int rc, got;
 
 	r->set_id = ver->set_id;
+	r->left = ver->kind == 's' ? ver->size : 0;
 	if ((rc = or_open_volume(r, ver->vol, ver->offset)) || (rc = or_next(r, &got)))
 		return rc;
 	if (!got || (!strcmp(r->prefix, "deleted"))) {
@@ -294,6 +432,8 @@ static ssize_t or_read(void *ctx, void *buf, size_t n)
 		if (r->done)
 			return 0;
 		got = sb_tar_reader_read(r->tar, buf, n);
+		if (got > 0 && r->left)
+			r->left = r->left > (uint64_t)got ? r->left - (uint64_t)got : 1;
 		if (got != 0)
 			return got;
 		if (!r->multivol) {

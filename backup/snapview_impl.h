@@ -49,6 +49,21 @@ struct sb_snapview {
 	size_t nfiles;
 	uint64_t cache_bytes;
 	uint64_t clock;
+	/* volume fetches: protected by cache_lock, cache_cv signals their ends */
+	pthread_cond_t cache_cv;
+	char inflight[4][64];	    /* names of volumes being fetched ("" free) */
+	struct sv_failed {
+		char name[64];
+		int rc;
+	} failed[16];		    /* volumes that failed verification: not retried */
+	size_t nfailed;
+	struct sv_prefetch {
+		pthread_t th;
+		int state;	    /* 0 idle, 1 running, 2 done (to be joined) */
+		int64_t set_id;
+		unsigned vol;
+		struct sb_snapview *v;
+	} prefetch[2];		    /* read-ahead of the next volumes of a large file */
 };
 
 /* What a node's data is: the entry that defines its version. */
@@ -70,5 +85,7 @@ const struct sb_set *sv_set_by_id(struct sb_snapview *v, int64_t set_id);
 int sv_read(struct sb_snapview *v, int64_t rowid, uint64_t size, void *buf, size_t len,
 	    uint64_t off, size_t *got);
 void sv_cache_clear(struct sb_snapview *v);
+/* Wait for read-ahead threads (before closing). */
+void sv_prefetch_join(struct sb_snapview *v);
 
 #endif

@@ -60,6 +60,7 @@ static const char check_usage[] =
 	"    secret and $SEALBOX_SECRET_PASSPHRASE opens it (a test decryption, in a\n"
 	"    temporary keyring).\n"
 	"  --allow-same-key   accept one key as both encryption and signing key\n"
+	"The keys and FILE may come from the config file, sealbox.conf(5).\n"
 	"\n"
 	"Exit status: the first failed check decides.\n"
 	"  0  all checks passed\n"
@@ -326,6 +327,9 @@ static int keys_check(int argc, char **argv)
 	bool allow_same = false;
 	int opt, rc = 0, first = 0;
 
+	/* encrypt-key, sign-key, secret-key may come from the config file */
+	if ((rc = config_apply_for(check_opts, &argc, &argv)))
+		return rc;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", check_opts, NULL)) != -1) {
 		switch (opt) {
@@ -372,8 +376,25 @@ out:
 
 /* ---- dispatch ---- */
 
+/* "keys --config F check": the subcommand goes first, global options after it. */
+static void subcommand_first(int argc, char **argv)
+{
+	int i = 1;
+	char *sub;
+
+	while (i < argc && (!strcmp(argv[i], "--no-config") || !strncmp(argv[i], "--config=", 9) ||
+			    (!strcmp(argv[i], "--config") && ++i < argc)))
+		i++;
+	if (i == 1 || i >= argc)
+		return;
+	sub = argv[i];
+	memmove(argv + 2, argv + 1, (size_t)(i - 1) * sizeof(*argv));
+	argv[1] = sub;
+}
+
 int cmd_keys(int argc, char **argv)
 {
+	subcommand_first(argc, argv);
 	if (argc < 2) {
 		fputs(keys_usage, stderr);
 		return EXIT_USAGE;

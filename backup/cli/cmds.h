@@ -52,6 +52,10 @@ int cmd_verify(int argc, char **argv);
 extern const struct option backup_opts[], mount_opts[], prune_opts[], restore_opts[],
 	snapshots_opts[], verify_opts[];
 
+/* Read the config file's options for a subcommand with options mine (main.c). */
+struct option;
+int config_apply_for(const struct option *mine, int *argc, char ***argv);
+
 /* sb_err -> exit status */
 int exit_status(int err);
 /* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */

@@ -44,6 +44,13 @@ static int apply_config(const struct command *cmd, int *argc, char ***argv)
 	return cli_config_apply(cmd->opts, all, n, argc, argv);
 }
 
+int config_apply_for(const struct option *mine, int *argc, char ***argv)
+{
+	const struct command cmd = {.opts = mine};
+
+	return apply_config(&cmd, argc, argv);
+}
+
 /* "sealbox --config FILE backup ...": move the global options after the command. */
 static void global_options_last(int argc, char **argv)
 {

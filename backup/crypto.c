@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * crypto.c - OpenPGP through gpgme and the real gpg: encrypt+sign, decrypt
- * with signer verification, streaming variants on a worker thread, key
- * checks, clear-signed seals and ephemeral keyrings for offline secret keys.
+ * with signer verification, key checks, clear-signed seals and ephemeral
+ * keyrings for offline secret keys. The streaming variants: crypto_stream.c.
  *
  * It does not parse OpenPGP itself and never holds key material: gpg and its
  * agent do. Passphrases pass through fixed stack buffers, wiped after use.
@@ -31,19 +31,15 @@
 #include "sealbox/crypto.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "crypto_impl.h"
 
 #define PP_MAX 1024			/* longest passphrase accepted */
-#define RING_SIZE (256 * 1024)		/* bytes buffered per streaming op */
 #define EXPIRY_WARN_SECS (30 * 86400)	/* warn when a key expires this soon */
 #define EPH_MAX 16			/* ephemeral keyrings per process */
 #define EPH_PREFIX "sealbox-gnupg."
 
 extern char **environ;
 
-struct sb_crypto {
-	char *home;	/* GNUPGHOME in use, owned; NULL = gpg's default */
-	int eph_slot;	/* index in eph_slots, -1 if not ephemeral */
-};
 
 /* ---- one-time init and the async-signal-safe cleanup registry ---- */
 
@@ -241,12 +237,6 @@ void sb_crypto_reap_stale(void)
 
 /* ---- passphrases ---- */
 
-struct pp_state {
-	const char *env;	/* variable holding the passphrase */
-	int err;		/* sb_err decided in the callback, 0 if none */
-	char msg[256];		/* the log line for err (no secrets) */
-	char hint[160];		/* the key gpg last asked for */
-};
 
 /* Process-wide passphrases given by the caller, by variable; see crypto.h. */
 static _Atomic(const char *) pp_given_sign, pp_given_secret;
@@ -356,11 +346,6 @@ static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, i
 
 /* ---- gpgme data over sb_reader/sb_writer ---- */
 
-struct io {
-	struct sb_reader in;
-	struct sb_writer out;
-	int err; /* sb_err returned by in/out (they logged it), 0 if none */
-};
 
 static ssize_t io_read_cb(void *h, void *buf, size_t size)
 {
@@ -393,15 +378,6 @@ static struct gpgme_data_cbs io_out_cbs = {NULL, io_write_cb, NULL, NULL};
 
 /* ---- one operation: a context plus its callback state ---- */
 
-struct op {
-	gpgme_ctx_t ctx;
-	struct pp_state pp;
-	struct io io;
-	const char *what;	/* remote file name for messages */
-	gpgme_key_t enc_key;	/* recipient (encrypt) */
-	gpgme_key_t sign_key;	/* signer (encrypt, clearsign) or expected signer */
-	gpgme_data_t din, dout;
-};
 
 static int op_init(struct op *op, const char *home, const char *pp_env, const char *what)
 {
@@ -431,7 +407,7 @@ static int op_init(struct op *op, const char *home, const char *pp_env, const ch
 	return 0;
 }
 
-static void op_release(struct op *op)
+void crypto_op_release(struct op *op)
 {
 	if (op->din)
 		gpgme_data_release(op->din);
@@ -473,7 +449,7 @@ int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_co
 		return SB_ERR_NOMEM;
 	rc = op_init(&op, c ? c->home : NULL, pp_env, NULL);
 	if (rc) {
-		op_release(&op);
+		crypto_op_release(&op);
 		free(pp);
 		return rc;
 	}
@@ -672,7 +648,7 @@ static int export_pub(const char *user_home, const char *const *fprs, gpgme_data
 	}
 	rc = 0;
 out:
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }
 
@@ -718,7 +694,7 @@ static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const c
 		rc = SB_ERR_KEY;
 	}
 out_op:
-	op_release(&op);
+	crypto_op_release(&op);
 out:
 	if (sec)
 		gpgme_data_release(sec);
@@ -868,7 +844,7 @@ static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
 	}
 	rc = 0;
 out:
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }
 
@@ -899,7 +875,7 @@ int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr)
 out:
 	if (k)
 		gpgme_key_unref(k);
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }
 
@@ -918,14 +894,14 @@ int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
 	}
 	if (!rc)
 		memcpy(out, op.enc_key->fpr, 41);
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }
 
 /* ---- whole-stream operations ---- */
 
 /* Context, keys and data objects for an encrypt+sign; op->io set by caller. */
-static int enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
+int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 		       const char *sign_fpr, const char *what)
 {
 	gpgme_error_t e;
@@ -946,7 +922,7 @@ static int enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 	return op_data(op);
 }
 
-static int enc_run(struct op *op, unsigned flags)
+int crypto_enc_run(struct op *op, unsigned flags)
 {
 	gpgme_key_t rcpt[2] = {op->enc_key, NULL};
 	gpgme_encrypt_flags_t ef = GPGME_ENCRYPT_ALWAYS_TRUST;
@@ -974,16 +950,16 @@ int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign
 	struct op op;
 	int rc;
 
-	rc = enc_prepare(&op, c, enc_fpr, sign_fpr, what);
+	rc = crypto_enc_prepare(&op, c, enc_fpr, sign_fpr, what);
 	op.io.in = in;
 	op.io.out = out;
 	if (!rc)
-		rc = enc_run(&op, flags);
-	op_release(&op);
+		rc = crypto_enc_run(&op, flags);
+	crypto_op_release(&op);
 	return rc;
 }
 
-static int dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr, const char *what)
+int crypto_dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr, const char *what)
 {
 	int rc = op_init(op, c->home, "SEALBOX_SECRET_PASSPHRASE", what);
 
@@ -994,7 +970,7 @@ static int dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fp
 	return rc;
 }
 
-static int dec_run(struct op *op)
+int crypto_dec_run(struct op *op)
 {
 	gpgme_error_t e = gpgme_op_decrypt_verify(op->ctx, op->din, op->dout);
 
@@ -1011,314 +987,13 @@ int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_rea
 	struct op op;
 	int rc;
 
-	rc = dec_prepare(&op, c, signer_fpr, what);
+	rc = crypto_dec_prepare(&op, c, signer_fpr, what);
 	op.io.in = in;
 	op.io.out = out;
 	if (!rc)
-		rc = dec_run(&op);
-	op_release(&op);
+		rc = crypto_dec_run(&op);
+	crypto_op_release(&op);
 	return rc;
-}
-
-/* ---- streaming: a bounded ring between the caller and the worker ---- */
-
-struct ring {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* broadcast on every state change */
-	unsigned char *buf;	/* RING_SIZE bytes; fields below protected by mu */
-	size_t head, len;
-	bool eof;		/* producer finished */
-	bool closed;		/* consumer or operation gone: producer fails */
-	bool aborted;		/* caller gave up: both sides fail */
-	bool discard;		/* drain: puts are dropped */
-	bool done;		/* worker finished; verdict valid */
-	int verdict;
-};
-
-static int ring_init(struct ring *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->buf = malloc(RING_SIZE);
-	if (!r->buf)
-		return SB_ERR_NOMEM;
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->cv, NULL);
-	return 0;
-}
-
-static void ring_release(struct ring *r)
-{
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
-	free(r->buf);
-}
-
-/* sb_write_fn: blocks while full. */
-static int ring_put(void *ctx, const void *p, size_t n)
-{
-	struct ring *r = ctx;
-	const unsigned char *s = p;
-	int rc = 0;
-
-	pthread_mutex_lock(&r->mu);
-	while (n) {
-		size_t tail, k;
-
-		while (r->len == RING_SIZE && !r->closed && !r->aborted && !r->discard)
-			pthread_cond_wait(&r->cv, &r->mu);
-		if (r->aborted) {
-			rc = SB_ERR_INTERRUPTED;
-			break;
-		}
-		if (r->discard)
-			break;
-		if (r->closed) {
-			rc = r->done && r->verdict ? r->verdict : SB_ERR_INTERNAL;
-			break;
-		}
-		tail = (r->head + r->len) % RING_SIZE;
-		k = RING_SIZE - r->len; /* free space, contiguous up to the end */
-		if (k > RING_SIZE - tail)
-			k = RING_SIZE - tail;
-		if (k > n)
-			k = n;
-		memcpy(r->buf + tail, s, k);
-		r->len += k;
-		s += k;
-		n -= k;
-		pthread_cond_broadcast(&r->cv);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return rc;
-}
-
-/* sb_read_fn: blocks while empty; 0 at eof, the verdict if the op failed. */
-static ssize_t ring_get(void *ctx, void *p, size_t n)
-{
-	struct ring *r = ctx;
-	ssize_t rc;
-	size_t k;
-
-	pthread_mutex_lock(&r->mu);
-	while (r->len == 0 && !r->eof && !r->aborted)
-		pthread_cond_wait(&r->cv, &r->mu);
-	if (r->aborted) {
-		rc = SB_ERR_INTERRUPTED;
-	} else if (r->len == 0) {
-		rc = r->done ? r->verdict : 0;
-	} else {
-		k = RING_SIZE - r->head;
-		if (k > r->len)
-			k = r->len;
-		if (k > n)
-			k = n;
-		memcpy(p, r->buf + r->head, k);
-		r->head = (r->head + k) % RING_SIZE;
-		r->len -= k;
-		rc = (ssize_t)k;
-		pthread_cond_broadcast(&r->cv);
-	}
-	pthread_mutex_unlock(&r->mu);
-	return rc;
-}
-
-static void ring_set(struct ring *r, bool *flag)
-{
-	pthread_mutex_lock(&r->mu);
-	*flag = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
-static void ring_finish(struct ring *r, int verdict)
-{
-	pthread_mutex_lock(&r->mu);
-	r->verdict = verdict;
-	r->done = true;
-	r->eof = true;
-	r->closed = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
-struct sb_crypto_enc {
-	struct op op;
-	struct ring ring; /* caller's plaintext -> worker */
-	struct sb_writer out; /* the caller's, called from the worker */
-	unsigned flags;
-	pthread_t thread;
-};
-
-struct sb_crypto_dec {
-	struct op op;
-	struct ring ring; /* worker's plaintext -> caller */
-	pthread_t thread;
-};
-
-/* The caller's writer, refused once aborted so nothing more is delivered. */
-static int enc_out(void *ctx, const void *p, size_t n)
-{
-	struct sb_crypto_enc *s = ctx;
-	bool aborted;
-
-	pthread_mutex_lock(&s->ring.mu);
-	aborted = s->ring.aborted;
-	pthread_mutex_unlock(&s->ring.mu);
-	if (aborted)
-		return SB_ERR_INTERRUPTED;
-	return s->out.write(s->out.ctx, p, n);
-}
-
-static void *enc_worker(void *arg)
-{
-	struct sb_crypto_enc *s = arg;
-
-	ring_finish(&s->ring, enc_run(&s->op, s->flags));
-	return NULL;
-}
-
-static void *dec_worker(void *arg)
-{
-	struct sb_crypto_dec *s = arg;
-
-	ring_finish(&s->ring, dec_run(&s->op));
-	return NULL;
-}
-
-int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
-			    unsigned flags, struct sb_writer out, const char *what,
-			    struct sb_crypto_enc **sp)
-{
-	struct sb_crypto_enc *s;
-	int rc;
-
-	*sp = NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return SB_ERR_NOMEM;
-	rc = ring_init(&s->ring);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	rc = enc_prepare(&s->op, c, enc_fpr, sign_fpr, what);
-	s->op.io.in = (struct sb_reader){ring_get, &s->ring};
-	s->op.io.out = (struct sb_writer){enc_out, s};
-	s->out = out;
-	s->flags = flags;
-	if (!rc && (rc = pthread_create(&s->thread, NULL, enc_worker, s))) {
-		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
-		rc = SB_ERR_NOMEM;
-	}
-	if (rc) {
-		op_release(&s->op);
-		ring_release(&s->ring);
-		free(s);
-		return rc;
-	}
-	*sp = s;
-	return 0;
-}
-
-int sb_crypto_enc_write(void *sv, const void *p, size_t n)
-{
-	struct sb_crypto_enc *s = sv;
-
-	return ring_put(&s->ring, p, n);
-}
-
-static int enc_end(struct sb_crypto_enc *s, bool abort)
-{
-	int rc;
-
-	if (abort) {
-		ring_set(&s->ring, &s->ring.aborted);
-		gpgme_cancel_async(s->op.ctx);
-	} else {
-		ring_set(&s->ring, &s->ring.eof);
-	}
-	pthread_join(s->thread, NULL);
-	rc = s->ring.verdict;
-	op_release(&s->op);
-	ring_release(&s->ring);
-	free(s);
-	return rc;
-}
-
-int sb_crypto_encrypt_finish(struct sb_crypto_enc *s) { return enc_end(s, false); }
-
-void sb_crypto_encrypt_abort(struct sb_crypto_enc *s)
-{
-	if (s)
-		enc_end(s, true);
-}
-
-int sb_crypto_decrypt_start(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
-			    const char *what, struct sb_crypto_dec **sp)
-{
-	struct sb_crypto_dec *s;
-	int rc;
-
-	*sp = NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return SB_ERR_NOMEM;
-	rc = ring_init(&s->ring);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	rc = dec_prepare(&s->op, c, signer_fpr, what);
-	s->op.io.in = in;
-	s->op.io.out = (struct sb_writer){ring_put, &s->ring};
-	if (!rc && (rc = pthread_create(&s->thread, NULL, dec_worker, s))) {
-		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
-		rc = SB_ERR_NOMEM;
-	}
-	if (rc) {
-		op_release(&s->op);
-		ring_release(&s->ring);
-		free(s);
-		return rc;
-	}
-	*sp = s;
-	return 0;
-}
-
-ssize_t sb_crypto_dec_read(void *sv, void *buf, size_t n)
-{
-	struct sb_crypto_dec *s = sv;
-
-	return ring_get(&s->ring, buf, n);
-}
-
-static int dec_end(struct sb_crypto_dec *s, bool abort)
-{
-	int rc;
-
-	pthread_mutex_lock(&s->ring.mu);
-	if (abort)
-		s->ring.aborted = true;
-	s->ring.discard = true;
-	s->ring.len = 0;
-	pthread_cond_broadcast(&s->ring.cv);
-	pthread_mutex_unlock(&s->ring.mu);
-	if (abort)
-		gpgme_cancel_async(s->op.ctx);
-	pthread_join(s->thread, NULL);
-	rc = s->ring.verdict;
-	op_release(&s->op);
-	ring_release(&s->ring);
-	free(s);
-	return rc;
-}
-
-int sb_crypto_decrypt_finish(struct sb_crypto_dec *s) { return dec_end(s, false); }
-
-void sb_crypto_decrypt_abort(struct sb_crypto_dec *s)
-{
-	if (s)
-		dec_end(s, true);
 }
 
 /* ---- clear-signed text ---- */
@@ -1361,7 +1036,7 @@ int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *i
 		rc = SB_ERR_KEY;
 	}
 out:
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }
 
@@ -1381,7 +1056,7 @@ int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, co
 		sb_error("%s is not one clear-signed message", what ? what : "seal");
 		return SB_ERR_BADSIG;
 	}
-	rc = dec_prepare(&op, c, signer_fpr, what);
+	rc = crypto_dec_prepare(&op, c, signer_fpr, what);
 	if (rc)
 		goto out;
 	sb_cursor_init(&cur, in, len);
@@ -1399,6 +1074,6 @@ int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, co
 	}
 	rc = check_signature(&op, true);
 out:
-	op_release(&op);
+	crypto_op_release(&op);
 	return rc;
 }

@@ -4,8 +4,12 @@
  * Volume check: SHA-1 of the bytes as stored must equal the manifest's, and
  * gpg must report a good signature by the signing key at the end.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sealbox/error.h"
 #include "sealbox/gunzip.h"
@@ -43,6 +47,16 @@ struct setstream {
 	int has_obj;
 	int obj_done; /* its data is consumed to the end */
 	int advanced; /* ...and the next member is already in e */
+	/* read-ahead (encrypted sets): the next selected volume is decrypted and
+	   verified into an unlinked temporary file while this one streams */
+	int spool_fd;	   /* the open volume's verified plaintext, or -1 */
+	struct {
+		pthread_t th;
+		bool running;
+		unsigned vol;
+		int fd;	   /* plaintext, -1 when none */
+		int rc;
+	} pf;
 };
 
 int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
@@ -76,16 +90,39 @@ int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *s
 }
 
 /* Finish the open volume: drain, verify hash and signature. */
+/* The SHA-1 of volume num as stored must be the manifest's. */
+static int check_hash(const struct setstream *s, unsigned num, const unsigned char digest[20])
+{
+	const struct sb_manifest_vol *mv = sb_manifest_get_vol(s->m, num);
+	char hex[41], want[41];
+
+	if (mv && mv->hash_type == SB_HASH_SHA1 && !memcmp(digest, mv->hash, 20))
+		return 0;
+	sb_hex(digest, 20, hex);
+	if (mv && mv->hash_type == SB_HASH_SHA1)
+		sb_hex(mv->hash, 20, want);
+	else
+		strcpy(want, "(no SHA1 in the manifest)");
+	sb_error("volume %s does not match its manifest: SHA1 %s, expected %s",
+		 s->set->vols[num - 1], hex, want);
+	return SB_ERR_CORRUPT;
+}
+
 static int close_volume(struct setstream *s, bool check)
 {
-	const struct sb_manifest_vol *mv = sb_manifest_get_vol(s->m, s->cur_vol);
-	const char *name = s->set->vols[s->cur_vol - 1];
 	unsigned char digest[20];
-	char hex[41], want[41];
 	int rc = 0;
 
 	sb_tar_reader_free(s->tar);
 	s->tar = NULL;
+	if (s->spool_fd >= 0) { /* read ahead: verified before it was opened */
+		close(s->spool_fd);
+		s->spool_fd = -1;
+		s->cur_vol = 0;
+		if (check)
+			s->read_vols++;
+		return 0;
+	}
 	sb_gunzip_free(s->gz);
 	s->gz = NULL;
 	if (s->dec) {
@@ -106,16 +143,7 @@ static int close_volume(struct setstream *s, bool check)
 	}
 	if (check && !rc) {
 		sb_hash_final(&s->hr.hash, digest);
-		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
-			sb_hex(digest, 20, hex);
-			if (mv && mv->hash_type == SB_HASH_SHA1)
-				sb_hex(mv->hash, 20, want);
-			else
-				strcpy(want, "(no SHA1 in the manifest)");
-			sb_error("volume %s does not match its manifest: SHA1 %s, expected %s", name,
-				 hex, want);
-			rc = SB_ERR_CORRUPT;
-		}
+		rc = check_hash(s, s->cur_vol, digest);
 	} else {
 		sb_hash_release(&s->hr.hash);
 	}
@@ -129,12 +157,92 @@ static int close_volume(struct setstream *s, bool check)
 
 static ssize_t dec_read(void *ctx, void *buf, size_t n) { return sb_crypto_dec_read(ctx, buf, n); }
 
+/* The read-ahead thread: fetch, decrypt and verify volume s->pf.vol into s->pf.fd. */
+static void *prefetch_main(void *arg)
+{
+	struct setstream *s = arg;
+	const char *dir = getenv("TMPDIR"), *name = s->set->vols[s->pf.vol - 1];
+	struct sb_transport_get *get = NULL;
+	struct sb_hash_reader hr = {0};
+	unsigned char digest[20];
+	int fd, rc;
+
+	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		sb_error("cannot create a temporary file for volume %s: %s", name, strerror(errno));
+		s->pf.rc = sb_err_from_errno(errno);
+		return NULL;
+	}
+	rc = sb_transport_get_open(s->t, name, &get);
+	if (!rc)
+		rc = sb_hash_init(&hr.hash, SB_HASH_ALG_SHA1);
+	if (!rc) {
+		hr.src = (struct sb_reader){sb_transport_get_read, get};
+		rc = sb_crypto_decrypt(s->c, s->sign_fpr, (struct sb_reader){sb_hash_reader_read, &hr},
+				       (struct sb_writer){sb_fd_write, &fd}, name);
+	}
+	if (!rc) {
+		sb_hash_final(&hr.hash, digest);
+		rc = check_hash(s, s->pf.vol, digest);
+	}
+	sb_hash_release(&hr.hash);
+	sb_transport_get_close(get);
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = sb_err_from_errno(errno);
+	if (rc) {
+		close(fd);
+		fd = -1;
+	}
+	s->pf.fd = fd;
+	s->pf.rc = rc;
+	return NULL;
+}
+
+/* Start reading ahead the next selected volume of an encrypted set. */
+static void prefetch_next(struct setstream *s)
+{
+	unsigned num;
+
+	if (s->pf.running || !s->set->encrypted || s->next_vol >= s->nvols)
+		return;
+	num = s->vols[s->next_vol];
+	if (num > s->set->nvols || !s->set->vols[num - 1])
+		return; /* reported when it is needed */
+	s->pf.vol = num;
+	s->pf.fd = -1;
+	s->pf.rc = 0;
+	s->pf.running = pthread_create(&s->pf.th, NULL, prefetch_main, s) == 0;
+}
+
+static void prefetch_join(struct setstream *s)
+{
+	if (!s->pf.running)
+		return;
+	pthread_join(s->pf.th, NULL);
+	s->pf.running = false;
+}
+
 static int open_volume(struct setstream *s, unsigned num)
 {
 	const char *name = num <= s->set->nvols ? s->set->vols[num - 1] : NULL;
 	struct sb_reader src;
 	int rc;
 
+	if (s->pf.running && s->pf.vol == num) {
+		prefetch_join(s);
+		if (s->pf.rc)
+			return s->pf.rc;
+		s->spool_fd = s->pf.fd;
+		s->pf.fd = -1;
+		s->cur_vol = num;
+		s->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &s->spool_fd});
+		if (!s->tar) {
+			close_volume(s, false);
+			return SB_ERR_NOMEM;
+		}
+		prefetch_next(s);
+		return 0;
+	}
 	if (!name) {
 		sb_error("volume %u of set %s is missing on the target", num, s->set->manifest);
 		return SB_ERR_NOTFOUND;
@@ -170,6 +278,7 @@ static int open_volume(struct setstream *s, unsigned num)
 		close_volume(s, false);
 		return SB_ERR_NOMEM;
 	}
+	prefetch_next(s);
 	return 0;
 }
 
@@ -333,6 +442,8 @@ int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	s->sign_fpr = sign_fpr;
 	s->set = set;
 	s->m = m;
+	s->spool_fd = -1;
+	s->pf.fd = -1;
 	sb_tar_entry_init(&s->e);
 	sb_tar_entry_init(&s->obj.hdr);
 	for (i = 0; i < m->nvols; i++)
@@ -349,7 +460,10 @@ void ss_free(struct setstream *s)
 {
 	if (!s)
 		return;
-	if (s->get)
+	prefetch_join(s);
+	if (s->pf.fd >= 0)
+		close(s->pf.fd);
+	if (s->get || s->spool_fd >= 0)
 		close_volume(s, false);
 	sb_tar_entry_release(&s->e);
 	sb_tar_entry_release(&s->obj.hdr);

@@ -134,6 +134,20 @@ compare "$T/expect/2" "$T/r1"
 sb_restore "$URL" "$T/r0" "${SSHO[@]}" --time "$(iso "$(nth_time "$SRV" 1)")"
 compare "$T/expect/1" "$T/r0"
 
+log "verify over sftp: public keys only; a flipped byte is named"
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+vol=$(ls "$SRV"/duplicity-full.*.vol1.difftar.gpg)
+cp "$vol" "$T/vol.bak"
+python3 - "$vol" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(0, 2); n = f.tell() // 2; f.seek(n); b = f.read(1); f.seek(n); f.write(bytes([b[0] ^ 0xff]))
+PY
+expect_exit 13 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+expect_stdout_match "$(basename "$vol")"
+cp "$T/vol.bak" "$vol"
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+
 log "key types: rsa (rsa-sha2), ecdsa, passphrase; default locations; hashed known_hosts"
 expect_exit 0 sb snapshots --target "$URL" --ssh-key "$S/user_ecdsa" --known-hosts "$KH"
 expect_stdout_match "Backup chains: 1"

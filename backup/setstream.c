@@ -19,6 +19,8 @@
 #include "sealbox/sigstate.h"
 #include "setstream.h"
 
+#define PREFETCH 2 /* volumes read ahead per set */
+
 struct setstream {
 	struct sb_transport *t;
 	struct sb_crypto *c;
@@ -50,13 +52,14 @@ struct setstream {
 	/* read-ahead (encrypted sets): the next selected volume is decrypted and
 	   verified into an unlinked temporary file while this one streams */
 	int spool_fd;	   /* the open volume's verified plaintext, or -1 */
-	struct {
+	struct prefetch {
 		pthread_t th;
 		bool running;
 		unsigned vol;
 		int fd;	   /* plaintext, -1 when none */
 		int rc;
-	} pf;
+		struct setstream *s;
+	} pf[PREFETCH];	   /* the next PREFETCH selected volumes, two gpg at once */
 };
 
 int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
@@ -157,11 +160,12 @@ static int close_volume(struct setstream *s, bool check)
 
 static ssize_t dec_read(void *ctx, void *buf, size_t n) { return sb_crypto_dec_read(ctx, buf, n); }
 
-/* The read-ahead thread: fetch, decrypt and verify volume s->pf.vol into s->pf.fd. */
+/* The read-ahead thread: fetch, decrypt and verify volume p->vol into p->fd. */
 static void *prefetch_main(void *arg)
 {
-	struct setstream *s = arg;
-	const char *dir = getenv("TMPDIR"), *name = s->set->vols[s->pf.vol - 1];
+	struct prefetch *p = arg;
+	struct setstream *s = p->s;
+	const char *dir = getenv("TMPDIR"), *name = s->set->vols[p->vol - 1];
 	struct sb_transport_get *get = NULL;
 	struct sb_hash_reader hr = {0};
 	unsigned char digest[20];
@@ -170,7 +174,7 @@ static void *prefetch_main(void *arg)
 	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		sb_error("cannot create a temporary file for volume %s: %s", name, strerror(errno));
-		s->pf.rc = sb_err_from_errno(errno);
+		p->rc = sb_err_from_errno(errno);
 		return NULL;
 	}
 	rc = sb_transport_get_open(s->t, name, &get);
@@ -183,7 +187,7 @@ static void *prefetch_main(void *arg)
 	}
 	if (!rc) {
 		sb_hash_final(&hr.hash, digest);
-		rc = check_hash(s, s->pf.vol, digest);
+		rc = check_hash(s, p->vol, digest);
 	}
 	sb_hash_release(&hr.hash);
 	sb_transport_get_close(get);
@@ -193,47 +197,68 @@ static void *prefetch_main(void *arg)
 		close(fd);
 		fd = -1;
 	}
-	s->pf.fd = fd;
-	s->pf.rc = rc;
+	p->fd = fd;
+	p->rc = rc;
 	return NULL;
 }
 
-/* Start reading ahead the next selected volume of an encrypted set. */
-static void prefetch_next(struct setstream *s)
+/* The read-ahead slot for volume num, or NULL. */
+static struct prefetch *prefetch_find(struct setstream *s, unsigned num)
 {
-	unsigned num;
+	int i;
 
-	if (s->pf.running || !s->set->encrypted || s->next_vol >= s->nvols)
-		return;
-	num = s->vols[s->next_vol];
-	if (num > s->set->nvols || !s->set->vols[num - 1])
-		return; /* reported when it is needed */
-	s->pf.vol = num;
-	s->pf.fd = -1;
-	s->pf.rc = 0;
-	s->pf.running = pthread_create(&s->pf.th, NULL, prefetch_main, s) == 0;
+	for (i = 0; i < PREFETCH; i++)
+		if (s->pf[i].running && s->pf[i].vol == num)
+			return &s->pf[i];
+	return NULL;
 }
 
-static void prefetch_join(struct setstream *s)
+/* Keep the next PREFETCH selected volumes of an encrypted set being read ahead. */
+static void prefetch_next(struct setstream *s)
 {
-	if (!s->pf.running)
+	size_t k;
+	int i;
+
+	if (!s->set->encrypted)
 		return;
-	pthread_join(s->pf.th, NULL);
-	s->pf.running = false;
+	for (k = s->next_vol; k < s->nvols && k < s->next_vol + PREFETCH; k++) {
+		unsigned num = s->vols[k];
+
+		if (num > s->set->nvols || !s->set->vols[num - 1] || prefetch_find(s, num))
+			continue; /* a missing volume is reported when it is needed */
+		for (i = 0; i < PREFETCH && s->pf[i].running; i++)
+			;
+		if (i == PREFETCH)
+			return;
+		s->pf[i].s = s;
+		s->pf[i].vol = num;
+		s->pf[i].fd = -1;
+		s->pf[i].rc = 0;
+		s->pf[i].running = pthread_create(&s->pf[i].th, NULL, prefetch_main, &s->pf[i]) == 0;
+	}
+}
+
+static void prefetch_join(struct prefetch *p)
+{
+	if (!p->running)
+		return;
+	pthread_join(p->th, NULL);
+	p->running = false;
 }
 
 static int open_volume(struct setstream *s, unsigned num)
 {
 	const char *name = num <= s->set->nvols ? s->set->vols[num - 1] : NULL;
+	struct prefetch *p = prefetch_find(s, num);
 	struct sb_reader src;
 	int rc;
 
-	if (s->pf.running && s->pf.vol == num) {
-		prefetch_join(s);
-		if (s->pf.rc)
-			return s->pf.rc;
-		s->spool_fd = s->pf.fd;
-		s->pf.fd = -1;
+	if (p) {
+		prefetch_join(p);
+		if (p->rc)
+			return p->rc;
+		s->spool_fd = p->fd;
+		p->fd = -1;
 		s->cur_vol = num;
 		s->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &s->spool_fd});
 		if (!s->tar) {
@@ -443,7 +468,7 @@ int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	s->set = set;
 	s->m = m;
 	s->spool_fd = -1;
-	s->pf.fd = -1;
+	s->pf[0].fd = s->pf[1].fd = -1;
 	sb_tar_entry_init(&s->e);
 	sb_tar_entry_init(&s->obj.hdr);
 	for (i = 0; i < m->nvols; i++)
@@ -460,9 +485,11 @@ void ss_free(struct setstream *s)
 {
 	if (!s)
 		return;
-	prefetch_join(s);
-	if (s->pf.fd >= 0)
-		close(s->pf.fd);
+	for (int i = 0; i < PREFETCH; i++) {
+		prefetch_join(&s->pf[i]);
+		if (s->pf[i].fd >= 0)
+			close(s->pf[i].fd);
+	}
 	if (s->get || s->spool_fd >= 0)
 		close_volume(s, false);
 	sb_tar_entry_release(&s->e);

@@ -48,58 +48,36 @@ int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, s
 	return sb_name_format(&n, out, size) < 0 ? SB_ERR_PARAM : 0;
 }
 
-struct gzout {
-	gzFile gz;
-	const char *path;
-};
-
-static int gz_write(void *ctx, const void *p, size_t n)
-{
-	struct gzout *g = ctx;
-
-	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
-		sb_error("cannot write %s", g->path);
-		return SB_ERR_IO;
-	}
-	return 0;
-}
-
 /* Download, decrypt and verify one remote file into a local one. */
 static int fetch(const char *dir, const char *remote, const char *local, bool gzip,
 		 struct sb_transport *t, struct sb_crypto *crypto, const char *sign_fpr)
 {
 	struct sb_transport_get *g = NULL;
+	struct sb_gzwriter *gz = NULL;
+	struct sb_writer out;
 	char path[4096], tmp[4200];
-	struct gzout out = {0};
 	int fd = -1, rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, local);
 	snprintf(tmp, sizeof(tmp), "%s/%s%s", dir, SB_TMP_PREFIX, local);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		sb_error("cannot create %s: %s", tmp, strerror(errno));
-		return sb_err_from_errno(errno);
+	if (gzip) {
+		if ((rc = sb_gzwriter_open(tmp, &gz)))
+			return rc;
+		out = (struct sb_writer){sb_gzwriter_write, gz};
+	} else {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			sb_error("cannot create %s: %s", tmp, strerror(errno));
+			return sb_err_from_errno(errno);
+		}
+		out = (struct sb_writer){sb_fd_write, &fd};
 	}
 	rc = sb_transport_get_open(t, remote, &g);
-	if (rc)
-		goto out;
-	if (gzip) {
-		out.gz = gzdopen(fd, "wb1");
-		out.path = tmp;
-		fd = -1;
-		if (!out.gz) {
-			rc = SB_ERR_NOMEM;
-			goto out;
-		}
+	if (!rc)
 		rc = sb_crypto_decrypt(crypto, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
-				       (struct sb_writer){gz_write, &out}, remote);
-	} else {
-		rc = sb_crypto_decrypt(crypto, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
-				       (struct sb_writer){sb_fd_write, &fd}, remote);
-	}
-out:
+				       out, remote);
 	sb_transport_get_close(g);
-	if (out.gz && gzclose(out.gz) != Z_OK && !rc)
+	if (sb_gzwriter_close(gz) && !rc)
 		rc = SB_ERR_IO;
 	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = SB_ERR_IO;
@@ -222,4 +200,60 @@ void sb_gzreader_close(struct sb_gzreader *g)
 	gzclose(g->gz);
 	free(g->path);
 	free(g);
+}
+
+struct sb_gzwriter {
+	gzFile gz;
+	char *path;
+};
+
+int sb_gzwriter_open(const char *path, struct sb_gzwriter **out)
+{
+	struct sb_gzwriter *g = calloc(1, sizeof(*g));
+	int fd;
+
+	*out = NULL;
+	if (!g || !(g->path = strdup(path))) {
+		free(g);
+		return SB_ERR_NOMEM;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || !(g->gz = gzdopen(fd, "wb1"))) {
+		int rc = fd < 0 ? sb_err_from_errno(errno) : SB_ERR_NOMEM;
+
+		sb_error("cannot create %s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+		free(g->path);
+		free(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+int sb_gzwriter_write(void *ctx, const void *p, size_t n)
+{
+	struct sb_gzwriter *g = ctx;
+
+	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
+		sb_error("cannot write %s", g->path);
+		return SB_ERR_IO;
+	}
+	return 0;
+}
+
+int sb_gzwriter_close(struct sb_gzwriter *g)
+{
+	int rc = 0;
+
+	if (!g)
+		return 0;
+	if (gzclose(g->gz) != Z_OK) {
+		sb_error("cannot write %s", g->path);
+		rc = SB_ERR_IO;
+	}
+	free(g->path);
+	free(g);
+	return rc;
 }

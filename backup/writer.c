@@ -15,8 +15,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "sealbox/archive.h"
 #include "sealbox/catalog.h"
 #include "sealbox/chain.h"
@@ -36,22 +34,6 @@
 #include "sealbox/walk.h"
 #include "sealbox/writer.h"
 #include "writer_tree.h"
-
-struct gzsink {
-	gzFile gz;
-	const char *path;
-};
-
-static int gz_sink_write(void *ctx, const void *p, size_t n)
-{
-	struct gzsink *g = ctx;
-
-	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
-		sb_error("archive dir: cannot write %s", g->path);
-		return SB_ERR_IO;
-	}
-	return 0;
-}
 
 static double now_f(void)
 {
@@ -300,7 +282,7 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	struct tree_ctx tc = {.source = o->source, .cat = r->cat, .manifest = man,
 			      .stats = r->st, .tmpdir = o->tmpdir, .index = r->index};
 	struct sb_tar_writer sigw;
-	struct gzsink sink = {0};
+	struct sb_gzwriter *sink = NULL;
 	struct sb_select *sel = NULL;
 	char *abs = NULL;
 	size_t i;
@@ -324,18 +306,12 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	tc.use_statcache = r->chain && sb_catalog_stat_time(r->cat) == sb_chain_end(r->chain);
 	if (!rc)
 		rc = sb_packer_new(&po, &tc.packer);
-	if (!rc) {
-		sink.path = r->sigtmp;
-		sink.gz = gzopen(r->sigtmp, "wb1");
-		if (!sink.gz) {
-			sb_error("archive dir: cannot create %s", r->sigtmp);
-			rc = SB_ERR_IO;
-		}
-	}
+	if (!rc)
+		rc = sb_gzwriter_open(r->sigtmp, &sink);
 	if (!rc)
 		rc = sb_catalog_stat_begin(r->cat);
 	if (!rc) {
-		sb_tar_writer_init(&sigw, (struct sb_writer){gz_sink_write, &sink});
+		sb_tar_writer_init(&sigw, (struct sb_writer){sb_gzwriter_write, sink});
 		tc.sigtar = &sigw;
 		rc = sb_writer_tree(&tc);
 		if (!rc)
@@ -348,10 +324,8 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 		if (rc)
 			sb_catalog_stat_abort(r->cat);
 	}
-	if (sink.gz && gzclose(sink.gz) != Z_OK && !rc) {
-		sb_error("archive dir: cannot write %s", r->sigtmp);
+	if (sb_gzwriter_close(sink) && !rc)
 		rc = SB_ERR_IO;
-	}
 	sb_packer_free(tc.packer);
 	sb_sigstate_free(tc.sigs);
 	for (i = 0; i < 1024; i++) {

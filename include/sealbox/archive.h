@@ -43,4 +43,11 @@ int sb_gzreader_open(const char *path, struct sb_gzreader **out);
 ssize_t sb_gzreader_read(void *g, void *buf, size_t n); /* an sb_read_fn */
 void sb_gzreader_close(struct sb_gzreader *g);
 
+/* A writer to a new gzip file (created 0600, truncated), the local signatures. */
+struct sb_gzwriter;
+int sb_gzwriter_open(const char *path, struct sb_gzwriter **out);
+int sb_gzwriter_write(void *g, const void *p, size_t n); /* an sb_write_fn */
+/* Flush and close; SB_ERR_IO (logged) when the data did not reach the file. NULL ok. */
+int sb_gzwriter_close(struct sb_gzwriter *g);
+
 #endif

@@ -79,6 +79,25 @@ static const struct sv_snap *snap_by_set(struct sb_snapview *v, int64_t set_id)
 	return NULL;
 }
 
+/*
+ * End the transaction that filled one set's rows: on success set the set's
+ * flag column (complete, materialized) and commit, else roll back.
+ */
+static int end_set_txn(struct sb_snapview *v, int rc, const char *flag, int64_t set_id)
+{
+	char sql[128];
+
+	if (!rc) {
+		snprintf(sql, sizeof(sql), "UPDATE sets SET %s = 1 WHERE id = %lld", flag,
+			 (long long)set_id);
+		rc = db_exec(v, sql);
+	}
+	if (!rc)
+		return db_exec(v, "COMMIT");
+	db_exec(v, "ROLLBACK");
+	return rc;
+}
+
 /* ---- importing indexes ---- */
 
 struct importer {
@@ -262,16 +281,7 @@ static int import_set(struct sb_snapview *v, struct sv_snap *sn)
 	if (!rc)
 		rc = sn->set->index ? import_remote(&im, sn->set) : import_build(&im, sn->set);
 	sqlite3_finalize(im.ins);
-	if (!rc) {
-		snprintf(sql, sizeof(sql), "UPDATE sets SET complete = 1 WHERE id = %lld",
-			 (long long)sn->set_id);
-		rc = db_exec(v, sql);
-	}
-	if (!rc)
-		rc = db_exec(v, "COMMIT");
-	else
-		db_exec(v, "ROLLBACK");
-	return rc;
+	return end_set_txn(v, rc, "complete", sn->set_id);
 }
 
 /* ---- materialising a snapshot's tree ---- */
@@ -459,15 +469,7 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	if (!rc) {
-		snprintf(sql, sizeof(sql), "UPDATE sets SET materialized = 1 WHERE id = %lld",
-			 (long long)sn->set_id);
-		rc = db_exec(v, sql);
-	}
-	if (!rc)
-		rc = db_exec(v, "COMMIT");
-	else
-		db_exec(v, "ROLLBACK");
+	rc = end_set_txn(v, rc, "materialized", sn->set_id);
 	if (!rc)
 		sn->materialized = 1;
 out:

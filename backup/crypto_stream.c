@@ -140,6 +140,18 @@ static void ring_finish(struct ring *r, int verdict)
 	pthread_mutex_unlock(&r->mu);
 }
 
+/* Wait for a stream's worker; its verdict, after releasing op and ring. */
+static int join_worker(pthread_t thread, struct op *op, struct ring *ring)
+{
+	int rc;
+
+	pthread_join(thread, NULL);
+	rc = ring->verdict;
+	crypto_op_release(op);
+	ring_release(ring);
+	return rc;
+}
+
 struct sb_crypto_enc {
 	struct op op;
 	struct ring ring; /* caller's plaintext -> worker */
@@ -236,10 +248,7 @@ static int enc_end(struct sb_crypto_enc *s, bool abort)
 	} else {
 		ring_set(&s->ring, &s->ring.eof);
 	}
-	pthread_join(s->thread, NULL);
-	rc = s->ring.verdict;
-	crypto_op_release(&s->op);
-	ring_release(&s->ring);
+	rc = join_worker(s->thread, &s->op, &s->ring);
 	free(s);
 	return rc;
 }
@@ -304,10 +313,7 @@ static int dec_end(struct sb_crypto_dec *s, bool abort)
 	pthread_mutex_unlock(&s->ring.mu);
 	if (abort)
 		gpgme_cancel_async(s->op.ctx);
-	pthread_join(s->thread, NULL);
-	rc = s->ring.verdict;
-	crypto_op_release(&s->op);
-	ring_release(&s->ring);
+	rc = join_worker(s->thread, &s->op, &s->ring);
 	free(s);
 	return rc;
 }

@@ -29,8 +29,8 @@ struct vol {
 	unsigned char sha1[20];
 	unsigned char sha256[32]; /* of the ciphertext, for the seal */
 	uint64_t stored;	  /* ciphertext bytes */
-	int done; /* uploaded */
-	struct vol *next; /* queue link */
+	int done;		  /* uploaded */
+	struct vol *next;	  /* queue link */
 };
 
 struct sb_packer {
@@ -44,9 +44,9 @@ struct sb_packer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct vol *qhead, *qtail;
-	unsigned busy;	/* volumes queued or being encrypted */
+	unsigned busy; /* volumes queued or being encrypted */
 	int stop;
-	int err;	/* first worker failure */
+	int err;	   /* first worker failure */
 	struct vol **vols; /* every volume by number - 1 */
 	unsigned nvols;
 	uint64_t uploaded;
@@ -54,21 +54,56 @@ struct sb_packer {
 	unsigned nthreads;
 };
 
-struct tee {
-	struct sb_transport_put *put;
-	struct sb_hash sha1;
-	struct sb_hash sha256;
+/* One attempt at a volume's upload: encrypt the spooled plaintext into out,
+ * hashing what is stored. Run again from the start when the upload is. */
+struct ship {
+	struct sb_packer *p;
+	struct vol *v;
+	unsigned flags; /* sb_crypto_encrypt's */
+	const char *name;
+	struct sb_writer out;
+	struct sb_hash sha1, sha256;
 	uint64_t bytes;
 };
 
 static int tee_write(void *ctx, const void *p, size_t n)
 {
-	struct tee *t = ctx;
+	struct ship *t = ctx;
 
 	sb_hash_update(&t->sha1, p, n);
 	sb_hash_update(&t->sha256, p, n);
 	t->bytes += n;
-	return sb_transport_put_write(t->put, p, n);
+	return t->out.write(t->out.ctx, p, n);
+}
+
+static int ship_fill(void *ctx, struct sb_writer out)
+{
+	struct ship *t = ctx;
+	struct vol *v = t->v;
+	struct sb_reader in = {sb_fd_read, &v->fd};
+	int rc;
+
+	if (lseek(v->fd, 0, SEEK_SET) < 0)
+		return sb_err_from_errno(errno);
+	t->out = out;
+	t->bytes = 0;
+	if ((rc = sb_hash_init(&t->sha1, SB_HASH_ALG_SHA1)))
+		return rc;
+	if ((rc = sb_hash_init(&t->sha256, SB_HASH_ALG_SHA256))) {
+		sb_hash_release(&t->sha1);
+		return rc;
+	}
+	rc = sb_crypto_encrypt(t->p->o.crypto, t->p->o.enc_fpr, t->p->o.sign_fpr, t->flags, in,
+			       (struct sb_writer){tee_write, t}, t->name);
+	if (rc) {
+		sb_hash_release(&t->sha1);
+		sb_hash_release(&t->sha256);
+		return rc;
+	}
+	sb_hash_final(&t->sha1, v->sha1);
+	sb_hash_final(&t->sha256, v->sha256);
+	v->stored = t->bytes;
+	return 0;
 }
 
 /* Does the volume's data compress? Sample up to 8 blocks spread over it. */
@@ -99,46 +134,20 @@ static unsigned compress_flags(int fd, uint64_t size)
 static int ship(struct sb_packer *p, struct vol *v)
 {
 	struct sb_name n = p->o.set;
-	struct tee t = {0};
-	struct sb_reader in = {sb_fd_read, &v->fd};
-	struct sb_writer out = {tee_write, &t};
 	char name[256];
+	struct ship t = {.p = p, .v = v, .name = name};
 	int rc;
 
 	n.kind = SB_KIND_VOL;
 	n.vol = v->num;
 	if (sb_name_format(&n, name, sizeof(name)) < 0)
 		return SB_ERR_INTERNAL;
-	if (lseek(v->fd, 0, SEEK_SET) < 0)
-		return sb_err_from_errno(errno);
-	rc = sb_transport_put_open(p->o.target, name, &t.put);
-	if (rc)
-		return rc;
-	if ((rc = sb_hash_init(&t.sha1, SB_HASH_ALG_SHA1))) {
-		sb_transport_put_abort(t.put);
-		return rc;
-	}
-	if ((rc = sb_hash_init(&t.sha256, SB_HASH_ALG_SHA256))) {
-		sb_hash_release(&t.sha1);
-		sb_transport_put_abort(t.put);
-		return rc;
-	}
-	rc = sb_crypto_encrypt(p->o.crypto, p->o.enc_fpr, p->o.sign_fpr, compress_flags(v->fd, v->size),
-			       in, out, name);
-	if (rc) {
-		sb_hash_release(&t.sha1);
-		sb_hash_release(&t.sha256);
-		sb_transport_put_abort(t.put);
-		return rc;
-	}
-	sb_hash_final(&t.sha1, v->sha1);
-	sb_hash_final(&t.sha256, v->sha256);
-	v->stored = t.bytes;
-	rc = sb_transport_put_commit(t.put);
+	t.flags = compress_flags(v->fd, v->size);
+	rc = sb_transport_put(p->o.target, name, ship_fill, &t);
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&p->mu);
-	p->uploaded += t.bytes;
+	p->uploaded += v->stored;
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
@@ -182,7 +191,8 @@ static int spool_flush(struct sb_packer *p)
 		return 0;
 	rc = sb_fd_write(&p->cur->fd, p->wbuf, p->wlen);
 	if (rc)
-		sb_error("temporary volume file in %s: cannot write", p->o.tmpdir ? p->o.tmpdir : "/tmp");
+		sb_error("temporary volume file in %s: cannot write",
+			 p->o.tmpdir ? p->o.tmpdir : "/tmp");
 	p->wlen = 0;
 	return rc;
 }
@@ -298,8 +308,8 @@ int sb_packer_new(const struct sb_packer_opts *o, struct sb_packer **out)
 	return 0;
 }
 
-int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path,
-		  size_t plen, long block, const void *data, unsigned *vol, uint64_t *offset)
+int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path, size_t plen,
+		  long block, const void *data, unsigned *vol, uint64_t *offset)
 {
 	int rc;
 

@@ -10,8 +10,7 @@
 #include "sealbox/log.h"
 #include "transport_impl.h"
 
-int sb_transport_open(const char *url, const struct sb_transport_opts *o,
-		      struct sb_transport **out)
+int sb_transport_open(const char *url, const struct sb_transport_opts *o, struct sb_transport **out)
 {
 	static const struct sb_transport_opts defaults;
 
@@ -101,24 +100,57 @@ int sb_transport_get_all(struct sb_transport *t, const char *name, struct sb_buf
 	return rc;
 }
 
-int sb_transport_put_open(struct sb_transport *t, const char *name, struct sb_transport_put **p)
-{
-	return t->ops->put_open(t, name, p);
-}
-
-int sb_transport_put_write(void *p, const void *buf, size_t n)
+static int put_write(void *p, const void *buf, size_t n)
 {
 	struct sb_transport_put *put = p;
 
 	return put->t->ops->put_write(put, buf, n);
 }
 
-int sb_transport_put_commit(struct sb_transport_put *p) { return p->t->ops->put_commit(p); }
-
-void sb_transport_put_abort(struct sb_transport_put *p)
+int sb_transport_put(struct sb_transport *t, const char *name, sb_put_fill_fn fill, void *ctx)
 {
-	if (p)
-		p->t->ops->put_abort(p);
+	struct sb_transport_put *p;
+	bool lost;
+	int rc, attempt;
+
+	for (attempt = 1;; attempt++) {
+		if ((rc = t->ops->put_open(t, name, &p)))
+			return rc; /* the kind reconnects (with backoff) before giving up */
+		rc = fill(ctx, (struct sb_writer){put_write, p});
+		if (!rc)
+			rc = t->ops->put_commit(p);
+		lost = rc && p->lost;
+		t->ops->put_release(p, rc != 0);
+		if (!lost)
+			return rc;
+		if (attempt > SB_PUT_RETRIES) {
+			sb_error("target %s: upload of %s failed: the connection dropped %d times "
+				 "during it",
+				 t->desc, name, attempt);
+			return rc;
+		}
+		sb_warn("target %s: starting the upload of %s again (retry %d of %d)", t->desc,
+			name, attempt, SB_PUT_RETRIES);
+	}
+}
+
+struct mem_src {
+	const void *data;
+	size_t len;
+};
+
+static int mem_fill(void *ctx, struct sb_writer out)
+{
+	const struct mem_src *m = ctx;
+
+	return out.write(out.ctx, m->data, m->len);
+}
+
+int sb_transport_put_mem(struct sb_transport *t, const char *name, const void *data, size_t len)
+{
+	struct mem_src m = {data, len};
+
+	return sb_transport_put(t, name, mem_fill, &m);
 }
 
 int sb_transport_delete(struct sb_transport *t, const char *name)

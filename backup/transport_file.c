@@ -265,13 +265,6 @@ static int file_put_write(struct sb_transport_put *p, const void *buf, size_t n)
 	return 0;
 }
 
-static void file_put_free(struct file_put *fp)
-{
-	free(fp->tmp);
-	free(fp->name);
-	free(fp);
-}
-
 static int file_put_commit(struct sb_transport_put *p)
 {
 	struct file_put *fp = (struct file_put *)p;
@@ -282,23 +275,25 @@ static int file_put_commit(struct sb_transport_put *p)
 		rc = file_fail(ft, "sync", fp->name, errno);
 	if (close(fp->fd) < 0 && !rc)
 		rc = file_fail(ft, "close", fp->name, errno);
+	fp->fd = -1;
 	if (!rc && renameat(ft->dirfd, fp->tmp, ft->dirfd, fp->name) < 0)
 		rc = file_fail(ft, "rename", fp->name, errno);
 	if (!rc && fsync(ft->dirfd) < 0 && errno != EINVAL)
 		rc = file_fail(ft, "sync", "folder", errno);
-	if (rc)
-		unlinkat(ft->dirfd, fp->tmp, 0);
-	file_put_free(fp);
 	return rc;
 }
 
-static void file_put_abort(struct sb_transport_put *p)
+static void file_put_release(struct sb_transport_put *p, bool discard)
 {
 	struct file_put *fp = (struct file_put *)p;
 
-	close(fp->fd);
-	unlinkat(((struct file_transport *)p->t)->dirfd, fp->tmp, 0);
-	file_put_free(fp);
+	if (fp->fd >= 0)
+		close(fp->fd);
+	if (discard)
+		unlinkat(((struct file_transport *)p->t)->dirfd, fp->tmp, 0);
+	free(fp->tmp);
+	free(fp->name);
+	free(fp);
 }
 
 static int file_delete(struct sb_transport *t, const char *name)
@@ -311,15 +306,15 @@ static int file_delete(struct sb_transport *t, const char *name)
 }
 
 static const struct sb_transport_ops file_ops = {
-	.close = file_close,
-	.local_path = file_local_path,
-	.list = file_list,
-	.get_open = file_get_open,
-	.get_read = file_get_read,
-	.get_close = file_get_close,
-	.put_open = file_put_open,
-	.put_write = file_put_write,
-	.put_commit = file_put_commit,
-	.put_abort = file_put_abort,
-	.delete_file = file_delete,
+    .close = file_close,
+    .local_path = file_local_path,
+    .list = file_list,
+    .get_open = file_get_open,
+    .get_read = file_get_read,
+    .get_close = file_get_close,
+    .put_open = file_put_open,
+    .put_write = file_put_write,
+    .put_commit = file_put_commit,
+    .put_release = file_put_release,
+    .delete_file = file_delete,
 };

@@ -14,8 +14,8 @@ struct sb_transport_ops {
 	void (*get_close)(struct sb_transport_get *g);
 	int (*put_open)(struct sb_transport *t, const char *name, struct sb_transport_put **p);
 	int (*put_write)(struct sb_transport_put *p, const void *buf, size_t n);
-	int (*put_commit)(struct sb_transport_put *p);
-	void (*put_abort)(struct sb_transport_put *p);
+	int (*put_commit)(struct sb_transport_put *p);		       /* flush, rename; p stays */
+	void (*put_release)(struct sb_transport_put *p, bool discard); /* discard: rm tmp */
 	int (*delete_file)(struct sb_transport *t, const char *name);
 };
 
@@ -31,6 +31,7 @@ struct sb_transport_get {
 
 struct sb_transport_put {
 	struct sb_transport *t;
+	bool lost; /* set by the kind: the connection dropped during this upload */
 };
 
 int sb_transport_file_open(const char *path, const struct sb_transport_opts *o,

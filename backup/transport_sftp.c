@@ -4,11 +4,13 @@
  *
  * One SSH session per transport (sftp_connect.c opens it), shared by every
  * thread: libssh2 sessions are not thread-safe, so each libssh2 call runs
- * under the transport's mutex. Uploads go to SB_TMP_PREFIX + name and are renamed
- * when complete. When the connection drops, listing, opening, reading,
- * renaming and deleting reconnect (RETRIES times, 1 s, 2 s, 4 s apart) and
- * carry on; an upload whose connection dropped fails (its data is gone), and
- * the writer's next run removes the temporary file.
+ * under the transport's mutex. Uploads go to SB_TMP_PREFIX + name and are
+ * renamed when complete. When the connection drops, listing, opening,
+ * reading, renaming and deleting reconnect (RETRIES times, 1 s, 2 s, 4 s
+ * apart) and carry on. An upload whose connection dropped is marked lost, and
+ * sb_transport_put starts it again from its first byte (the data in flight is
+ * gone); an upload that still fails leaves a temporary file that the
+ * writer's next run removes.
  *
  * Every open file gets its own SFTP channel on the session: libssh2 may
  * return from a pipelined write with an SFTP packet half sent (the channel
@@ -592,6 +594,20 @@ static int sftp_put_open(struct sb_transport *t, const char *name, struct sb_tra
 	return 0;
 }
 
+/* The connection dropped under this upload: say so once (a warning: the
+ * upload is started again, see sb_transport_put) and fail from now on. */
+static int put_lost(struct sftp_put *p, const char *why)
+{
+	struct sftp_transport *st = (struct sftp_transport *)p->base.t;
+
+	if (!p->base.lost)
+		sb_warn("target %s: upload of %s interrupted: connection to %s lost: %s",
+			st->base.desc, p->name, st->ep.host, why);
+	p->base.lost = true;
+	p->err = SB_ERR_TRANSPORT;
+	return p->err;
+}
+
 /* Hand the buffered bytes to libssh2 until at most keep remain unacknowledged. */
 static int put_push(struct sftp_put *p, size_t keep)
 {
@@ -601,22 +617,13 @@ static int put_push(struct sftp_put *p, size_t keep)
 	while (!p->err && p->len > keep) {
 		pthread_mutex_lock(&st->mu);
 		if (!st->conn || p->gen != st->gen) {
-			sb_error(
-			    "target %s: upload of %s interrupted: the connection was lost (the "
-			    "next backup removes the partial file)",
-			    st->base.desc, p->name);
-			p->err = SB_ERR_TRANSPORT;
+			put_lost(p, "the connection was lost");
 		} else if ((w = libssh2_sftp_write(p->h, (char *)p->buf + p->start, p->len)) < 0) {
 			if (w == LIBSSH2_ERROR_SFTP_PROTOCOL) {
 				p->err = status_err(st, p->sftp, "write", p->name);
 			} else {
-				sb_error("target %s: upload of %s interrupted: connection to %s "
-					 "lost: %s "
-					 "(the next backup removes the partial file)",
-					 st->base.desc, p->name, st->ep.host,
-					 sftp_errmsg(st->conn->ssh));
+				put_lost(p, sftp_errmsg(st->conn->ssh));
 				conn_drop(st);
-				p->err = SB_ERR_TRANSPORT;
 			}
 		}
 		pthread_mutex_unlock(&st->mu);
@@ -694,11 +701,8 @@ static int sftp_put_commit(struct sb_transport_put *pt)
 
 	rc = put_push(p, 0);
 	pthread_mutex_lock(&st->mu);
-	if (!rc && (!st->conn || p->gen != st->gen)) {
-		sb_error("target %s: upload of %s interrupted: the connection was lost",
-			 st->base.desc, p->name);
-		rc = SB_ERR_TRANSPORT;
-	}
+	if (!rc && (!st->conn || p->gen != st->gen))
+		rc = put_lost(p, "the connection was lost");
 	if (!rc) {
 		/* fsync@openssh.com: the data is on the server's disk before the rename */
 		r = libssh2_sftp_fsync(p->h);
@@ -718,34 +722,29 @@ static int sftp_put_commit(struct sb_transport_put *pt)
 		else if (!rc && r)
 			rc = SB_ERR_TRANSPORT;
 		if (rc == SB_ERR_TRANSPORT) {
-			sb_error("target %s: upload of %s interrupted: connection to %s lost: %s",
-				 st->base.desc, p->name, st->ep.host, sftp_errmsg(st->conn->ssh));
+			rc = put_lost(p, sftp_errmsg(st->conn->ssh));
 			conn_drop(st);
 		}
 	}
 	pthread_mutex_unlock(&st->mu);
 	if (!rc)
 		rc = run_op(st, "rename", p->name, op_rename, &ra);
-	if (rc)
-		pt->t->ops->put_abort(pt);
-	else
-		put_free(p);
 	return rc;
 }
 
-static void sftp_put_abort(struct sb_transport_put *pt)
+static void sftp_put_release(struct sb_transport_put *pt, bool discard)
 {
 	struct sftp_put *p = (struct sftp_put *)pt;
 	struct sftp_transport *st = (struct sftp_transport *)pt->t;
 	char path[RPATH_MAX];
 
 	pthread_mutex_lock(&st->mu);
-	if (st->conn) {
-		if (p->sftp && p->gen == st->gen) {
-			if (p->h)
-				libssh2_sftp_close_handle(p->h);
-			libssh2_sftp_shutdown(p->sftp);
-		}
+	if (st->conn && p->gen == st->gen && p->sftp) {
+		if (p->h)
+			libssh2_sftp_close_handle(p->h);
+		libssh2_sftp_shutdown(p->sftp);
+	}
+	if (st->conn && discard) {
 		remote_path(st, p->tmp, path);
 		libssh2_sftp_unlink_ex(st->conn->sftp, path, (unsigned)strlen(path));
 	}
@@ -782,6 +781,6 @@ static const struct sb_transport_ops sftp_ops = {
     .put_open = sftp_put_open,
     .put_write = sftp_put_write,
     .put_commit = sftp_put_commit,
-    .put_abort = sftp_put_abort,
+    .put_release = sftp_put_release,
     .delete_file = sftp_delete,
 };

@@ -21,6 +21,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/hash.h"
+#include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
@@ -28,7 +29,6 @@
 #include "sealbox/seal.h"
 #include "sealbox/select.h"
 #include "sealbox/sigstate.h"
-#include "sealbox/index.h"
 #include "sealbox/spool.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/walk.h"
@@ -66,7 +66,8 @@ static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
 
 			if (s->full != n.full || s->t0 != n.t0 || s->t1 != n.t1)
 				continue;
-			sb_notice("removing the incomplete set %s of an interrupted backup", inprog);
+			sb_notice("removing the incomplete set %s of an interrupted backup",
+				  inprog);
 			k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
 			for (j = 0; j < k; j++)
 				if ((rc = sb_transport_delete(t, names[j])))
@@ -80,8 +81,7 @@ out:
 }
 
 /* Refuse to continue a chain made from another host or folder (like duplicity). */
-static int check_source(const struct sb_backup_opts *o, const struct sb_set *last,
-			const char *host)
+static int check_source(const struct sb_backup_opts *o, const struct sb_set *last, const char *host)
 {
 	struct sb_manifest m;
 	struct sb_buf raw = SB_BUF_INIT;
@@ -98,14 +98,15 @@ static int check_source(const struct sb_backup_opts *o, const struct sb_set *las
 	if (rc)
 		return rc;
 	same_dir = !m.localdir.len || !strcmp(sb_buf_str(&m.localdir), o->source) ||
-		   ((a = realpath(sb_buf_str(&m.localdir), NULL)) && (b = realpath(o->source, NULL)) &&
-		    !strcmp(a, b));
+		   ((a = realpath(sb_buf_str(&m.localdir), NULL)) &&
+		    (b = realpath(o->source, NULL)) && !strcmp(a, b));
 	if (!o->allow_source_mismatch &&
 	    ((m.hostname.len && strcmp(sb_buf_str(&m.hostname), host)) || !same_dir)) {
-		sb_error("target %s holds backups of %s:%s, not of %s:%s (give --allow-source-mismatch "
-			 "to continue that chain anyway, or use another target)",
-			 sb_transport_describe(o->target), sb_buf_str(&m.hostname),
-			 sb_buf_str(&m.localdir), host, o->source);
+		sb_error(
+		    "target %s holds backups of %s:%s, not of %s:%s (give --allow-source-mismatch "
+		    "to continue that chain anyway, or use another target)",
+		    sb_transport_describe(o->target), sb_buf_str(&m.hostname),
+		    sb_buf_str(&m.localdir), host, o->source);
 		rc = SB_ERR_MISMATCH;
 	}
 	free(a);
@@ -135,71 +136,69 @@ static int open_sigstate(const char *dir, const struct sb_chain *ch, struct sb_g
 	return sb_sigstate_new(rd, (const char *const *)what, ch->nsets, out);
 }
 
-/* What goes to the target, hashed (SHA-256) and counted for the seal. */
-struct seal_tee {
+/* A metadata file to encrypt and upload: the local gzip file of the
+ * signatures, or the spooled index. Its stored size and SHA-256 go into the
+ * seal. */
+struct meta_up {
+	const struct sb_backup_opts *o;
+	const char *name;
+	const char *gzpath;	/* read through gunzip, or */
+	struct sb_spool *spool; /* read as it is */
 	struct sb_writer out;
 	struct sb_hash sha256;
 	uint64_t bytes;
+	unsigned char sha[32];
 };
 
-static int seal_tee_write(void *ctx, const void *p, size_t n)
+static int meta_tee_write(void *ctx, const void *p, size_t n)
 {
-	struct seal_tee *t = ctx;
+	struct meta_up *m = ctx;
 
-	sb_hash_update(&t->sha256, p, n);
-	t->bytes += n;
-	return t->out.write(t->out.ctx, p, n);
+	sb_hash_update(&m->sha256, p, n);
+	m->bytes += n;
+	return m->out.write(m->out.ctx, p, n);
 }
 
-/* Encrypt a local file (gzip or plain) and upload it atomically under name;
- * its stored size and SHA-256 go into seal. */
-static int upload(const struct sb_backup_opts *o, struct sb_reader in, const char *name,
-		  struct sb_seal *seal, uint64_t *bytes)
+/* One attempt (see sb_put_fill_fn): the source is read again from its start. */
+static int meta_fill(void *ctx, struct sb_writer out)
 {
-	struct sb_transport_put *p;
-	struct seal_tee t = {0};
-	unsigned char sha[32];
+	struct meta_up *m = ctx;
+	struct sb_gzreader *gz = NULL;
+	struct sb_reader in;
 	int rc;
 
-	rc = sb_transport_put_open(o->target, name, &p);
-	if (rc)
-		return rc;
-	t.out = (struct sb_writer){sb_transport_put_write, p};
-	if ((rc = sb_hash_init(&t.sha256, SB_HASH_ALG_SHA256))) {
-		sb_transport_put_abort(p);
-		return rc;
+	if (m->gzpath) {
+		if ((rc = sb_gzreader_open(m->gzpath, &gz)))
+			return rc;
+		in = (struct sb_reader){sb_gzreader_read, gz};
+	} else {
+		if ((rc = sb_spool_rewind(m->spool)))
+			return rc;
+		in = (struct sb_reader){sb_spool_read, m->spool};
 	}
-	rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0, in,
-			       (struct sb_writer){seal_tee_write, &t}, name);
-	if (rc) {
-		sb_hash_release(&t.sha256);
-		sb_transport_put_abort(p);
-		return rc;
+	m->out = out;
+	m->bytes = 0;
+	if (!(rc = sb_hash_init(&m->sha256, SB_HASH_ALG_SHA256))) {
+		rc = sb_crypto_encrypt(m->o->crypto, m->o->enc_fpr, m->o->sign_fpr, 0, in,
+				       (struct sb_writer){meta_tee_write, m}, m->name);
+		if (rc)
+			sb_hash_release(&m->sha256);
+		else
+			sb_hash_final(&m->sha256, m->sha);
 	}
-	sb_hash_final(&t.sha256, sha);
-	rc = sb_transport_put_commit(p);
-	if (!rc)
-		rc = sb_seal_add_file(seal, name, t.bytes, sha);
-	if (!rc && bytes)
-		*bytes += t.bytes; /* size of what we stored, for the statistics */
+	sb_gzreader_close(gz);
 	return rc;
 }
 
-/* Upload bytes already in memory (the encrypted manifest, the seal). */
-static int upload_mem(const struct sb_backup_opts *o, const struct sb_buf *b, const char *name)
+static int upload_meta(struct meta_up *m, struct sb_seal *seal, uint64_t *bytes)
 {
-	struct sb_transport_put *p;
-	int rc;
+	int rc = sb_transport_put(m->o->target, m->name, meta_fill, m);
 
-	rc = sb_transport_put_open(o->target, name, &p);
-	if (rc)
-		return rc;
-	rc = sb_transport_put_write(p, b->data, b->len);
-	if (rc) {
-		sb_transport_put_abort(p);
-		return rc;
-	}
-	return sb_transport_put_commit(p);
+	if (!rc)
+		rc = sb_seal_add_file(seal, m->name, m->bytes, m->sha);
+	if (!rc)
+		*bytes += m->bytes; /* size of what we stored, for the statistics */
+	return rc;
 }
 
 struct run {
@@ -236,13 +235,15 @@ static int decide(struct run *r)
 	r->chain = NULL;
 	if (latest && !o->force_full &&
 	    !(o->full_if_older_than && now - sb_chain_start(latest) > o->full_if_older_than)) {
-		rc = sb_archive_sync_chain(o->archive_dir, latest, o->target, o->decrypt, o->enc_fpr,
-					   o->sign_fpr);
+		rc = sb_archive_sync_chain(o->archive_dir, latest, o->target, o->decrypt,
+					   o->enc_fpr, o->sign_fpr);
 		if (rc == SB_ERR_NOSECRET) {
-			sb_warn("the archive dir %s lacks the signatures of the chain on %s, and the "
-				"secret encryption key is not at hand to fetch them (--secret-key FILE): "
-				"starting a new full chain",
-				o->archive_dir, sb_transport_describe(o->target));
+			sb_warn(
+			    "the archive dir %s lacks the signatures of the chain on %s, and the "
+			    "secret encryption key is not at hand to fetch them (--secret-key "
+			    "FILE): "
+			    "starting a new full chain",
+			    o->archive_dir, sb_transport_describe(o->target));
 		} else if (rc) {
 			return rc;
 		} else {
@@ -276,11 +277,19 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	struct sb_gzreader *gz[1024] = {0};
 	struct sb_reader rd[1024];
 	char *what[1024] = {0};
-	struct sb_packer_opts po = {.crypto = o->crypto, .enc_fpr = o->enc_fpr,
-				    .sign_fpr = o->sign_fpr, .target = o->target, .set = r->set,
-				    .volsize = o->volsize, .tmpdir = o->tmpdir};
-	struct tree_ctx tc = {.source = o->source, .cat = r->cat, .manifest = man,
-			      .stats = r->st, .tmpdir = o->tmpdir, .index = r->index};
+	struct sb_packer_opts po = {.crypto = o->crypto,
+				    .enc_fpr = o->enc_fpr,
+				    .sign_fpr = o->sign_fpr,
+				    .target = o->target,
+				    .set = r->set,
+				    .volsize = o->volsize,
+				    .tmpdir = o->tmpdir};
+	struct tree_ctx tc = {.source = o->source,
+			      .cat = r->cat,
+			      .manifest = man,
+			      .stats = r->st,
+			      .tmpdir = o->tmpdir,
+			      .index = r->index};
 	struct sb_tar_writer sigw;
 	struct sb_gzwriter *sink = NULL;
 	struct sb_select *sel = NULL;
@@ -416,9 +425,11 @@ static int link_seal(struct run *r)
 		for (i = 0; i < l.n; i++)
 			present |= !strcmp(l.names[i], last);
 		if (!present && sb_name_parse(last, &n) == 0 && (!newest || n.t1 > nt)) {
-			sb_warn("the target %s lacks %s, the newest seal this machine wrote: it was "
-				"rolled back or pruned; the new seal links to it, so 'sealbox verify' "
-				"keeps showing the gap", sb_transport_describe(o->target), last);
+			sb_warn(
+			    "the target %s lacks %s, the newest seal this machine wrote: it was "
+			    "rolled back or pruned; the new seal links to it, so 'sealbox verify' "
+			    "keeps showing the gap",
+			    sb_transport_describe(o->target), last);
 			memcpy(r->seal.prev, last_sha, 32);
 			r->seal.has_prev = true;
 		}
@@ -430,8 +441,10 @@ static int link_seal(struct run *r)
 		goto out;
 	} else {
 		r->seal.backup_id[0] = '\0';
-		if (newest && (rc = sb_seal_verify(o->crypto, o->sign_fpr, text.data, text.len, &prev,
-						   &verdict, why)) == 0 && verdict == SB_SEAL_GOOD)
+		if (newest &&
+		    (rc = sb_seal_verify(o->crypto, o->sign_fpr, text.data, text.len, &prev,
+					 &verdict, why)) == 0 &&
+		    verdict == SB_SEAL_GOOD)
 			memcpy(r->seal.backup_id, prev.backup_id, SB_SEAL_ID_LEN + 1);
 		else if (newest && !rc)
 			sb_warn("seal %s %s: starting a new backup id", newest, why);
@@ -450,7 +463,6 @@ out:
 static int ship_metadata(struct run *r, struct sb_manifest *man)
 {
 	const struct sb_backup_opts *o = r->o;
-	struct sb_gzreader *gz = NULL;
 	struct sb_buf text = SB_BUF_INIT, enc = SB_BUF_INIT, seal = SB_BUF_INIT;
 	struct sb_cursor cur;
 	struct sb_hash h;
@@ -460,27 +472,27 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 
 	/* signatures: plaintext tar from the local gzip copy */
 	rc = set_name(r, SB_KIND_SIG, false, name, sizeof(name));
-	if (!rc)
-		rc = sb_gzreader_open(r->sigtmp, &gz);
-	if (!rc)
-		rc = upload(o, (struct sb_reader){sb_gzreader_read, gz}, name, &r->seal,
-			    &r->st->dest_change);
-	sb_gzreader_close(gz);
+	if (!rc) {
+		struct meta_up m = {.o = o, .name = name, .gzpath = r->sigtmp};
+
+		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
+	}
 	if (rc)
 		goto out;
 	/* sealbox's index of the set (duplicity ignores it) */
 	rc = set_name(r, SB_KIND_INDEX, false, name, sizeof(name));
-	if (!rc)
-		rc = sb_spool_rewind(r->index);
-	if (!rc)
-		rc = upload(o, (struct sb_reader){sb_spool_read, r->index}, name, &r->seal,
-			    &r->st->dest_change);
+	if (!rc) {
+		struct meta_up m = {.o = o, .name = name, .spool = r->index};
+
+		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
+	}
 	if (rc)
 		goto out;
 	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
 	man->has_filelist = true;
 	if ((rc = sb_buf_addf(&man->hostname, "%s", r->host)) ||
-	    (rc = sb_buf_addstr(&man->localdir, o->source)) || (rc = sb_manifest_format(man, &text)))
+	    (rc = sb_buf_addstr(&man->localdir, o->source)) ||
+	    (rc = sb_manifest_format(man, &text)))
 		goto out;
 	if ((rc = sb_write_file_atomic(r->manfinal, text.data, text.len)))
 		goto out;
@@ -509,9 +521,9 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	if (!rc)
 		rc = set_name(r, SB_KIND_SEAL, false, sealname, sizeof(sealname));
 	if (!rc)
-		rc = upload_mem(o, &seal, sealname);
+		rc = sb_transport_put_mem(o->target, sealname, seal.data, seal.len);
 	if (!rc)
-		rc = upload_mem(o, &enc, name);
+		rc = sb_transport_put_mem(o->target, name, enc.data, enc.len);
 	if (!rc) {
 		r->st->dest_change += enc.len + seal.len;
 		snprintf(r->st->set_name, sizeof(r->st->set_name), "%s", name);

@@ -471,7 +471,7 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		close(fd);
 	if (rc) {
 		if (is_reg)
-			sb_error("backing up %s/%s failed", t->c->source,
+			sb_error("backup stopped at %s/%s", t->c->source,
 				 sb_log_str((const char *)e->path.data, e->path.len));
 		return rc;
 	}

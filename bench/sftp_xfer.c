@@ -31,25 +31,31 @@ static double now(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-static int put_one(const char *path)
+static int put_fill(void *ctx, struct sb_writer out)
 {
 	static __thread char buf[1 << 16];
-	struct sb_transport_put *p;
-	char *copy = strdup(path);
-	int fd = open(path, O_RDONLY), rc;
+	int fd = *(int *)ctx, rc = 0;
 	ssize_t n;
 
-	if (fd < 0 || !copy)
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
-	rc = sb_transport_put_open(t, basename(copy), &p);
 	while (!rc && (n = read(fd, buf, sizeof(buf))) > 0) {
-		rc = sb_transport_put_write(p, buf, (size_t)n);
+		rc = out.write(out.ctx, buf, (size_t)n);
 		pthread_mutex_lock(&mu);
 		total += (unsigned long long)n;
 		pthread_mutex_unlock(&mu);
 	}
-	if (!rc)
-		rc = sb_transport_put_commit(p);
+	return rc;
+}
+
+static int put_one(const char *path)
+{
+	char *copy = strdup(path);
+	int fd = open(path, O_RDONLY), rc;
+
+	if (fd < 0 || !copy)
+		return -1;
+	rc = sb_transport_put(t, basename(copy), put_fill, &fd);
 	close(fd);
 	free(copy);
 	return rc;

@@ -3,8 +3,8 @@
  * transport.h - the target: a flat folder of files, local or remote.
  *
  * URLs: "file:///abs/path", a plain path, or "sftp://user@host[:port]/path".
- * Uploads are atomic: put_open writes SB_TMP_PREFIX + name, put_commit
- * renames it to name (after an fsync for local targets). Readers stream.
+ * Uploads are atomic: the data goes to SB_TMP_PREFIX + name, which is synced
+ * and renamed to name once complete. Readers stream.
  * Every failure is logged once naming the target and the file.
  */
 #ifndef SEALBOX_TRANSPORT_H
@@ -32,7 +32,8 @@ struct sb_dirent_list {
 	size_t n;
 };
 
-int sb_transport_open(const char *url, const struct sb_transport_opts *o, struct sb_transport **out);
+int sb_transport_open(const char *url, const struct sb_transport_opts *o,
+		      struct sb_transport **out);
 void sb_transport_close(struct sb_transport *t);
 /* Human form of the target for messages ("/srv/b", "sftp://u@h/p"). */
 const char *sb_transport_describe(const struct sb_transport *t);
@@ -49,12 +50,20 @@ void sb_transport_get_close(struct sb_transport_get *g);
 /* Whole small file into out (manifests, seals). */
 int sb_transport_get_all(struct sb_transport *t, const char *name, struct sb_buf *out);
 
-int sb_transport_put_open(struct sb_transport *t, const char *name, struct sb_transport_put **p);
-int sb_transport_put_write(void *p, const void *buf, size_t n); /* an sb_write_fn */
-/* Flush, then rename the temporary name to the final one; frees p. */
-int sb_transport_put_commit(struct sb_transport_put *p);
-/* Remove the temporary file; frees p. NULL ok. */
-void sb_transport_put_abort(struct sb_transport_put *p);
+/*
+ * Fills an upload: writes the file's whole content to out and returns 0, or
+ * the first failure (out's own, passed on). It may be called again, from the
+ * start, when the upload is retried, so it resets whatever it computes.
+ */
+typedef int (*sb_put_fill_fn)(void *ctx, struct sb_writer out);
+
+/* Upload name atomically with fill's bytes. When the connection drops
+ * during the transfer, the upload starts again after a reconnect, at most
+ * SB_PUT_RETRIES more times; other failures are final. */
+#define SB_PUT_RETRIES 3
+int sb_transport_put(struct sb_transport *t, const char *name, sb_put_fill_fn fill, void *ctx);
+/* Upload bytes already in memory. */
+int sb_transport_put_mem(struct sb_transport *t, const char *name, const void *data, size_t len);
 
 int sb_transport_delete(struct sb_transport *t, const char *name);
 

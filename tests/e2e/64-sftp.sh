@@ -68,10 +68,12 @@ EOF
     done
     fail "sshd does not listen on port $PORT"
 }
-sshd_stop() {
+sshd_stop() { # the sessions too (a stopped listener leaves them running)
+    local sessions
+    sessions=$(descendants "$SSHD_PID")
     kill "$SSHD_PID" 2>/dev/null || true
+    for p in $sessions; do kill -KILL "$p" 2>/dev/null || true; done
     wait "$SSHD_PID" 2>/dev/null || true
-    kill_sessions
 }
 # descendants PID: every process below PID (the per-connection sshd's).
 descendants() {
@@ -200,7 +202,7 @@ wait "$KILLER" || true
 compare "$T/expect/3" "$T/r3"
 grep -aq "reconnecting" "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "the restore did not reconnect"; }
 
-log "connection killed mid-upload: exit 5, then a clean rerun"
+log "connection dropped mid-upload: the upload starts again and the backup succeeds"
 head -c $((50 * 1024 * 1024)) /dev/urandom >"$SRC/big-upload.bin"
 wait_next_second
 (
@@ -211,22 +213,52 @@ wait_next_second
     kill_sessions
 ) &
 KILLER=$!
+sb_backup "$URL" "$SRC" --volsize 5 "${SSHO[@]}"
+wait "$KILLER" || true
+grep -aEq "upload of .* interrupted: connection to 127\.0\.0\.1 lost" "$LAST_ERR" ||
+    { cat "$LAST_ERR" >&2; fail "no warning about the dropped upload"; }
+grep -aq "starting the upload of .* again (retry 1 of 3)" "$LAST_ERR" ||
+    { cat "$LAST_ERR" >&2; fail "the dropped upload was not started again"; }
+grep -aq "error:" "$LAST_ERR" && { cat "$LAST_ERR" >&2; fail "an error was reported for a recovered upload"; }
+snapshot_copy "$SRC" 4
+if ls -a "$SRV" | grep '^\.sealbox-tmp\.'; then fail "temporary files left on the server"; fi
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+sb_restore "$URL" "$T/r4" "${SSHO[@]}"
+compare "$T/expect/4" "$T/r4"
+
+log "server gone mid-upload: reconnects with backoff, then exit 5; a rerun completes the chain"
+head -c $((30 * 1024 * 1024)) /dev/urandom >"$SRC/big-upload2.bin"
+wait_next_second
+(
+    for i in $(seq 600); do
+        ls -a "$SRV" | grep -q '^\.sealbox-tmp\..*vol2\.' && break
+        sleep 0.05
+    done
+    sshd_stop
+) &
+KILLER=$!
+t0=$(date +%s)
 expect_exit 5 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \
     --volsize 5 "${SSHO[@]}" "$SRC"
+t1=$(date +%s)
 wait "$KILLER" || true
-expect_error "interrupted|lost"
+expect_error "127\.0\.0\.1 port $PORT.*refused"
+grep -aq "reconnecting in 4 s" "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "no backoff before giving up"; }
+[ $((t1 - t0)) -lt 60 ] || fail "gave up only after $((t1 - t0)) s"
+sshd_start "$S/host1"
 sb_backup "$URL" "$SRC" --volsize 5 "${SSHO[@]}"
-snapshot_copy "$SRC" 4
+snapshot_copy "$SRC" 5
 if ls -a "$SRV" | grep '^\.sealbox-tmp\.'; then fail "temporary files left on the server"; fi
 expect_exit 0 sb snapshots --target "$URL" "${SSHO[@]}"
 expect_stdout_match "Backup chains: 1"
 grep -aq "Incomplete" "$LAST_OUT" && { cat "$LAST_OUT" >&2; fail "incomplete sets left on the server"; }
-sb_restore "$URL" "$T/r4" "${SSHO[@]}"
-compare "$T/expect/4" "$T/r4"
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+sb_restore "$URL" "$T/r5" "${SSHO[@]}"
+compare "$T/expect/5" "$T/r5"
 
 log "duplicity restores the sftp-written chain (the server's folder as file://)"
 expect_exit 0 dup restore "file://$SRV" "$T/dup-r"
-compare "$T/expect/4" "$T/dup-r" --ignore-symlink-mtime --ignore-root
+compare "$T/expect/5" "$T/dup-r" --ignore-symlink-mtime --ignore-root
 
 log "changed host key: refused before authentication, nothing uploaded"
 sshd_stop

@@ -31,8 +31,10 @@ ssh_setup() {
 # trust_host HOSTKEY: add the server's key to $KH, as a user would.
 trust_host() { printf '%s %s\n' "$HOSTSPEC" "$(cut -d' ' -f1,2 "$1.pub")" >>"$KH"; }
 
-# sshd_start HOSTKEY: (re)start the server with that host key.
+# sshd_start HOSTKEY: (re)start the server with that host key; $SSHD_EXTRA
+# is appended to its configuration (Match blocks).
 SSHD_PID=
+SSHD_EXTRA=
 sshd_start() {
     cat >"$S/sshd_config" <<CONF
 ListenAddress 127.0.0.1
@@ -48,6 +50,7 @@ StrictModes no
 PidFile $S/sshd.pid
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
+$SSHD_EXTRA
 CONF
     bg_start "$SSHD" -f "$S/sshd_config" -D -e -E "$S/sshd.log"
     SSHD_PID=$BG_PID

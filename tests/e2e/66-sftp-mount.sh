@@ -5,7 +5,8 @@
 # it reconnects on the next read without an error; while the server is down
 # a read fails with EIO after the bounded retries (it does not hang), and the
 # same file reads correctly once the server is back; nothing is left on the
-# server or below the runtime folder after umount.
+# server or below the runtime folder after umount. Prune over sftp removes
+# the old chain whole and the new one still verifies and restores.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/mountlib.sh"
 source "$(dirname "$0")/sshlib.sh"
@@ -73,3 +74,15 @@ log "umount: nothing left behind"
 sb_umount "$MP"
 if ls -a "$SRV" | grep '^\.sealbox-tmp\.'; then fail "temporary files on the server"; fi
 [ "$sessions" -ge 1 ] || fail "no session while mounted"
+
+log "prune over sftp: a new chain, then the old one removed whole"
+wait_next_second
+sb_backup "$URL" "$SRC" --full --volsize 1 "${SSHO[@]}"
+snapshot_copy "$SRC" 3
+expect_exit 0 sb prune --target "$URL" --keep-chains 1 "${SSHO[@]}"
+[ "$(set_times "$SRV" | wc -l)" = 1 ] || { ls "$SRV" >&2; fail "the old chain is still on the server"; }
+expect_exit 0 sb snapshots --target "$URL" "${SSHO[@]}"
+expect_stdout_match "Backup chains: 1"
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
+sb_restore "$URL" "$T/r3" "${SSHO[@]}"
+compare "$T/expect/3" "$T/r3"

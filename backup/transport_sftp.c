@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sealbox/error.h"
@@ -35,6 +36,7 @@
 #include "sftp_session.h"
 #include "transport_impl.h"
 
+#define GAVE_UP_HOLD 10.0     /* s after giving up: one connect attempt, no backoff */
 #define RETRIES 3	      /* reconnects after a drop, 1 s, 2 s, 4 s apart */
 #define PUT_WINDOW (4u << 20) /* upload bytes handed to libssh2 at once */
 #define PUT_BUF (2 * PUT_WINDOW)
@@ -49,6 +51,7 @@ struct sftp_transport {
 	struct sftp_conn *dead; /* dropped sessions, freed at close; protected by mu */
 	unsigned gen;		/* bumped per new session; protected by mu */
 	LIBSSH2_SFTP *failed;	/* whose status run_op reports; protected by mu */
+	double gave_up;		/* when run_op last gave up reconnecting; protected by mu */
 };
 
 struct sftp_get {
@@ -131,6 +134,14 @@ static int status_err(struct sftp_transport *st, LIBSSH2_SFTP *sftp, const char 
 	return rc;
 }
 
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 typedef int (*sftp_op)(struct sftp_transport *st, struct sftp_conn *c, void *arg);
 
 /*
@@ -142,10 +153,14 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 		  void *arg)
 {
 	char why[SFTP_WHY_MAX] = "";
-	int attempt, rc = 0;
+	int attempt, rc = 0, retries = RETRIES;
 	bool fatal = false;
 
 	pthread_mutex_lock(&st->mu);
+	/* the server was unreachable a moment ago: do not make every caller (a
+	 * mount's readers) wait through the whole backoff again */
+	if (st->gave_up && mono_now() - st->gave_up < GAVE_UP_HOLD)
+		retries = 0;
 	for (attempt = 0;; attempt++) {
 		if (!st->conn) {
 			rc = sftp_conn_open(&st->ep, &st->conn, why, &fatal);
@@ -157,8 +172,10 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 		if (st->conn) {
 			st->failed = st->conn->sftp;
 			rc = op(st, st->conn, arg);
-			if (!rc)
+			if (!rc) {
+				st->gave_up = 0;
 				break;
+			}
 			if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
 				rc = status_err(st, st->failed, what, name);
 				goto out;
@@ -172,8 +189,11 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 			conn_drop(st);
 			rc = SB_ERR_TRANSPORT;
 		}
-		if (attempt == RETRIES)
+		if (attempt == retries) {
+			if (!fatal)
+				st->gave_up = mono_now();
 			break;
+		}
 		sb_warn("target %s: %s %s: %s; reconnecting in %d s", st->base.desc, what, name,
 			why, 1 << attempt);
 		pthread_mutex_unlock(&st->mu);

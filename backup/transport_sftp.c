@@ -43,22 +43,36 @@
 #define GET_CHUNK (2u << 20) /* one read; libssh2 asks for 4x ahead */
 #define RPATH_MAX (PATH_MAX + 512)
 
-struct sftp_transport {
-	struct sb_transport base;
-	struct sftp_endpoint ep;
+/* One SSH session and what guards it. A transport has up to MAX_LANES, so
+ * that parallel uploads (and downloads) encrypt on more than one core:
+ * libssh2 1.10 encrypts one cipher block per call, so a session is CPU-bound
+ * long before the network is. */
+struct lane {
 	pthread_mutex_t mu;	/* serialises every libssh2 call on the session */
 	struct sftp_conn *conn; /* current session, NULL after a drop; protected by mu */
 	struct sftp_conn *dead; /* dropped sessions, freed at close; protected by mu */
 	unsigned gen;		/* bumped per new session; protected by mu */
 	LIBSSH2_SFTP *failed;	/* whose status run_op reports; protected by mu */
 	double gave_up;		/* when run_op last gave up reconnecting; protected by mu */
+	unsigned files;		/* files open on this lane; protected by the transport's mu */
+};
+
+#define MAX_LANES 4
+
+struct sftp_transport {
+	struct sb_transport base;
+	struct sftp_endpoint ep;
+	pthread_mutex_t mu; /* guards the lanes' file counts */
+	struct lane lane[MAX_LANES];
+	unsigned nlanes;
 };
 
 struct sftp_get {
 	struct sb_transport_get base;
 	char *name;
 	LIBSSH2_SFTP *sftp;	/* this file's own channel */
-	LIBSSH2_SFTP_HANDLE *h; /* valid while gen == transport's gen */
+	struct lane *ln;	/* the session it uses */
+	LIBSSH2_SFTP_HANDLE *h; /* valid while gen == ln->gen */
 	unsigned gen;
 	uint64_t off; /* bytes received so far, where a reopen seeks to */
 	unsigned char *buf;
@@ -70,6 +84,7 @@ struct sftp_put {
 	struct sb_transport_put base;
 	char *name, *tmp;
 	LIBSSH2_SFTP *sftp; /* this file's own channel */
+	struct lane *ln;    /* the session it uses */
 	LIBSSH2_SFTP_HANDLE *h;
 	unsigned gen;
 	unsigned char *buf; /* unacknowledged bytes at buf + start, len of them */
@@ -87,13 +102,13 @@ static void ssh_init(void) { ssh_init_rc = libssh2_init(0); }
 
 /* ------------------------------------------------------------ session */
 
-static void conn_drop(struct sftp_transport *st)
+static void conn_drop(struct lane *ln)
 {
-	if (!st->conn)
+	if (!ln->conn)
 		return;
-	st->conn->next = st->dead;
-	st->dead = st->conn;
-	st->conn = NULL;
+	ln->conn->next = ln->dead;
+	ln->dead = ln->conn;
+	ln->conn = NULL;
 }
 
 static int status_err(struct sftp_transport *st, LIBSSH2_SFTP *sftp, const char *what,
@@ -142,42 +157,64 @@ static double mono_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-typedef int (*sftp_op)(struct sftp_transport *st, struct sftp_conn *c, void *arg);
+/* The lane with the fewest open files, for a file being opened. */
+static struct lane *lane_take(struct sftp_transport *st)
+{
+	struct lane *best = &st->lane[0];
+	unsigned i;
+
+	pthread_mutex_lock(&st->mu);
+	for (i = 1; i < st->nlanes; i++)
+		if (st->lane[i].files < best->files)
+			best = &st->lane[i];
+	best->files++;
+	pthread_mutex_unlock(&st->mu);
+	return best;
+}
+
+static void lane_give(struct sftp_transport *st, struct lane *ln)
+{
+	pthread_mutex_lock(&st->mu);
+	ln->files--;
+	pthread_mutex_unlock(&st->mu);
+}
+
+typedef int (*sftp_op)(struct sftp_transport *st, struct lane *ln, void *arg);
 
 /*
  * Run op on the session under the lock. A libssh2 failure other than an
  * SFTP status means the connection is lost: reconnect and run op again, up
  * to RETRIES times with backoff. op returns 0 or a libssh2 code.
  */
-static int run_op(struct sftp_transport *st, const char *what, const char *name, sftp_op op,
-		  void *arg)
+static int run_op(struct sftp_transport *st, struct lane *ln, const char *what, const char *name,
+		  sftp_op op, void *arg)
 {
 	char why[SFTP_WHY_MAX] = "";
 	int attempt, rc = 0, retries = RETRIES;
 	bool fatal = false;
 
-	pthread_mutex_lock(&st->mu);
+	pthread_mutex_lock(&ln->mu);
 	/* the server was unreachable a moment ago: do not make every caller (a
 	 * mount's readers) wait through the whole backoff again */
-	if (st->gave_up && mono_now() - st->gave_up < GAVE_UP_HOLD)
+	if (ln->gave_up && mono_now() - ln->gave_up < GAVE_UP_HOLD)
 		retries = 0;
 	for (attempt = 0;; attempt++) {
-		if (!st->conn) {
-			rc = sftp_conn_open(&st->ep, &st->conn, why, &fatal);
+		if (!ln->conn) {
+			rc = sftp_conn_open(&st->ep, &ln->conn, why, &fatal);
 			if (!rc)
-				st->gen++;
+				ln->gen++;
 			else if (fatal || rc == SB_ERR_NOMEM)
 				break;
 		}
-		if (st->conn) {
-			st->failed = st->conn->sftp;
-			rc = op(st, st->conn, arg);
+		if (ln->conn) {
+			ln->failed = ln->conn->sftp;
+			rc = op(st, ln, arg);
 			if (!rc) {
-				st->gave_up = 0;
+				ln->gave_up = 0;
 				break;
 			}
 			if (rc == LIBSSH2_ERROR_SFTP_PROTOCOL) {
-				rc = status_err(st, st->failed, what, name);
+				rc = status_err(st, ln->failed, what, name);
 				goto out;
 			}
 			if (rc == LIBSSH2_ERROR_ALLOC) {
@@ -185,20 +222,20 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 				goto out;
 			}
 			snprintf(why, sizeof(why), "connection to %s lost: %s", st->ep.host,
-				 sftp_errmsg(st->conn->ssh));
-			conn_drop(st);
+				 sftp_errmsg(ln->conn->ssh));
+			conn_drop(ln);
 			rc = SB_ERR_TRANSPORT;
 		}
 		if (attempt == retries) {
 			if (!fatal)
-				st->gave_up = mono_now();
+				ln->gave_up = mono_now();
 			break;
 		}
 		sb_warn("target %s: %s %s: %s; reconnecting in %d s", st->base.desc, what, name,
 			why, 1 << attempt);
-		pthread_mutex_unlock(&st->mu);
+		pthread_mutex_unlock(&ln->mu);
 		sleep(1u << attempt);
-		pthread_mutex_lock(&st->mu);
+		pthread_mutex_lock(&ln->mu);
 	}
 	if (rc) {
 		if (attempt && !fatal)
@@ -208,7 +245,7 @@ static int run_op(struct sftp_transport *st, const char *what, const char *name,
 			sb_error("target %s: %s", st->base.desc, why);
 	}
 out:
-	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&ln->mu);
 	return rc;
 }
 
@@ -226,7 +263,7 @@ static int last_rc(struct sftp_conn *c)
 
 /* ------------------------------------------------------------ open */
 
-static int stat_dir(struct sftp_transport *st, struct sftp_conn *c, const char *p, bool *isdir)
+static int stat_dir(struct sftp_conn *c, const char *p, bool *isdir)
 {
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	int r = libssh2_sftp_stat_ex(c->sftp, p, (unsigned)strlen(p), LIBSSH2_SFTP_STAT, &a);
@@ -242,7 +279,7 @@ struct open_arg {
 	bool notdir, missing;
 };
 
-static int op_check_root(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_check_root(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct open_arg *oa = arg;
 	char p[RPATH_MAX];
@@ -250,21 +287,21 @@ static int op_check_root(struct sftp_transport *st, struct sftp_conn *c, void *a
 	size_t i;
 	int r;
 
-	r = stat_dir(st, c, st->ep.path, &isdir);
+	r = stat_dir(ln->conn, st->ep.path, &isdir);
 	if (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-	    libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_FILE && oa->create) {
+	    libssh2_sftp_last_error(ln->conn->sftp) == LIBSSH2_FX_NO_SUCH_FILE && oa->create) {
 		snprintf(p, sizeof(p), "%s", st->ep.path);
 		for (i = 1; p[i - 1]; i++) {
 			if (p[i] != '/' && p[i] != '\0')
 				continue;
 			p[i] = '\0';
-			libssh2_sftp_mkdir_ex(c->sftp, p, (unsigned)i, 0700);
+			libssh2_sftp_mkdir_ex(ln->conn->sftp, p, (unsigned)i, 0700);
 			p[i] = st->ep.path[i];
 		}
-		r = stat_dir(st, c, st->ep.path, &isdir);
+		r = stat_dir(ln->conn, st->ep.path, &isdir);
 	}
 	if (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-	    libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_FILE) {
+	    libssh2_sftp_last_error(ln->conn->sftp) == LIBSSH2_FX_NO_SUCH_FILE) {
 		oa->missing = true;
 		return 0;
 	}
@@ -279,6 +316,7 @@ int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 	struct sftp_transport *st;
 	struct open_arg oa = {.create = o->create};
 	const char *home = getenv("HOME");
+	unsigned i;
 	int rc;
 
 	*out = NULL;
@@ -291,6 +329,9 @@ int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 	if (!st)
 		return SB_ERR_NOMEM;
 	pthread_mutex_init(&st->mu, NULL);
+	st->nlanes = o->sessions < 1 ? 1 : o->sessions > MAX_LANES ? MAX_LANES : o->sessions;
+	for (i = 0; i < st->nlanes; i++)
+		pthread_mutex_init(&st->lane[i].mu, NULL);
 	st->base.ops = &sftp_ops;
 	st->ep.accept_new = o->accept_new_host_key;
 	rc = SB_ERR_NOMEM;
@@ -313,15 +354,15 @@ int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 		char why[SFTP_WHY_MAX];
 		bool fatal;
 
-		if ((rc = sftp_conn_open(&st->ep, &st->conn, why, &fatal))) {
+		if ((rc = sftp_conn_open(&st->ep, &st->lane[0].conn, why, &fatal))) {
 			sb_error("target %s: %s", url, why);
 			goto fail;
 		}
-		st->gen = 1;
+		st->lane[0].gen = 1;
 		sb_info("target %s: connected (%s)", url,
-			libssh2_session_banner_get(st->conn->ssh));
+			libssh2_session_banner_get(st->lane[0].conn->ssh));
 	}
-	if ((rc = run_op(st, "open folder", st->ep.path, op_check_root, &oa)))
+	if ((rc = run_op(st, &st->lane[0], "open folder", st->ep.path, op_check_root, &oa)))
 		goto fail;
 	if (oa.missing || oa.notdir) {
 		sb_error("target %s: %s on %s", url, oa.missing ? "no such folder" : "not a folder",
@@ -340,11 +381,17 @@ static void sftp_close(struct sb_transport *t)
 {
 	struct sftp_transport *st = (struct sftp_transport *)t;
 	struct sftp_conn *c;
+	unsigned i;
 
-	sftp_conn_free(st->conn, true);
-	while ((c = st->dead)) {
-		st->dead = c->next;
-		sftp_conn_free(c, false);
+	for (i = 0; i < st->nlanes; i++) {
+		struct lane *ln = &st->lane[i];
+
+		sftp_conn_free(ln->conn, true);
+		while ((c = ln->dead)) {
+			ln->dead = c->next;
+			sftp_conn_free(c, false);
+		}
+		pthread_mutex_destroy(&ln->mu);
 	}
 	pthread_mutex_destroy(&st->mu);
 	sftp_endpoint_release(&st->ep);
@@ -390,7 +437,7 @@ static int list_add(struct list_arg *la, const char *name, uint64_t size)
 	return 0;
 }
 
-static int op_list(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_list(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct list_arg *la = arg;
 	LIBSSH2_SFTP_HANDLE *h;
@@ -400,10 +447,10 @@ static int op_list(struct sftp_transport *st, struct sftp_conn *c, void *arg)
 
 	sb_dirent_list_release(&la->l); /* a previous attempt's part */
 	la->cap = 0;
-	h = libssh2_sftp_open_ex(c->sftp, st->ep.path, (unsigned)strlen(st->ep.path), 0, 0,
+	h = libssh2_sftp_open_ex(ln->conn->sftp, st->ep.path, (unsigned)strlen(st->ep.path), 0, 0,
 				 LIBSSH2_SFTP_OPENDIR);
 	if (!h)
-		return last_rc(c);
+		return last_rc(ln->conn);
 	while ((n = libssh2_sftp_readdir_ex(h, name, sizeof(name), NULL, 0, &a)) > 0) {
 		if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
 		    !LIBSSH2_SFTP_S_ISREG(a.permissions))
@@ -424,7 +471,7 @@ static int sftp_list(struct sb_transport *t, struct sb_dirent_list *out)
 	size_t i;
 	int rc;
 
-	rc = run_op(st, "list", "folder", op_list, &la);
+	rc = run_op(st, &st->lane[0], "list", "folder", op_list, &la);
 	if (rc) {
 		sb_dirent_list_release(&la.l);
 		return rc;
@@ -452,20 +499,20 @@ static int sftp_list(struct sb_transport *t, struct sb_dirent_list *out)
 
 /* ------------------------------------------------------------ get */
 
-static int op_get_open(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_get_open(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct sftp_get *g = arg;
 	char p[RPATH_MAX];
 
 	remote_path(st, g->name, p);
-	if (!(g->sftp = libssh2_sftp_init(c->ssh)))
-		return last_rc(c);
-	g->gen = st->gen;
-	st->failed = g->sftp;
+	if (!(g->sftp = libssh2_sftp_init(ln->conn->ssh)))
+		return last_rc(ln->conn);
+	g->gen = ln->gen;
+	ln->failed = g->sftp;
 	g->h = libssh2_sftp_open_ex(g->sftp, p, (unsigned)strlen(p), LIBSSH2_FXF_READ, 0,
 				    LIBSSH2_SFTP_OPENFILE);
 	if (!g->h)
-		return last_rc(c);
+		return last_rc(ln->conn);
 	if (g->off)
 		libssh2_sftp_seek64(g->h, g->off);
 	return 0;
@@ -473,6 +520,8 @@ static int op_get_open(struct sftp_transport *st, struct sftp_conn *c, void *arg
 
 static void get_free(struct sftp_get *g)
 {
+	if (g->ln)
+		lane_give((struct sftp_transport *)g->base.t, g->ln);
 	free(g->buf);
 	free(g->name);
 	free(g);
@@ -490,7 +539,8 @@ static int sftp_get_open(struct sb_transport *t, const char *name, struct sb_tra
 		return SB_ERR_NOMEM;
 	}
 	g->base.t = t;
-	rc = run_op(st, "open", name, op_get_open, g);
+	g->ln = lane_take(st);
+	rc = run_op(st, g->ln, "open", name, op_get_open, g);
 	if (rc) {
 		sftp_get_close(&g->base);
 		return rc;
@@ -499,21 +549,21 @@ static int sftp_get_open(struct sb_transport *t, const char *name, struct sb_tra
 	return 0;
 }
 
-static int op_get_read(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_get_read(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct sftp_get *g = arg;
 	ssize_t r;
 	int rc;
 
-	if (!g->h || g->gen != st->gen) { /* the session was replaced: reopen, seek */
-		if (g->sftp && g->gen == st->gen)
+	if (!g->h || g->gen != ln->gen) { /* the session was replaced: reopen, seek */
+		if (g->sftp && g->gen == ln->gen)
 			libssh2_sftp_shutdown(g->sftp);
 		g->h = NULL;
 		g->sftp = NULL;
-		if ((rc = op_get_open(st, c, g)))
+		if ((rc = op_get_open(st, ln, g)))
 			return rc;
 	}
-	st->failed = g->sftp;
+	ln->failed = g->sftp;
 	r = libssh2_sftp_read(g->h, (char *)g->buf, GET_CHUNK);
 	if (r < 0)
 		return (int)r;
@@ -532,7 +582,7 @@ static ssize_t sftp_get_read(struct sb_transport_get *gt, void *buf, size_t n)
 	if (g->pos == g->len) {
 		if (g->eof)
 			return 0;
-		rc = run_op((struct sftp_transport *)gt->t, "read", g->name, op_get_read, g);
+		rc = run_op((struct sftp_transport *)gt->t, g->ln, "read", g->name, op_get_read, g);
 		if (rc)
 			return rc;
 	}
@@ -546,41 +596,43 @@ static ssize_t sftp_get_read(struct sb_transport_get *gt, void *buf, size_t n)
 static void sftp_get_close(struct sb_transport_get *gt)
 {
 	struct sftp_get *g = (struct sftp_get *)gt;
-	struct sftp_transport *st = (struct sftp_transport *)gt->t;
+	struct lane *ln = g->ln;
 
-	pthread_mutex_lock(&st->mu);
-	if (g->sftp && g->gen == st->gen && st->conn) {
+	pthread_mutex_lock(&ln->mu);
+	if (g->sftp && g->gen == ln->gen && ln->conn) {
 		if (g->h)
 			libssh2_sftp_close_handle(g->h);
 		libssh2_sftp_shutdown(g->sftp);
 	}
-	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&ln->mu);
 	get_free(g);
 }
 
 /* ------------------------------------------------------------ put */
 
-static int op_put_open(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_put_open(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct sftp_put *p = arg;
 	char path[RPATH_MAX];
 
 	remote_path(st, p->tmp, path);
-	libssh2_sftp_unlink_ex(c->sftp, path, (unsigned)strlen(path)); /* a leftover */
-	if (p->sftp && p->gen == st->gen)
+	libssh2_sftp_unlink_ex(ln->conn->sftp, path, (unsigned)strlen(path)); /* a leftover */
+	if (p->sftp && p->gen == ln->gen)
 		libssh2_sftp_shutdown(p->sftp); /* a previous attempt's */
-	if (!(p->sftp = libssh2_sftp_init(c->ssh)))
-		return last_rc(c);
-	p->gen = st->gen;
-	st->failed = p->sftp;
+	if (!(p->sftp = libssh2_sftp_init(ln->conn->ssh)))
+		return last_rc(ln->conn);
+	p->gen = ln->gen;
+	ln->failed = p->sftp;
 	p->h = libssh2_sftp_open_ex(p->sftp, path, (unsigned)strlen(path),
 				    LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, 0600,
 				    LIBSSH2_SFTP_OPENFILE);
-	return p->h ? 0 : last_rc(c);
+	return p->h ? 0 : last_rc(ln->conn);
 }
 
 static void put_free(struct sftp_put *p)
 {
+	if (p->ln)
+		lane_give((struct sftp_transport *)p->base.t, p->ln);
 	free(p->buf);
 	free(p->tmp);
 	free(p->name);
@@ -601,12 +653,15 @@ static int sftp_put_open(struct sb_transport *t, const char *name, struct sb_tra
 		put_free(p);
 		return SB_ERR_NOMEM;
 	}
-	rc = run_op(st, "create", p->tmp, op_put_open, p);
+	p->ln = lane_take(st);
+	rc = run_op(st, p->ln, "create", p->tmp, op_put_open, p);
 	if (rc) {
-		pthread_mutex_lock(&st->mu);
-		if (p->sftp && p->gen == st->gen && st->conn)
+		struct lane *ln = p->ln;
+
+		pthread_mutex_lock(&ln->mu);
+		if (p->sftp && p->gen == ln->gen && ln->conn)
 			libssh2_sftp_shutdown(p->sftp);
-		pthread_mutex_unlock(&st->mu);
+		pthread_mutex_unlock(&ln->mu);
 		put_free(p);
 		return rc;
 	}
@@ -632,21 +687,22 @@ static int put_lost(struct sftp_put *p, const char *why)
 static int put_push(struct sftp_put *p, size_t keep)
 {
 	struct sftp_transport *st = (struct sftp_transport *)p->base.t;
+	struct lane *ln = p->ln;
 	ssize_t w = 0;
 
 	while (!p->err && p->len > keep) {
-		pthread_mutex_lock(&st->mu);
-		if (!st->conn || p->gen != st->gen) {
+		pthread_mutex_lock(&ln->mu);
+		if (!ln->conn || p->gen != ln->gen) {
 			put_lost(p, "the connection was lost");
 		} else if ((w = libssh2_sftp_write(p->h, (char *)p->buf + p->start, p->len)) < 0) {
 			if (w == LIBSSH2_ERROR_SFTP_PROTOCOL) {
 				p->err = status_err(st, p->sftp, "write", p->name);
 			} else {
-				put_lost(p, sftp_errmsg(st->conn->ssh));
-				conn_drop(st);
+				put_lost(p, sftp_errmsg(ln->conn->ssh));
+				conn_drop(ln);
 			}
 		}
-		pthread_mutex_unlock(&st->mu);
+		pthread_mutex_unlock(&ln->mu);
 		if (p->err)
 			break;
 		p->start += (size_t)w;
@@ -686,7 +742,7 @@ struct rename_arg {
 	struct sftp_put *p;
 };
 
-static int op_rename(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_rename(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	struct sftp_put *p = ((struct rename_arg *)arg)->p;
 	char from[RPATH_MAX], to[RPATH_MAX];
@@ -695,20 +751,22 @@ static int op_rename(struct sftp_transport *st, struct sftp_conn *c, void *arg)
 
 	remote_path(st, p->tmp, from);
 	remote_path(st, p->name, to);
-	r = libssh2_sftp_rename_ex(c->sftp, from, (unsigned)strlen(from), to, (unsigned)strlen(to),
+	r = libssh2_sftp_rename_ex(ln->conn->sftp, from, (unsigned)strlen(from), to,
+				   (unsigned)strlen(to),
 				   LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC |
 				       LIBSSH2_SFTP_RENAME_NATIVE);
 	if (r != LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return r;
-	if (libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_FILE &&
-	    libssh2_sftp_stat_ex(c->sftp, to, (unsigned)strlen(to), LIBSSH2_SFTP_STAT, &a) == 0 &&
+	if (libssh2_sftp_last_error(ln->conn->sftp) == LIBSSH2_FX_NO_SUCH_FILE &&
+	    libssh2_sftp_stat_ex(ln->conn->sftp, to, (unsigned)strlen(to), LIBSSH2_SFTP_STAT, &a) ==
+		0 &&
 	    a.filesize == p->total)
 		return 0; /* renamed before the connection dropped */
 	/* SFTP v3 rename does not replace: remove the old file, then rename */
-	r = libssh2_sftp_unlink_ex(c->sftp, to, (unsigned)strlen(to));
+	r = libssh2_sftp_unlink_ex(ln->conn->sftp, to, (unsigned)strlen(to));
 	if (r && r != LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return r;
-	return libssh2_sftp_rename_ex(c->sftp, from, (unsigned)strlen(from), to,
+	return libssh2_sftp_rename_ex(ln->conn->sftp, from, (unsigned)strlen(from), to,
 				      (unsigned)strlen(to), 0);
 }
 
@@ -716,12 +774,13 @@ static int sftp_put_commit(struct sb_transport_put *pt)
 {
 	struct sftp_put *p = (struct sftp_put *)pt;
 	struct sftp_transport *st = (struct sftp_transport *)pt->t;
+	struct lane *ln = p->ln;
 	struct rename_arg ra = {p};
 	int rc, r;
 
 	rc = put_push(p, 0);
-	pthread_mutex_lock(&st->mu);
-	if (!rc && (!st->conn || p->gen != st->gen))
+	pthread_mutex_lock(&ln->mu);
+	if (!rc && (!ln->conn || p->gen != ln->gen))
 		rc = put_lost(p, "the connection was lost");
 	if (!rc) {
 		/* fsync@openssh.com: the data is on the server's disk before the rename */
@@ -742,13 +801,13 @@ static int sftp_put_commit(struct sb_transport_put *pt)
 		else if (!rc && r)
 			rc = SB_ERR_TRANSPORT;
 		if (rc == SB_ERR_TRANSPORT) {
-			rc = put_lost(p, sftp_errmsg(st->conn->ssh));
-			conn_drop(st);
+			rc = put_lost(p, sftp_errmsg(ln->conn->ssh));
+			conn_drop(ln);
 		}
 	}
-	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&ln->mu);
 	if (!rc)
-		rc = run_op(st, "rename", p->name, op_rename, &ra);
+		rc = run_op(st, p->ln, "rename", p->name, op_rename, &ra);
 	return rc;
 }
 
@@ -756,40 +815,43 @@ static void sftp_put_release(struct sb_transport_put *pt, bool discard)
 {
 	struct sftp_put *p = (struct sftp_put *)pt;
 	struct sftp_transport *st = (struct sftp_transport *)pt->t;
+	struct lane *ln = p->ln;
 	char path[RPATH_MAX];
 
-	pthread_mutex_lock(&st->mu);
-	if (st->conn && p->gen == st->gen && p->sftp) {
+	pthread_mutex_lock(&ln->mu);
+	if (ln->conn && p->gen == ln->gen && p->sftp) {
 		if (p->h)
 			libssh2_sftp_close_handle(p->h);
 		libssh2_sftp_shutdown(p->sftp);
 	}
-	if (st->conn && discard) {
+	if (ln->conn && discard) {
 		remote_path(st, p->tmp, path);
-		libssh2_sftp_unlink_ex(st->conn->sftp, path, (unsigned)strlen(path));
+		libssh2_sftp_unlink_ex(ln->conn->sftp, path, (unsigned)strlen(path));
 	}
-	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&ln->mu);
 	put_free(p);
 }
 
 /* ------------------------------------------------------------ delete */
 
-static int op_delete(struct sftp_transport *st, struct sftp_conn *c, void *arg)
+static int op_delete(struct sftp_transport *st, struct lane *ln, void *arg)
 {
 	char p[RPATH_MAX];
 	int r;
 
 	remote_path(st, arg, p);
-	r = libssh2_sftp_unlink_ex(c->sftp, p, (unsigned)strlen(p));
+	r = libssh2_sftp_unlink_ex(ln->conn->sftp, p, (unsigned)strlen(p));
 	if (r == LIBSSH2_ERROR_SFTP_PROTOCOL &&
-	    libssh2_sftp_last_error(c->sftp) == LIBSSH2_FX_NO_SUCH_FILE)
+	    libssh2_sftp_last_error(ln->conn->sftp) == LIBSSH2_FX_NO_SUCH_FILE)
 		return 0;
 	return r;
 }
 
 static int sftp_delete(struct sb_transport *t, const char *name)
 {
-	return run_op((struct sftp_transport *)t, "delete", name, op_delete, (void *)name);
+	struct sftp_transport *st = (struct sftp_transport *)t;
+
+	return run_op(st, &st->lane[0], "delete", name, op_delete, (void *)name);
 }
 
 static const struct sb_transport_ops sftp_ops = {

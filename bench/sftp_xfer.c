@@ -4,7 +4,8 @@
  * transport (exactly the code path backups and restores use).
  *   sftp_xfer put URL KNOWN_HOSTS KEY THREADS FILE...   upload each FILE (basename)
  *   sftp_xfer get URL KNOWN_HOSTS KEY DIR NAME...       download each NAME into DIR
- * Prints the bytes moved and the seconds taken on stdout.
+ * Prints the bytes moved and the seconds taken on stdout. $SESSIONS: the
+ * transport's SSH sessions (default 1); $GET_THREADS: parallel downloads.
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -77,7 +78,7 @@ static void *worker(void *arg)
 
 static int get_one(const char *dir, const char *name)
 {
-	static char buf[1 << 16];
+	static __thread char buf[1 << 16];
 	struct sb_transport_get *g;
 	char path[4096];
 	ssize_t n;
@@ -89,7 +90,9 @@ static int get_one(const char *dir, const char *name)
 		return -1;
 	rc = sb_transport_get_open(t, name, &g);
 	while (!rc && (n = sb_transport_get_read(g, buf, sizeof(buf))) > 0) {
+		pthread_mutex_lock(&mu);
 		total += (unsigned long long)n;
+		pthread_mutex_unlock(&mu);
 		if (write(fd, buf, (size_t)n) != n)
 			rc = -1;
 	}
@@ -99,6 +102,22 @@ static int get_one(const char *dir, const char *name)
 		sb_transport_get_close(g);
 	close(fd);
 	return rc;
+}
+
+static const char *get_dir;
+
+static void *get_worker(void *arg)
+{
+	int i, *rc = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&mu);
+		i = next < nfiles ? next++ : -1;
+		pthread_mutex_unlock(&mu);
+		if (i < 0 || *rc)
+			return NULL;
+		*rc = get_one(get_dir, files[i]);
+	}
 }
 
 int main(int argc, char **argv)
@@ -111,6 +130,7 @@ int main(int argc, char **argv)
 	if (argc < 6)
 		return 2;
 	o.known_hosts = argv[3];
+	o.sessions = getenv("SESSIONS") ? (unsigned)atoi(getenv("SESSIONS")) : 1;
 	o.ssh_key = argv[4];
 	if (sb_transport_open(argv[2], &o, &t))
 		return 1;
@@ -127,8 +147,17 @@ int main(int argc, char **argv)
 			rc |= rcs[i];
 		}
 	} else {
-		for (i = 6; i < argc && !rc; i++)
-			rc = get_one(argv[5], argv[i]);
+		nth = getenv("GET_THREADS") ? atoi(getenv("GET_THREADS")) : 1;
+		nth = nth < 1 ? 1 : nth > 16 ? 16 : nth;
+		get_dir = argv[5];
+		files = argv + 6;
+		nfiles = argc - 6;
+		for (i = 0; i < nth; i++)
+			pthread_create(&th[i], NULL, get_worker, &rcs[i]);
+		for (i = 0; i < nth; i++) {
+			pthread_join(th[i], NULL);
+			rc |= rcs[i];
+		}
 	}
 	printf("%llu %.3f\n", total, now() - t0);
 	sb_transport_close(t);

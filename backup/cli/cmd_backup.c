@@ -131,7 +131,7 @@ static void last_totals(const char *dir, unsigned long long *files, unsigned lon
 int cmd_backup(int argc, char **argv)
 {
 	struct sb_backup_opts o = {.volsize = 50ull << 20};
-	struct sb_transport_opts to = {.create = true};
+	struct sb_transport_opts to = {.create = true, .sessions = 2}; /* one per packer worker */
 	struct sb_backup_stats stats;
 	struct sb_crypto *user = NULL, *dec = NULL;
 	const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));

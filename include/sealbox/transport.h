@@ -24,6 +24,7 @@ struct sb_transport_opts {
 	const char *known_hosts;  /* sftp: NULL: ~/.ssh/known_hosts */
 	bool accept_new_host_key; /* sftp: add an unknown host key */
 	bool create;		  /* create the target folder if missing */
+	unsigned sessions;	  /* sftp: SSH sessions for parallel transfers (0: 1) */
 };
 
 struct sb_dirent_list {

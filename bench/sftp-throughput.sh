@@ -8,7 +8,8 @@
 # BUILD_DIR: a configured and built sealbox tree (default: ./build); the
 # driver bench/sftp_xfer.c is compiled against its libsealbox_core.a, so the
 # code measured is the transport backups and restores use (uploads from two
-# threads on one session, as the packer's workers do).
+# threads on two SSH sessions, as `sealbox backup` does). Besides MiB/s, each
+# row gives the client's CPU seconds per GiB moved.
 # Environment: SIZE_MB (total, default 1024), VOL_MB (per volume, default
 # 128), BENCH_DIR (where data and the server folder live, default /tmp).
 # Starts a private sshd on 127.0.0.1 (stopped at exit); needs ssh-keygen,
@@ -28,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for c in /usr/sbin/sshd ssh-keygen sftp scp cc pkg-config; do
+for c in /usr/sbin/sshd ssh-keygen sftp scp cc pkg-config /usr/bin/time; do
     command -v "$c" >/dev/null || { echo "needs $c" >&2; exit 2; }
 done
 [ -f "$BUILD/libsealbox_core.a" ] || { echo "no libsealbox_core.a in $BUILD" >&2; exit 2; }
@@ -84,26 +85,36 @@ clear_srv() { rm -rf "$W/srv" "$W/dl" && mkdir -p "$W/srv" "$W/dl"; }
 now() { date +%s.%N; }
 mbps() { python3 -c "import sys; print('%.0f' % ($TOTAL / 1048576 / float(sys.argv[1])))" "$1"; }
 ROWS=()
-row() { ROWS+=("$(printf '%-44s %-9s %8s' "$1" "$2" "$3")"); }
-timed() { # timed LABEL DIR CMD...
-    local label=$1 dir=$2 t0 t1
+row() { ROWS+=("$(printf '%-50s %-9s %8s %14s' "$1" "$2" "$3" "$4")"); }
+# timed LABEL DIR CMD...: MiB/s, and the client's CPU seconds (user + system,
+# its children included: OpenSSH's sftp runs ssh) per GiB moved.
+timed() {
+    local label=$1 dir=$2 t0 t1 cpu
     shift 2
     sync
     t0=$(now)
-    "$@" >/dev/null
+    /usr/bin/time -f "%U %S" -o "$W/cpu" "$@" >/dev/null
     t1=$(now)
-    row "$label" "$dir" "$(mbps "$(python3 -c "print($t1 - $t0)")")"
+    cpu=$(awk -v total="$TOTAL" '{ printf "%.2f", ($1 + $2) / (total / 1073741824) }' "$W/cpu")
+    row "$label" "$dir" "$(mbps "$(python3 -c "print($t1 - $t0)")")" "$cpu"
 }
 verify() { for n in "${NAMES[@]}"; do cmp -s "$W/data/$n" "$1/$n" || { echo "$1/$n differs" >&2; exit 1; }; done; }
 
 cd "$W/data"
-# sealbox: two upload threads on one session (the packer), one download stream
+# sealbox: as `sealbox backup` uploads (two packer workers, two SSH
+# sessions), then variants; downloads one at a time (verify, the mount) and
+# two at once (restore's read-ahead), on one session as restore does.
 clear_srv
-timed "sealbox (libssh2, 2 upload threads)" upload "$W/sftp_xfer" put "$URL" "$S/known_hosts" "$S/user" 2 "${NAMES[@]}"
+SESSIONS=2 timed "sealbox backup (2 sessions, 2 upload threads)" upload "$W/sftp_xfer" put "$URL" "$S/known_hosts" "$S/user" 2 "${NAMES[@]}"
 verify "$W/srv"
 clear_srv
-timed "sealbox (libssh2, 1 upload thread)" upload "$W/sftp_xfer" put "$URL" "$S/known_hosts" "$S/user" 1 "${NAMES[@]}"
-timed "sealbox (libssh2)" download "$W/sftp_xfer" get "$URL" "$S/known_hosts" "$S/user" "$W/dl" "${NAMES[@]}"
+SESSIONS=1 timed "sealbox (1 session, 2 upload threads)" upload "$W/sftp_xfer" put "$URL" "$S/known_hosts" "$S/user" 2 "${NAMES[@]}"
+clear_srv
+SESSIONS=1 timed "sealbox (1 session, 1 upload thread)" upload "$W/sftp_xfer" put "$URL" "$S/known_hosts" "$S/user" 1 "${NAMES[@]}"
+SESSIONS=1 GET_THREADS=1 timed "sealbox (1 download at a time)" download "$W/sftp_xfer" get "$URL" "$S/known_hosts" "$S/user" "$W/dl" "${NAMES[@]}"
+verify "$W/dl"
+rm -f "$W/dl"/*
+SESSIONS=1 GET_THREADS=2 timed "sealbox restore (2 downloads at once)" download "$W/sftp_xfer" get "$URL" "$S/known_hosts" "$S/user" "$W/dl" "${NAMES[@]}"
 verify "$W/dl"
 
 ossh_sftp() { # ossh_sftp put|get [ssh options...]
@@ -140,5 +151,5 @@ timed "OpenSSH scp -O (legacy protocol)" upload scp -O -q -P "$PORT" "${SSHOPTS[
 
 echo
 echo "sftp throughput over loopback, $NVOL x $VOL_MB MiB = $((TOTAL / 1048576)) MiB, MB/s = MiB/s"
-printf '%-44s %-9s %8s\n' "client" "direction" "MiB/s"
+printf '%-50s %-9s %8s %14s\n' "client" "direction" "MiB/s" "client CPU s/GiB"
 printf '%s\n' "${ROWS[@]}"

@@ -35,11 +35,26 @@ snapshot_copy "$SRC" 2
 mapfile -t TIMES < <(set_times "$SRV")
 [ ${#TIMES[@]} = 2 ] || fail "expected 2 sets on the server"
 
+NVOLS=$(ls "$SRV" | grep -c 'difftar\.gpg$')
+log "restore of one small file fetches only its volume ($NVOLS on the server)"
+m=$(log_mark)
+sb_restore "$URL" "$T/r-one" "${SSHO[@]}" --path dir1/one.txt
+cmp "$T/expect/2/dir1/one.txt" "$T/r-one/one.txt" 2>/dev/null ||
+    cmp "$T/expect/2/dir1/one.txt" "$T/r-one" || fail "restored one.txt differs"
+got=$(opened_since "$m" 'difftar\.gpg$')
+log "volumes opened: $got"
+[ "$got" -ge 1 ] && [ "$got" -le 2 ] || fail "restore of one file opened $got of $NVOLS volumes"
+
 MP="$T/mnt"
 log "mount over sftp; the first snapshot equals the source at its time"
 n0=$(accepted)
+m=$(log_mark)
 sb_mount "$URL" "$MP" "${SSHO[@]}"
 expect_stdout_match 'Mounted 2 snapshot'
+cmp "$T/expect/2/small.txt" "$MP/latest/small.txt" || fail "small.txt differs"
+got=$(opened_since "$m" 'difftar\.gpg$')
+log "volumes opened to mount and read small.txt: $got"
+[ "$got" -le 2 ] || fail "the mount opened $got of $NVOLS volumes to read one small file"
 mcompare "$T/expect/1" "$(snap_dir "$MP" "${TIMES[0]}")"
 S2=$(snap_dir "$MP" "${TIMES[1]}")
 cmp "$T/expect/2/big2.bin" "$S2/big2.bin" || fail "big2.bin differs"

@@ -2,7 +2,9 @@
 /*
  * sftp_auth.c - user authentication with public keys: the --ssh-key file,
  * else every ssh-agent identity, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
- * A failure lists every key tried and why it did not work.
+ * RSA keys sign with rsa-sha2-512 through ssh_rsa.c (libssh2 1.10 itself
+ * signs them with SHA-1 only, which OpenSSH >= 8.8 refuses); other keys go
+ * through libssh2. A failure lists every key tried and why it did not work.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +17,7 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "sftp_session.h"
+#include "ssh_rsa.h"
 
 static void tried_add(char *tried, size_t size, const char *fmt, const char *a, const char *b)
 {
@@ -23,27 +26,65 @@ static void tried_add(char *tried, size_t size, const char *fmt, const char *a, 
 	snprintf(tried + n, size - n, fmt, n ? ", " : "", a, b);
 }
 
-/* Is file an RSA private key? (its .pub, or a PEM header, says so) */
-static bool is_rsa_key(const char *file)
+/*
+ * An RSA key: rsa-sha2-512 (RFC 8332), which libssh2 1.10 cannot sign itself.
+ * Only when the server refuses that before any signature (the key is not
+ * authorized, or a server older than OpenSSH 7.2 knows no rsa-sha2), libssh2
+ * tries the key once more with ssh-rsa (SHA-1). Each refusal counts against
+ * the server's MaxAuthTries, so no rsa-sha2-256 in between.
+ */
+static int try_rsa_key(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, const char *file,
+		       const struct sb_ssh_rsa *key, const char *pass, char *tried, size_t size)
 {
-	char pub[PATH_MAX], head[64] = "";
-	FILE *f;
+	char reason[512];
+	int r;
 
-	snprintf(pub, sizeof(pub), "%s.pub", file);
-	if ((f = fopen(pub, "re")) || (f = fopen(file, "re"))) {
-		if (!fgets(head, sizeof(head), f))
-			head[0] = '\0';
-		fclose(f);
+	if ((r = sb_ssh_rsa_userauth(ssh, ep->user, key, "rsa-sha2-512")) == 0)
+		return 0;
+	if (r != LIBSSH2_ERROR_AUTHENTICATION_FAILED) {
+		snprintf(reason, sizeof(reason), "RSA key, rsa-sha2-512 failed: %s",
+			 sftp_errmsg(ssh));
+		tried_add(tried, size, "%s%s (%s)", file, reason);
+		return r;
 	}
-	return !strncmp(head, "ssh-rsa ", 8) || strstr(head, "BEGIN RSA PRIVATE KEY");
+	r = libssh2_userauth_publickey_fromfile_ex(ssh, ep->user, (unsigned)strlen(ep->user), NULL,
+						   file, pass ? pass : "");
+	if (!r)
+		return 0;
+	tried_add(tried, size, "%s%s (%s)", file,
+		  "RSA key refused by the server, as rsa-sha2-512 and as ssh-rsa");
+	return r;
 }
 
 static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, const char *file,
 			char *tried, size_t size)
 {
 	const char *pass = getenv("SEALBOX_SSH_PASSPHRASE");
+	struct sb_ssh_rsa *key = NULL;
+	char why[256], reason[512];
 	int r;
 
+	r = sb_ssh_rsa_load(file, pass, &key, why, sizeof(why));
+	if (r == 0) {
+		r = try_rsa_key(ep, ssh, file, key, pass, tried, size);
+		sb_ssh_rsa_free(key);
+		return r;
+	}
+	if (r != SB_SSH_RSA_NOT_RSA) {
+		if (r == SB_ERR_PASSPHRASE && !pass)
+			snprintf(reason, sizeof(reason),
+				 "encrypted, and $SEALBOX_SSH_PASSPHRASE is not set");
+		else if (r == SB_ERR_PASSPHRASE)
+			snprintf(reason, sizeof(reason), "wrong $SEALBOX_SSH_PASSPHRASE");
+		else if (r == SB_ERR_KEY)
+			snprintf(reason, sizeof(reason), "unsupported key file: %s", why);
+		else
+			snprintf(reason, sizeof(reason), "unreadable: %s", why);
+		tried_add(tried, size, "%s%s (%s)", file, reason);
+		return LIBSSH2_ERROR_FILE;
+	}
+
+	/* not RSA: libssh2 reads and signs ed25519 and ecdsa keys itself */
 	r = libssh2_userauth_publickey_fromfile_ex(ssh, ep->user, (unsigned)strlen(ep->user), NULL,
 						   file, pass ? pass : "");
 	if (!r)
@@ -53,38 +94,51 @@ static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, co
 		    tried, size, "%s%s (%s)", file,
 		    pass ? "unreadable, wrong $SEALBOX_SSH_PASSPHRASE or unsupported format"
 			 : "unreadable, encrypted without $SEALBOX_SSH_PASSPHRASE, or unsupported");
-	else if (is_rsa_key(file))
-		/* libssh2 1.10 signs with ssh-rsa (SHA-1) only: OpenSSH >= 8.8 refuses that */
-		tried_add(tried, size, "%s%s (%s)", file,
-			  "refused by the server: this libssh2 signs RSA keys with SHA-1 only, "
-			  "which OpenSSH 8.8 and later refuse; use an ed25519 or ecdsa key");
 	else
 		tried_add(tried, size, "%s%s (%s)", file, "refused by the server");
 	return r;
 }
 
+/* Is the agent identity a plain RSA key (not a certificate)? */
+static bool is_ssh_rsa(const struct libssh2_agent_publickey *id)
+{
+	return id->blob_len > 11 && !memcmp(id->blob, "\0\0\0\7ssh-rsa", 11);
+}
+
+/* Every identity of the agent; RSA ones signed by the agent with rsa-sha2-512. */
 static int try_agent(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char *tried, size_t size)
 {
 	LIBSSH2_AGENT *ag = libssh2_agent_init(ssh);
 	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
-	int r = -1, n = 0;
-	char count[32];
+	int r = -1, n = 0, nosign = 0;
+	char count[32], unsigned_rsa[80] = "";
 
 	if (!ag)
 		return -1;
 	if (libssh2_agent_connect(ag) == 0 && libssh2_agent_list_identities(ag) == 0) {
 		while (libssh2_agent_get_identity(ag, &id, prev) == 0) {
 			n++;
-			if ((r = libssh2_agent_userauth(ag, ep->user, id)) == 0)
+			if (is_ssh_rsa(id))
+				r = sb_ssh_agent_rsa_userauth(ssh, ep->user, id->blob, id->blob_len,
+							      "rsa-sha2-512");
+			else
+				r = libssh2_agent_userauth(ag, ep->user, id);
+			if (r == 0)
 				break;
+			if (r == LIBSSH2_ERROR_AGENT_PROTOCOL)
+				nosign++;
 			prev = id;
 		}
 		libssh2_agent_disconnect(ag);
 	}
 	libssh2_agent_free(ag);
 	if (r) {
-		snprintf(count, sizeof(count), "%d key%s", n, n == 1 ? "" : "s");
-		tried_add(tried, size, "%sssh-agent (%s%s)", count, " refused");
+		snprintf(count, sizeof(count), "%d key%s refused", n, n == 1 ? "" : "s");
+		if (nosign)
+			snprintf(unsigned_rsa, sizeof(unsigned_rsa),
+				 "; it would not sign %d RSA key%s with rsa-sha2-512", nosign,
+				 nosign == 1 ? "" : "s");
+		tried_add(tried, size, "%sssh-agent (%s%s)", count, unsigned_rsa);
 	}
 	return r;
 }

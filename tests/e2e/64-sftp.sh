@@ -153,13 +153,6 @@ expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
 log "key types: rsa (rsa-sha2), ecdsa, passphrase; default locations; hashed known_hosts"
 expect_exit 0 sb snapshots --target "$URL" --ssh-key "$S/user_ecdsa" --known-hosts "$KH"
 expect_stdout_match "Backup chains: 1"
-# libssh2 1.10 signs RSA user keys with ssh-rsa (SHA-1), which OpenSSH >= 8.8
-# refuses: either it works (a newer libssh2) or the error says why.
-_run sb snapshots --target "$URL" --ssh-key "$S/user_rsa" --known-hosts "$KH"
-if [ "$LAST_RC" != 0 ]; then
-    expect_exit 5 sb snapshots --target "$URL" --ssh-key "$S/user_rsa" --known-hosts "$KH"
-    expect_error "user_rsa.*SHA-1.*ed25519"
-fi
 expect_exit 5 sb snapshots --target "$URL" --ssh-key "$S/user_enc" --known-hosts "$KH"
 expect_error "user_enc"
 expect_exit 0 env SEALBOX_SSH_PASSPHRASE='ssh key pass' "$SEALBOX" snapshots --target "$URL" \
@@ -172,6 +165,119 @@ ssh-keygen -q -H -f "$HOME/.ssh/known_hosts" 2>/dev/null
 grep -q '^|1|' "$HOME/.ssh/known_hosts" || fail "ssh-keygen -H did not hash"
 expect_exit 0 sb snapshots --target "$URL"
 expect_stdout_match "Backup chains: 1"
+
+# ---------------------------------------------------------------- RSA keys
+# RSA user keys sign with rsa-sha2-512 (RFC 8332; libssh2 1.10 alone signs
+# ssh-rsa/SHA-1, which this sshd refuses): OpenSSH format plain and
+# encrypted, PEM PKCS#1 and encrypted PKCS#8, ssh-agent; ssh-rsa only for a
+# server that refuses rsa-sha2. At LogLevel VERBOSE sshd names the accepted
+# key ("Accepted publickey ... RSA SHA256:...", lines end in CRLF) and every
+# algorithm it refuses ("signature algorithm X not in PubkeyAcceptedAlgorithms").
+log "RSA keys: rsa-sha2-512 from OpenSSH, encrypted, PEM and PKCS#8 files and ssh-agent"
+ssh-keygen -q -t rsa -b 3072 -N 'pw' -C user-rsa-enc -f "$S/user_rsa_enc"
+ssh-keygen -q -t rsa -b 3072 -m PEM -N '' -C user-rsa-pem -f "$S/user_rsa_pem"
+ssh-keygen -q -t rsa -b 2048 -m PKCS8 -N 'pkcs8 pass' -C user-rsa-p8 -f "$S/user_rsa_p8"
+ssh-keygen -q -t rsa -b 2048 -N '' -C stranger-rsa -f "$S/stranger_rsa"
+cat "$S"/user_rsa_enc.pub "$S"/user_rsa_pem.pub "$S"/user_rsa_p8.pub >>"$S/authorized_keys"
+rsa_fp() { ssh-keygen -l -E sha256 -f "$1.pub" | awk '{print $2}'; }
+# rsa_sb VAR=VALUE... -- ARGS...: sb with more environment (for _run's subshell)
+rsa_sb() {
+    while [ "$1" != -- ]; do export "${1?}"; shift; done
+    shift
+    sb "$@"
+}
+# rsa_mark LOG; ...; rsa_grep ARGS / rsa_log: grep / show the lines since rsa_mark
+# (a file, not a pipe: grep -q closing a pipe would fail it under pipefail)
+rsa_mark() { RSA_LOG_AT=$(wc -l <"$1"); RSA_LOG_FILE=$1; }
+rsa_grep() {
+    tail -n "+$((RSA_LOG_AT + 1))" "$RSA_LOG_FILE" >"$T/rsa-new.log"
+    grep "$@" "$T/rsa-new.log"
+}
+rsa_log() { tail -n "+$((RSA_LOG_AT + 1))" "$RSA_LOG_FILE" >&2; }
+# rsa_expect_login KEY: the one login since rsa_mark was KEY, with rsa-sha2
+# (sshd refuses ssh-rsa), and no algorithm was refused on the way.
+rsa_expect_login() {
+    local fp
+    fp=$(rsa_fp "$1")
+    rsa_grep -qE "Accepted publickey for $ME .*: RSA $(re "$fp")([^A-Za-z0-9+/]|$)" ||
+        { rsa_log; fail "sshd did not accept $1 (RSA $fp)"; }
+    ! rsa_grep "not in PubkeyAcceptedAlgorithms" ||
+        fail "an RSA algorithm was refused on the way to $1"
+}
+
+for k in user_rsa user_rsa_pem; do
+    rsa_mark "$S/sshd.log"
+    expect_exit 0 sb snapshots --target "$URL" --ssh-key "$S/$k" --known-hosts "$KH"
+    expect_stdout_match "Backup chains: 1"
+    rsa_expect_login "$S/$k"
+done
+rsa_mark "$S/sshd.log"
+expect_exit 0 rsa_sb SEALBOX_SSH_PASSPHRASE=pw -- snapshots --target "$URL" \
+    --ssh-key "$S/user_rsa_enc" --known-hosts "$KH"
+rsa_expect_login "$S/user_rsa_enc"
+rsa_mark "$S/sshd.log"
+expect_exit 0 rsa_sb SEALBOX_SSH_PASSPHRASE='pkcs8 pass' -- snapshots --target "$URL" \
+    --ssh-key "$S/user_rsa_p8" --known-hosts "$KH"
+rsa_expect_login "$S/user_rsa_p8"
+
+log "RSA keys: wrong or missing passphrase, unauthorized key: clear errors, no wasted attempts"
+rsa_mark "$S/sshd.log"
+expect_exit 5 rsa_sb SEALBOX_SSH_PASSPHRASE=wrong -- snapshots --target "$URL" \
+    --ssh-key "$S/user_rsa_enc" --known-hosts "$KH"
+expect_error "user_rsa_enc \(wrong \\\$SEALBOX_SSH_PASSPHRASE\)"
+expect_exit 5 sb snapshots --target "$URL" --ssh-key "$S/user_rsa_enc" --known-hosts "$KH"
+expect_error "user_rsa_enc \(encrypted, and \\\$SEALBOX_SSH_PASSPHRASE is not set\)"
+expect_exit 5 rsa_sb SEALBOX_SSH_PASSPHRASE=wrong -- snapshots --target "$URL" \
+    --ssh-key "$S/user_rsa_p8" --known-hosts "$KH"
+expect_error "user_rsa_p8 \(wrong \\\$SEALBOX_SSH_PASSPHRASE\)"
+! rsa_grep -E "publickey|PubkeyAccepted" || fail "a key that could not be read was offered"
+expect_exit 5 sb snapshots --target "$URL" --ssh-key "$S/stranger_rsa" --known-hosts "$KH"
+expect_error "stranger_rsa \(RSA key refused by the server, as rsa-sha2-512 and as ssh-rsa\)"
+[ "$(rsa_grep -c "signature algorithm ssh-rsa not in PubkeyAcceptedAlgorithms")" = 1 ] ||
+    { rsa_log; fail "expected exactly one ssh-rsa attempt for an unauthorized RSA key"; }
+
+log "RSA keys: ssh-agent signs with rsa-sha2-512 (an ed25519 identity refused first)"
+bg_start ssh-agent -D -a "$T/agent.sock"
+RSA_AGENT_PID=$BG_PID
+for i in $(seq 100); do
+    [ -S "$T/agent.sock" ] && break
+    sleep 0.05
+done
+SSH_AUTH_SOCK="$T/agent.sock" ssh-add -q "$S/stranger" "$S/user_rsa" 2>/dev/null ||
+    fail "ssh-add failed"
+mkdir -p "$T/agent-home" # no ~/.ssh keys to fall back on
+rsa_mark "$S/sshd.log"
+expect_exit 0 rsa_sb SSH_AUTH_SOCK="$T/agent.sock" HOME="$T/agent-home" -- snapshots \
+    --target "$URL" --known-hosts "$KH"
+expect_stdout_match "Backup chains: 1"
+rsa_expect_login "$S/user_rsa"
+kill "$RSA_AGENT_PID" 2>/dev/null || true
+wait "$RSA_AGENT_PID" 2>/dev/null || true
+
+log "RSA keys: a server that refuses rsa-sha2 gets ssh-rsa, one attempt more"
+RSA_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -e "s/^Port .*/Port $RSA_PORT/" -e "s|^PidFile .*|PidFile $S/sshd-rsa.pid|" \
+    "$S/sshd_config" >"$S/sshd_rsa_config"
+echo "PubkeyAcceptedAlgorithms ssh-rsa" >>"$S/sshd_rsa_config"
+bg_start "$SSHD" -f "$S/sshd_rsa_config" -D -e -E "$S/sshd-rsa.log"
+RSA_SSHD_PID=$BG_PID
+for i in $(seq 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
+        "$RSA_PORT" 2>/dev/null && break
+    kill -0 "$RSA_SSHD_PID" 2>/dev/null || { cat "$S/sshd-rsa.log" >&2; fail "sshd did not start"; }
+    sleep 0.1
+done
+rsa_mark "$S/sshd-rsa.log"
+expect_exit 0 sb snapshots --target "sftp://$ME@127.0.0.1:$RSA_PORT$SRV" --ssh-key "$S/user_rsa" \
+    --known-hosts "$S/known_hosts_rsa" --accept-new-host-key
+expect_stdout_match "Backup chains: 1"
+rsa_grep -q "signature algorithm rsa-sha2-512 not in PubkeyAcceptedAlgorithms" ||
+    { rsa_log; fail "rsa-sha2-512 was not tried first"; }
+rsa_grep -qE "Accepted publickey for $ME .*: RSA $(re "$(rsa_fp "$S/user_rsa")")([^A-Za-z0-9+/]|$)" ||
+    { rsa_log; fail "the ssh-rsa fallback did not log in"; }
+kill "$RSA_SSHD_PID" 2>/dev/null || true
+wait "$RSA_SSHD_PID" 2>/dev/null || true
+# ------------------------------------------------------------ end RSA keys
 
 log "authentication failure names the key"
 expect_exit 5 sb snapshots --target "$URL" --ssh-key "$S/stranger" --known-hosts "$KH"

@@ -2,27 +2,18 @@
 /*
  * crypto.c - OpenPGP through gpgme and the real gpg: encrypt+sign, decrypt
  * with signer verification, key checks, clear-signed seals and ephemeral
- * keyrings for offline secret keys. The streaming variants: crypto_stream.c.
+ * keyrings for offline secret keys (made by crypto_keyring.c; passphrases:
+ * crypto_pass.c). The streaming variants: crypto_stream.c.
  *
  * It does not parse OpenPGP itself and never holds key material: gpg and its
  * agent do. Passphrases pass through fixed stack buffers, wiped after use.
  * This is the one place where gpgme errors become sb_err codes.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,316 +24,7 @@
 #include "sealbox/log.h"
 #include "crypto_impl.h"
 
-#define PP_MAX 1024			/* longest passphrase accepted */
-#define EXPIRY_WARN_SECS (30 * 86400)	/* warn when a key expires this soon */
-#define EPH_MAX 16			/* ephemeral keyrings per process */
-#define EPH_PREFIX "sealbox-gnupg."
-
-extern char **environ;
-
-
-/* ---- one-time init and the async-signal-safe cleanup registry ---- */
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static gpgme_error_t init_err;
-static char gpgconf_path[PATH_MAX];
-static char rm_path[16];
-static atomic_bool tty_prompt_allowed = true;
-
-/* Argument vectors prebuilt at registration so a signal handler only forks. */
-struct eph_slot {
-	volatile sig_atomic_t used;
-	char dir[PATH_MAX];
-	char *kill_argv[6];
-	char *rm_argv[5];
-};
-
-static struct eph_slot eph_slots[EPH_MAX];
-static pthread_mutex_t eph_lock = PTHREAD_MUTEX_INITIALIZER; /* protects slot allocation */
-static char arg_homedir[] = "--homedir", arg_kill[] = "--kill", arg_all[] = "all";
-static char arg_rf[] = "-rf", arg_dashes[] = "--";
-
-static void crypto_init(void)
-{
-	const char *p;
-
-	gpgme_check_version(NULL);
-	init_err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-	p = gpgme_get_dirinfo("gpgconf-name");
-	snprintf(gpgconf_path, sizeof(gpgconf_path), "%s", p ? p : "/usr/bin/gpgconf");
-	snprintf(rm_path, sizeof(rm_path), "%s", access("/bin/rm", X_OK) == 0 ? "/bin/rm" : "/usr/bin/rm");
-}
-
-static int crypto_ready(void)
-{
-	pthread_once(&init_once, crypto_init);
-	if (init_err) {
-		sb_error("gpg (OpenPGP engine) not usable: %s", gpgme_strerror(init_err));
-		return SB_ERR_INTERNAL;
-	}
-	return 0;
-}
-
-void sb_crypto_set_tty_prompt(bool allow) { atomic_store(&tty_prompt_allowed, allow); }
-
-/* fork + execve + waitpid, output to /dev/null; async-signal-safe. */
-static void run_quiet(char *const argv[])
-{
-	pid_t pid = fork();
-	int fd;
-
-	if (pid == 0) {
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 0);
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execve(argv[0], argv, environ);
-		_exit(127);
-	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-}
-
-static int eph_register(const char *dir)
-{
-	struct eph_slot *s;
-	int i;
-
-	pthread_mutex_lock(&eph_lock);
-	for (i = 0; i < EPH_MAX && eph_slots[i].used; i++)
-		;
-	if (i == EPH_MAX) {
-		pthread_mutex_unlock(&eph_lock);
-		sb_error("too many temporary keyrings open");
-		return SB_ERR_INTERNAL;
-	}
-	s = &eph_slots[i];
-	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	s->kill_argv[0] = gpgconf_path;
-	s->kill_argv[1] = arg_homedir;
-	s->kill_argv[2] = s->dir;
-	s->kill_argv[3] = arg_kill;
-	s->kill_argv[4] = arg_all;
-	s->kill_argv[5] = NULL;
-	s->rm_argv[0] = rm_path;
-	s->rm_argv[1] = arg_rf;
-	s->rm_argv[2] = arg_dashes;
-	s->rm_argv[3] = s->dir;
-	s->rm_argv[4] = NULL;
-	s->used = 1;
-	pthread_mutex_unlock(&eph_lock);
-	return i;
-}
-
-/* Stop the agent of a keyring and remove it; usable for unregistered dirs. */
-static void keyring_destroy(const char *dir)
-{
-	char d[PATH_MAX];
-	char *kill_argv[] = {gpgconf_path, arg_homedir, d, arg_kill, arg_all, NULL};
-	char *rm_argv[] = {rm_path, arg_rf, arg_dashes, d, NULL};
-	int tries;
-
-	snprintf(d, sizeof(d), "%s", dir);
-	run_quiet(kill_argv);
-	/* the dying agent may still be removing its sockets: retry briefly */
-	for (tries = 0; tries < 5; tries++) {
-		run_quiet(rm_argv);
-		if (access(d, F_OK) != 0)
-			return;
-		usleep(100 * 1000);
-	}
-	sb_warn("could not remove temporary keyring %s", sb_log_str(d, strlen(d)));
-}
-
-static void eph_release(int slot)
-{
-	struct eph_slot *s = &eph_slots[slot];
-
-	keyring_destroy(s->dir);
-	pthread_mutex_lock(&eph_lock);
-	s->used = 0;
-	pthread_mutex_unlock(&eph_lock);
-}
-
-void sb_crypto_emergency_cleanup(void)
-{
-	int i;
-
-	for (i = 0; i < EPH_MAX; i++) {
-		if (!eph_slots[i].used)
-			continue;
-		run_quiet(eph_slots[i].kill_argv);
-		run_quiet(eph_slots[i].rm_argv);
-		eph_slots[i].used = 0;
-	}
-}
-
-static void reap_in(const char *base)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	struct stat st;
-	DIR *d = opendir(base);
-	char *end;
-	long pid;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, EPH_PREFIX, strlen(EPH_PREFIX)))
-			continue;
-		pid = strtol(de->d_name + strlen(EPH_PREFIX), &end, 10);
-		if (pid <= 0 || *end != '.' || pid == (long)getpid())
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
-			continue;
-		sb_info("removing stale temporary keyring %s", sb_log_str(path, strlen(path)));
-		keyring_destroy(path);
-	}
-	closedir(d);
-}
-
-static int eph_base(char *out, size_t size)
-{
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
-
-	if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode)) {
-		snprintf(out, size, "%s/sealbox", xdg);
-		if (mkdir(out, 0700) == 0 || errno == EEXIST)
-			if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
-				return 0;
-	}
-	snprintf(out, size, "/tmp");
-	return 0;
-}
-
-void sb_crypto_reap_stale(void)
-{
-	char base[PATH_MAX];
-
-	if (crypto_ready())
-		return;
-	eph_base(base, sizeof(base));
-	reap_in(base);
-	if (strcmp(base, "/tmp"))
-		reap_in("/tmp");
-}
-
-/* ---- passphrases ---- */
-
-
-/* Process-wide passphrases given by the caller, by variable; see crypto.h. */
-static _Atomic(const char *) pp_given_sign, pp_given_secret;
-
-static _Atomic(const char *) *pp_given_slot(const char *env)
-{
-	if (!strcmp(env, "SEALBOX_SIGN_PASSPHRASE"))
-		return &pp_given_sign;
-	if (!strcmp(env, "SEALBOX_SECRET_PASSPHRASE"))
-		return &pp_given_secret;
-	return NULL;
-}
-
-void sb_crypto_set_passphrase(const char *env, const char *pass)
-{
-	_Atomic(const char *) *slot = pp_given_slot(env);
-
-	if (slot)
-		atomic_store(slot, pass);
-}
-
-/* The caller's passphrase for env, else the variable itself, else NULL. */
-static const char *pp_given(const char *env)
-{
-	_Atomic(const char *) *slot = pp_given_slot(env);
-	const char *p = slot ? atomic_load(slot) : NULL;
-
-	return p ? p : getenv(env);
-}
-
-int sb_crypto_read_tty(const char *prompt, char *buf, size_t size)
-{
-	struct termios old, quiet;
-	bool restore = false;
-	size_t n = 0;
-	char ch;
-	int fd;
-
-	if (!size || !atomic_load(&tty_prompt_allowed))
-		return SB_ERR_PASSPHRASE;
-	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return SB_ERR_PASSPHRASE;
-	if (tcgetattr(fd, &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		quiet.c_lflag |= ICANON;
-		restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
-	}
-	dprintf(fd, "%s", prompt);
-	for (;;) {
-		ssize_t r = read(fd, &ch, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || ch == '\n' || ch == '\r')
-			break;
-		if (n + 1 < size)
-			buf[n++] = ch;
-	}
-	buf[n] = '\0';
-	if (restore)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	(void)!write(fd, "\n", 1);
-	close(fd);
-	explicit_bzero(&ch, sizeof(ch));
-	return 0;
-}
-
-static int tty_read_pass(const char *hint, char *buf, size_t size)
-{
-	char prompt[200];
-
-	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", hint);
-	return sb_crypto_read_tty(prompt, buf, size) ? -1 : 0;
-}
-
-static gpgme_error_t pp_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad,
-			   int fd)
-{
-	struct pp_state *pp = hook;
-	const char *hint = uid_hint ? sb_log_str(uid_hint, strlen(uid_hint)) : "the key";
-	const char *env = pp_given(pp->env);
-	char pass[PP_MAX];
-	size_t len;
-	int bad;
-
-	(void)info;
-	snprintf(pp->hint, sizeof(pp->hint), "%s", hint);
-	if (prev_was_bad) {
-		pp->err = SB_ERR_PASSPHRASE;
-		snprintf(pp->msg, sizeof(pp->msg), "wrong passphrase for %s", hint);
-		return gpg_error(GPG_ERR_CANCELED);
-	}
-	if (env) {
-		snprintf(pass, sizeof(pass), "%s", env);
-	} else if (tty_read_pass(hint, pass, sizeof(pass))) {
-		pp->err = SB_ERR_PASSPHRASE;
-		snprintf(pp->msg, sizeof(pp->msg), "no passphrase for %s: set %s", hint, pp->env);
-		return gpg_error(GPG_ERR_CANCELED);
-	}
-	len = strlen(pass);
-	bad = gpgme_io_writen(fd, pass, len) || gpgme_io_writen(fd, "\n", 1);
-	explicit_bzero(pass, sizeof(pass));
-	return bad ? gpgme_error_from_syserror() : 0;
-}
+#define EXPIRY_WARN_SECS (30 * 86400) /* warn when a key expires this soon */
 
 /* ---- gpgme data over sb_reader/sb_writer ---- */
 
@@ -401,7 +83,7 @@ static int op_init(struct op *op, const char *home, const char *pp_env, const ch
 		sb_error("gpgme: cannot set up a context: %s", gpgme_strerror(e));
 		return SB_ERR_INTERNAL;
 	}
-	gpgme_set_passphrase_cb(op->ctx, pp_cb, &op->pp);
+	gpgme_set_passphrase_cb(op->ctx, crypto_pp_cb, &op->pp);
 	gpgme_set_armor(op->ctx, 0);
 	gpgme_set_offline(op->ctx, 1);
 	return 0;
@@ -454,7 +136,7 @@ int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_co
 		return rc;
 	}
 	pp->env = pp_env;
-	gpgme_set_passphrase_cb(op.ctx, pp_cb, pp);
+	gpgme_set_passphrase_cb(op.ctx, crypto_pp_cb, pp);
 	*out = op.ctx;
 	return 0;
 }
@@ -468,7 +150,7 @@ void sb_crypto_gpgme_free(struct gpgme_context *ctx)
 		return;
 	gpgme_get_passphrase_cb(ctx, &cb, &pp);
 	gpgme_release(ctx);
-	if (cb == pp_cb)
+	if (cb == crypto_pp_cb)
 		free(pp);
 }
 
@@ -480,7 +162,7 @@ int sb_crypto_gpgme_pp_error(struct gpgme_context *ctx)
 
 	gpgme_get_passphrase_cb(ctx, &cb, &hook);
 	pp = hook;
-	if (cb != pp_cb || !pp || !pp->err)
+	if (cb != crypto_pp_cb || !pp || !pp->err)
 		return 0;
 	sb_error("%s", pp->msg);
 	return pp->err;
@@ -705,21 +387,12 @@ out:
 
 static int eph_open(struct sb_crypto *c, const struct sb_crypto_opts *o, const char *user_home)
 {
-	char base[PATH_MAX - 64], dir[PATH_MAX];
+	char dir[PATH_MAX];
 	int rc;
 
-	eph_base(base, sizeof(base));
-	snprintf(dir, sizeof(dir), "%s/" EPH_PREFIX "%ld.XXXXXX", base, (long)getpid());
-	if (!mkdtemp(dir)) {
-		sb_error("cannot create a temporary keyring in %s: %s", base, strerror(errno));
-		return sb_err_from_errno(errno);
-	}
-	rc = eph_register(dir);
-	if (rc < 0) {
-		rmdir(dir);
+	rc = crypto_eph_create(dir, sizeof(dir), &c->eph_slot);
+	if (rc)
 		return rc;
-	}
-	c->eph_slot = rc;
 	c->home = strdup(dir);
 	if (!c->home)
 		return SB_ERR_NOMEM;
@@ -762,7 +435,7 @@ void sb_crypto_close(struct sb_crypto *c)
 	if (!c)
 		return;
 	if (c->eph_slot >= 0)
-		eph_release(c->eph_slot);
+		crypto_eph_release(c->eph_slot);
 	free(c->home);
 	free(c);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * crypto_impl.h - private to crypto.c and crypto_stream.c: one gpgme
+ * crypto_impl.h - private to crypto*.c: one gpgme
  * operation (a context plus its callback state) and the whole-stream steps
  * the streaming variants run on their worker thread.
  */
@@ -39,6 +39,17 @@ struct op {
 	gpgme_key_t sign_key;	/* signer (encrypt, clearsign) or expected signer */
 	gpgme_data_t din, dout;
 };
+
+/* crypto_keyring.c: gpgme initialised and usable (logs once if not). */
+int crypto_ready(void);
+/* A new registered 0700 keyring folder into dir; its slot for release. */
+int crypto_eph_create(char *dir, size_t size, int *slot);
+/* Stop its agent, remove it, free the slot. */
+void crypto_eph_release(int slot);
+
+/* crypto_pass.c: gpgme's passphrase callback; hook is the op's pp_state. */
+gpgme_error_t crypto_pp_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad,
+			   int fd);
 
 void crypto_op_release(struct op *op);
 /* Set up op for encrypt+sign / for decrypt+verify (keys looked up, contexts made). */

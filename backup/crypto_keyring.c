@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * crypto_keyring.c - gpgme's one-time set-up, and the ephemeral keyrings
+ * that hold an offline secret key while a command runs: made 0700 below
+ * $XDG_RUNTIME_DIR/sealbox (else /tmp), registered so that a signal handler
+ * can stop their agent and remove them (sb_crypto_emergency_cleanup only
+ * forks and execs prebuilt argument vectors), and reaped by the next run
+ * when their process died.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gpgme.h>
+
+#include "crypto_impl.h"
+#include "sealbox/crypto.h"
+#include "sealbox/error.h"
+#include "sealbox/log.h"
+
+#define EPH_MAX 16 /* ephemeral keyrings per process */
+#define EPH_PREFIX "sealbox-gnupg."
+
+extern char **environ;
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static gpgme_error_t init_err;
+static char gpgconf_path[PATH_MAX];
+static char rm_path[16];
+
+/* Argument vectors prebuilt at registration so a signal handler only forks. */
+struct eph_slot {
+	volatile sig_atomic_t used;
+	char dir[PATH_MAX];
+	char *kill_argv[6];
+	char *rm_argv[5];
+};
+
+static struct eph_slot eph_slots[EPH_MAX];
+static pthread_mutex_t eph_lock = PTHREAD_MUTEX_INITIALIZER; /* protects slot allocation */
+static char arg_homedir[] = "--homedir", arg_kill[] = "--kill", arg_all[] = "all";
+static char arg_rf[] = "-rf", arg_dashes[] = "--";
+
+static void crypto_init(void)
+{
+	const char *p;
+
+	gpgme_check_version(NULL);
+	init_err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+	p = gpgme_get_dirinfo("gpgconf-name");
+	snprintf(gpgconf_path, sizeof(gpgconf_path), "%s", p ? p : "/usr/bin/gpgconf");
+	snprintf(rm_path, sizeof(rm_path), "%s",
+		 access("/bin/rm", X_OK) == 0 ? "/bin/rm" : "/usr/bin/rm");
+}
+
+int crypto_ready(void)
+{
+	pthread_once(&init_once, crypto_init);
+	if (init_err) {
+		sb_error("gpg (OpenPGP engine) not usable: %s", gpgme_strerror(init_err));
+		return SB_ERR_INTERNAL;
+	}
+	return 0;
+}
+
+/* fork + execve + waitpid, output to /dev/null; async-signal-safe. */
+static void run_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid == 0) {
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+static int eph_register(const char *dir)
+{
+	struct eph_slot *s;
+	int i;
+
+	pthread_mutex_lock(&eph_lock);
+	for (i = 0; i < EPH_MAX && eph_slots[i].used; i++)
+		;
+	if (i == EPH_MAX) {
+		pthread_mutex_unlock(&eph_lock);
+		sb_error("too many temporary keyrings open");
+		return SB_ERR_INTERNAL;
+	}
+	s = &eph_slots[i];
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	s->kill_argv[0] = gpgconf_path;
+	s->kill_argv[1] = arg_homedir;
+	s->kill_argv[2] = s->dir;
+	s->kill_argv[3] = arg_kill;
+	s->kill_argv[4] = arg_all;
+	s->kill_argv[5] = NULL;
+	s->rm_argv[0] = rm_path;
+	s->rm_argv[1] = arg_rf;
+	s->rm_argv[2] = arg_dashes;
+	s->rm_argv[3] = s->dir;
+	s->rm_argv[4] = NULL;
+	s->used = 1;
+	pthread_mutex_unlock(&eph_lock);
+	return i;
+}
+
+/* Stop the agent of a keyring and remove it; usable for unregistered dirs. */
+static void keyring_destroy(const char *dir)
+{
+	char d[PATH_MAX];
+	char *kill_argv[] = {gpgconf_path, arg_homedir, d, arg_kill, arg_all, NULL};
+	char *rm_argv[] = {rm_path, arg_rf, arg_dashes, d, NULL};
+	int tries;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	run_quiet(kill_argv);
+	/* the dying agent may still be removing its sockets: retry briefly */
+	for (tries = 0; tries < 5; tries++) {
+		run_quiet(rm_argv);
+		if (access(d, F_OK) != 0)
+			return;
+		usleep(100 * 1000);
+	}
+	sb_warn("could not remove temporary keyring %s", sb_log_str(d, strlen(d)));
+}
+
+static void eph_release(int slot)
+{
+	struct eph_slot *s = &eph_slots[slot];
+
+	keyring_destroy(s->dir);
+	pthread_mutex_lock(&eph_lock);
+	s->used = 0;
+	pthread_mutex_unlock(&eph_lock);
+}
+
+void sb_crypto_emergency_cleanup(void)
+{
+	int i;
+
+	for (i = 0; i < EPH_MAX; i++) {
+		if (!eph_slots[i].used)
+			continue;
+		run_quiet(eph_slots[i].kill_argv);
+		run_quiet(eph_slots[i].rm_argv);
+		eph_slots[i].used = 0;
+	}
+}
+
+static void reap_in(const char *base)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir(base);
+	char *end;
+	long pid;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, EPH_PREFIX, strlen(EPH_PREFIX)))
+			continue;
+		pid = strtol(de->d_name + strlen(EPH_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '.' || pid == (long)getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+			continue;
+		sb_info("removing stale temporary keyring %s", sb_log_str(path, strlen(path)));
+		keyring_destroy(path);
+	}
+	closedir(d);
+}
+
+static int eph_base(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+
+	if (xdg && *xdg && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(out, size, "%s/sealbox", xdg);
+		if (mkdir(out, 0700) == 0 || errno == EEXIST)
+			if (lstat(out, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+				return 0;
+	}
+	snprintf(out, size, "/tmp");
+	return 0;
+}
+
+void sb_crypto_reap_stale(void)
+{
+	char base[PATH_MAX];
+
+	if (crypto_ready())
+		return;
+	eph_base(base, sizeof(base));
+	reap_in(base);
+	if (strcmp(base, "/tmp"))
+		reap_in("/tmp");
+}
+
+int crypto_eph_create(char *dir, size_t size, int *slot)
+{
+	char base[PATH_MAX - 64];
+	int rc;
+
+	eph_base(base, sizeof(base));
+	snprintf(dir, size, "%s/" EPH_PREFIX "%ld.XXXXXX", base, (long)getpid());
+	if (!mkdtemp(dir)) {
+		sb_error("cannot create a temporary keyring in %s: %s", base, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = eph_register(dir);
+	if (rc < 0) {
+		rmdir(dir);
+		return rc;
+	}
+	*slot = rc;
+	return 0;
+}
+
+void crypto_eph_release(int slot) { eph_release(slot); }

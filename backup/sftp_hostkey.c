@@ -65,25 +65,55 @@ static int kh_check(LIBSSH2_KNOWNHOSTS *kh, const char *hostspec, const char *ke
 	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit, NULL);
 }
 
-/* Like OpenSSH, prefer the host key algorithms already known for this host. */
+/* Is name one of libssh2's algorithms (algs, n of them)? */
+static bool supported(const char **algs, int n, const char *name, size_t len)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(algs[i]) == len && !strncmp(algs[i], name, len))
+			return true;
+	return false;
+}
+
+/* Like OpenSSH, prefer the host key algorithms already known for this host.
+ * Only algorithms this libssh2 supports are listed: libssh2 1.10 strips the
+ * others with an overlapping memcpy. */
 void sftp_hostkey_prefer(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh,
 			 LIBSSH2_KNOWNHOSTS *kh)
 {
 	char pref[512] = "";
+	const char **algs = NULL;
 	bool known[NKINDS];
-	size_t i, pass;
+	size_t i, pass, len;
+	const char *m, *end;
+	int n;
 
+	n = libssh2_session_supported_algs(ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+	if (n <= 0)
+		return; /* keep libssh2's defaults */
 	for (i = 0; i < NKINDS; i++)
 		known[i] = kh_check(kh, ep->hostspec, "\x01", 1, key_kinds[i].kh_bit) ==
 			   LIBSSH2_KNOWNHOST_CHECK_MISMATCH;
 	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < NKINDS; i++)
-			if (known[i] == (pass == 0)) {
+		for (i = 0; i < NKINDS; i++) {
+			if (known[i] != (pass == 0))
+				continue;
+			for (m = key_kinds[i].methods; *m; m = *end ? end + 1 : end) {
+				end = strchr(m, ',');
+				if (!end)
+					end = m + strlen(m);
+				len = (size_t)(end - m);
+				if (!supported(algs, n, m, len))
+					continue;
 				if (*pref)
 					strcat(pref, ",");
-				strcat(pref, key_kinds[i].methods);
+				strncat(pref, m, len);
 			}
-	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref);
+		}
+	libssh2_free(ssh, algs);
+	if (*pref)
+		libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref);
 }
 
 static void b64(const unsigned char *in, size_t n, char *out, bool strip)

@@ -2,8 +2,9 @@
 /*
  * ssh_rsa.c - RSA user keys signed with rsa-sha2-512/256 on libssh2 1.10:
  * the private key loader (OpenSSH format with bcrypt_pbkdf, PEM through
- * OpenSSL's decoder), the signer, and the ssh-agent signer. See ssh_rsa.h for
- * why this works. It does not pick keys or algorithms: sftp_auth.c does.
+ * OpenSSL's decoder) and the signer; logging in with them (and with
+ * ssh-agent): ssh_rsa_auth.c. See ssh_rsa.h for why this works. It does not
+ * pick keys or algorithms: sftp_auth.c does.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -26,15 +24,10 @@
 #include "bcrypt_pbkdf.h"
 #include "sealbox/error.h"
 #include "ssh_rsa.h"
+#include "ssh_wire.h"
 
-#define KEY_FILE_MAX (1 << 20)	  /* larger files are not key files */
-#define AGENT_REPLY_MAX (1 << 18) /* an RSA signature is well below this */
-#define BCRYPT_ROUNDS_MAX 65536	  /* ssh-keygen's default is 16 */
-
-#define AGENTC_SIGN_REQUEST 13 /* PROTOCOL.agent / draft-miller-ssh-agent */
-#define AGENT_SIGN_RESPONSE 14
-#define AGENT_RSA_SHA2_256 2
-#define AGENT_RSA_SHA2_512 4
+#define KEY_FILE_MAX (1 << 20)	/* larger files are not key files */
+#define BCRYPT_ROUNDS_MAX 65536 /* ssh-keygen's default is 16 */
 
 struct sb_ssh_rsa {
 	EVP_PKEY *pkey;
@@ -45,10 +38,9 @@ struct sb_ssh_rsa {
 static const struct {
 	const char *name; /* SSH name */
 	const char *md;	  /* OpenSSL digest */
-	uint32_t agent_flag;
 } sig_algs[] = {
-    {"rsa-sha2-512", "SHA512", AGENT_RSA_SHA2_512},
-    {"rsa-sha2-256", "SHA256", AGENT_RSA_SHA2_256},
+    {"rsa-sha2-512", "SHA512"},
+    {"rsa-sha2-256", "SHA256"},
 };
 
 static int sig_alg(const char *alg)
@@ -75,138 +67,6 @@ static int fail(char *why, size_t size, int code, const char *fmt, ...)
 	return code;
 }
 
-/* ------------------------------------------------------ SSH wire format */
-
-/* A bounded reader over untrusted bytes: every get checks the length. */
-struct rd {
-	const unsigned char *p;
-	size_t n;
-};
-
-static bool rd_u32(struct rd *r, uint32_t *v)
-{
-	if (r->n < 4)
-		return false;
-	*v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 | (uint32_t)r->p[2] << 8 | r->p[3];
-	r->p += 4;
-	r->n -= 4;
-	return true;
-}
-
-static bool rd_str(struct rd *r, struct rd *s)
-{
-	uint32_t len;
-
-	if (!rd_u32(r, &len) || len > r->n)
-		return false;
-	s->p = r->p;
-	s->n = len;
-	r->p += len;
-	r->n -= len;
-	return true;
-}
-
-static bool rd_is(const struct rd *s, const char *text)
-{
-	return s->n == strlen(text) && !memcmp(s->p, text, s->n);
-}
-
-/* A name from the file, for a message: printable ASCII only, at most 64 bytes. */
-static int rd_name_len(const struct rd *s)
-{
-	size_t i;
-
-	for (i = 0; i < s->n && i < 64; i++)
-		if (s->p[i] < 0x20 || s->p[i] > 0x7e)
-			break;
-	return (int)i;
-}
-
-/* A non-negative mpint, its magnitude without leading zeros in *mag. */
-static bool rd_mpint(struct rd *r, struct rd *mag)
-{
-	if (!rd_str(r, mag) || (mag->n && (mag->p[0] & 0x80)))
-		return false;
-	while (mag->n && !mag->p[0]) {
-		mag->p++;
-		mag->n--;
-	}
-	return true;
-}
-
-/* A growing output buffer; err stays set after a failed allocation. */
-struct wr {
-	unsigned char *p;
-	size_t len, cap;
-	bool err;
-};
-
-static unsigned char *wr_room(struct wr *w, size_t n)
-{
-	unsigned char *np;
-	size_t cap;
-
-	if (w->err)
-		return NULL;
-	if (w->cap - w->len < n) {
-		cap = w->cap * 2 + n + 64;
-		if (!(np = realloc(w->p, cap))) {
-			w->err = true;
-			return NULL;
-		}
-		w->p = np;
-		w->cap = cap;
-	}
-	return w->p + w->len;
-}
-
-static void wr_u32(struct wr *w, uint32_t v)
-{
-	unsigned char *d = wr_room(w, 4);
-
-	if (!d)
-		return;
-	d[0] = (unsigned char)(v >> 24);
-	d[1] = (unsigned char)(v >> 16);
-	d[2] = (unsigned char)(v >> 8);
-	d[3] = (unsigned char)v;
-	w->len += 4;
-}
-
-static void wr_bytes(struct wr *w, const void *data, size_t n)
-{
-	unsigned char *d = wr_room(w, n);
-
-	if (!d)
-		return;
-	memcpy(d, data, n);
-	w->len += n;
-}
-
-static void wr_str(struct wr *w, const void *data, size_t n)
-{
-	wr_u32(w, (uint32_t)n);
-	wr_bytes(w, data, n);
-}
-
-static void wr_mpint(struct wr *w, const BIGNUM *b)
-{
-	int n = BN_num_bytes(b);
-	unsigned char *d = wr_room(w, 5 + (size_t)n);
-
-	if (!d)
-		return;
-	BN_bn2bin(b, d + 5);
-	if (n && (d[5] & 0x80)) { /* keep it positive: a leading zero byte */
-		d[4] = 0;
-		n++;
-	} else {
-		memmove(d + 4, d + 5, (size_t)n);
-	}
-	wr_u32(w, (uint32_t)n);
-	w->len += (size_t)n;
-}
-
 /* ------------------------------------------------------ the key */
 
 void sb_ssh_rsa_free(struct sb_ssh_rsa *key)
@@ -229,7 +89,7 @@ static int key_new(EVP_PKEY *pkey, struct sb_ssh_rsa **out, char *why, size_t si
 {
 	struct sb_ssh_rsa *key = calloc(1, sizeof(*key));
 	BIGNUM *n = NULL, *e = NULL;
-	struct wr w = {0};
+	struct ssh_wr w = {0};
 	int rc = SB_ERR_NOMEM;
 
 	if (!key)
@@ -239,9 +99,9 @@ static int key_new(EVP_PKEY *pkey, struct sb_ssh_rsa **out, char *why, size_t si
 		rc = fail(why, size, SB_ERR_CORRUPT, "RSA key without modulus or exponent");
 		goto out;
 	}
-	wr_str(&w, "ssh-rsa", 7);
-	wr_mpint(&w, e);
-	wr_mpint(&w, n);
+	ssh_wr_str(&w, "ssh-rsa", 7);
+	ssh_wr_mpint(&w, e);
+	ssh_wr_mpint(&w, n);
 	if (w.err)
 		goto out;
 	key->pkey = pkey;
@@ -323,19 +183,20 @@ out:
 }
 
 /* Decrypt enc (enc_len bytes, then the tag for GCM) into plain. */
-static int openssh_decrypt(int c, const struct rd *kdfopts, const char *pass,
+static int openssh_decrypt(int c, const struct ssh_rd *kdfopts, const char *pass,
 			   const unsigned char *enc, size_t enc_len, unsigned char *plain,
 			   char *why, size_t size)
 {
 	unsigned char keyiv[32 + 16];
 	size_t kl = openssh_ciphers[c].key_len, il = openssh_ciphers[c].iv_len;
 	size_t tl = openssh_ciphers[c].tag_len;
-	struct rd opts = *kdfopts, salt;
+	struct ssh_rd opts = *kdfopts, salt;
 	EVP_CIPHER_CTX *ctx = NULL;
 	uint32_t rounds;
 	int n1 = 0, n2 = 0, rc = SB_ERR_CORRUPT;
 
-	if (!rd_str(&opts, &salt) || !rd_u32(&opts, &rounds) || opts.n || !salt.n || !rounds)
+	if (!ssh_rd_str(&opts, &salt) || !ssh_rd_u32(&opts, &rounds) || opts.n || !salt.n ||
+	    !rounds)
 		return fail(why, size, SB_ERR_CORRUPT, "bad bcrypt KDF options");
 	if (rounds > BCRYPT_ROUNDS_MAX)
 		return fail(why, size, SB_ERR_KEY, "bcrypt KDF with %u rounds: more than %d",
@@ -370,7 +231,7 @@ out:
 	return rc;
 }
 
-static BIGNUM *bn_secret(const struct rd *mag)
+static BIGNUM *bn_secret(const struct ssh_rd *mag)
 {
 	BIGNUM *b = BN_secure_new();
 
@@ -386,10 +247,10 @@ static BIGNUM *bn_secret(const struct rd *mag)
  * mpint n, e, d, iqmp, p, q, string comment, then padding 1, 2, 3, ...
  * pub_e/pub_n: the unencrypted public key, which it must match.
  */
-static int openssh_rsa(struct rd r, bool encrypted, const struct rd *pub_e, const struct rd *pub_n,
-		       EVP_PKEY **pkey, char *why, size_t size)
+static int openssh_rsa(struct ssh_rd r, bool encrypted, const struct ssh_rd *pub_e,
+		       const struct ssh_rd *pub_n, EVP_PKEY **pkey, char *why, size_t size)
 {
-	struct rd type, n, e, d, iqmp, p, q, comment;
+	struct ssh_rd type, n, e, d, iqmp, p, q, comment;
 	BIGNUM *bn[6] = {NULL}, *dp = NULL, *dq = NULL, *t = NULL;
 	OSSL_PARAM_BLD *bld = NULL;
 	OSSL_PARAM *params = NULL;
@@ -399,14 +260,14 @@ static int openssh_rsa(struct rd r, bool encrypted, const struct rd *pub_e, cons
 	size_t i;
 	int rc = SB_ERR_CORRUPT;
 
-	if (!rd_u32(&r, &check1) || !rd_u32(&r, &check2))
+	if (!ssh_rd_u32(&r, &check1) || !ssh_rd_u32(&r, &check2))
 		return fail(why, size, rc, "private section truncated");
 	if (check1 != check2)
 		return encrypted ? fail(why, size, SB_ERR_PASSPHRASE, "wrong passphrase")
 				 : fail(why, size, rc, "check-ints differ: corrupt key");
-	if (!rd_str(&r, &type) || !rd_is(&type, "ssh-rsa") || !rd_mpint(&r, &n) ||
-	    !rd_mpint(&r, &e) || !rd_mpint(&r, &d) || !rd_mpint(&r, &iqmp) || !rd_mpint(&r, &p) ||
-	    !rd_mpint(&r, &q) || !rd_str(&r, &comment))
+	if (!ssh_rd_str(&r, &type) || !ssh_rd_is(&type, "ssh-rsa") || !ssh_rd_mpint(&r, &n) ||
+	    !ssh_rd_mpint(&r, &e) || !ssh_rd_mpint(&r, &d) || !ssh_rd_mpint(&r, &iqmp) ||
+	    !ssh_rd_mpint(&r, &p) || !ssh_rd_mpint(&r, &q) || !ssh_rd_str(&r, &comment))
 		return fail(why, size, rc, "malformed RSA private key");
 	for (i = 0; i < r.n; i++)
 		if (r.p[i] != (unsigned char)(i + 1))
@@ -473,7 +334,7 @@ out:
 static int openssh_load(const unsigned char *bin, size_t len, const char *pass, EVP_PKEY **pkey,
 			char *why, size_t size)
 {
-	struct rd r = {bin, len}, cipher, kdf, kdfopts, pub, priv, ptype, pub_e, pub_n;
+	struct ssh_rd r = {bin, len}, cipher, kdf, kdfopts, pub, priv, ptype, pub_e, pub_n;
 	unsigned char *plain = NULL;
 	size_t block = 8, tag = 0;
 	uint32_t nkeys;
@@ -484,33 +345,33 @@ static int openssh_load(const unsigned char *bin, size_t len, const char *pass, 
 		return fail(why, size, SB_ERR_CORRUPT, "not an openssh-key-v1 file");
 	r.p += sizeof(openssh_magic);
 	r.n -= sizeof(openssh_magic);
-	if (!rd_str(&r, &cipher) || !rd_str(&r, &kdf) || !rd_str(&r, &kdfopts) ||
-	    !rd_u32(&r, &nkeys) || !rd_str(&r, &pub) || !rd_str(&r, &priv))
+	if (!ssh_rd_str(&r, &cipher) || !ssh_rd_str(&r, &kdf) || !ssh_rd_str(&r, &kdfopts) ||
+	    !ssh_rd_u32(&r, &nkeys) || !ssh_rd_str(&r, &pub) || !ssh_rd_str(&r, &priv))
 		return fail(why, size, SB_ERR_CORRUPT, "truncated OpenSSH key file");
 	if (nkeys != 1)
 		return fail(why, size, SB_ERR_KEY, "%u keys in one file", nkeys);
-	if (!rd_str(&pub, &ptype))
+	if (!ssh_rd_str(&pub, &ptype))
 		return fail(why, size, SB_ERR_CORRUPT, "bad public key");
-	if (!rd_is(&ptype, "ssh-rsa"))
+	if (!ssh_rd_is(&ptype, "ssh-rsa"))
 		return SB_SSH_RSA_NOT_RSA;
-	if (!rd_mpint(&pub, &pub_e) || !rd_mpint(&pub, &pub_n) || pub.n)
+	if (!ssh_rd_mpint(&pub, &pub_e) || !ssh_rd_mpint(&pub, &pub_n) || pub.n)
 		return fail(why, size, SB_ERR_CORRUPT, "bad RSA public key");
 
-	if (!rd_is(&cipher, "none")) {
+	if (!ssh_rd_is(&cipher, "none")) {
 		for (i = 0; i < NCIPHERS && c < 0; i++)
-			if (rd_is(&cipher, openssh_ciphers[i].name))
+			if (ssh_rd_is(&cipher, openssh_ciphers[i].name))
 				c = (int)i;
 		if (c < 0)
 			return fail(why, size, SB_ERR_KEY, "cipher %.*s not supported",
-				    rd_name_len(&cipher), cipher.p);
-		if (!rd_is(&kdf, "bcrypt"))
+				    ssh_rd_name_len(&cipher), cipher.p);
+		if (!ssh_rd_is(&kdf, "bcrypt"))
 			return fail(why, size, SB_ERR_KEY, "KDF %.*s not supported",
-				    rd_name_len(&kdf), kdf.p);
+				    ssh_rd_name_len(&kdf), kdf.p);
 		if (!pass)
 			return fail(why, size, SB_ERR_PASSPHRASE, "encrypted, no passphrase");
 		block = openssh_ciphers[c].block;
 		tag = openssh_ciphers[c].tag_len;
-	} else if (!rd_is(&kdf, "none")) {
+	} else if (!ssh_rd_is(&kdf, "none")) {
 		return fail(why, size, SB_ERR_CORRUPT, "a KDF without a cipher");
 	}
 	if (priv.n % block || r.n != tag)
@@ -522,7 +383,8 @@ static int openssh_load(const unsigned char *bin, size_t len, const char *pass, 
 		return fail(why, size, SB_ERR_NOMEM, "out of memory");
 	rc = openssh_decrypt(c, &kdfopts, pass, priv.p, priv.n, plain, why, size);
 	if (!rc)
-		rc = openssh_rsa((struct rd){plain, priv.n}, true, &pub_e, &pub_n, pkey, why, size);
+		rc = openssh_rsa((struct ssh_rd){plain, priv.n}, true, &pub_e, &pub_n, pkey, why,
+				 size);
 	OPENSSL_cleanse(plain, priv.n + block);
 	free(plain);
 	return rc;
@@ -682,164 +544,5 @@ out:
 	free(s);
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
-	return rc;
-}
-
-/* ------------------------------------------------------ authentication */
-
-struct sign_ctx {
-	const struct sb_ssh_rsa *key;	 /* a key file's key, or */
-	const unsigned char *agent_blob; /* the agent identity's "ssh-rsa" blob */
-	size_t agent_blob_len;
-	int alg;     /* index in sig_algs */
-	bool failed; /* the callback could not sign */
-};
-
-static int agent_sign(struct sign_ctx *c, const unsigned char *data, size_t len,
-		      unsigned char **sig, size_t *sig_len);
-
-/* libssh2 wants the raw signature, allocated with its (default) allocator. */
-static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(sign_cb)
-{
-	struct sign_ctx *c = *abstract;
-	int rc;
-
-	if (c->key)
-		rc = sb_ssh_rsa_sign(c->key, sig_algs[c->alg].name, data, data_len, sig, sig_len);
-	else
-		rc = agent_sign(c, data, data_len, sig, sig_len);
-	c->failed = rc != 0;
-	return rc ? -1 : 0;
-}
-
-/*
- * The request names alg and carries the key as string(alg) + the blob's
- * mpints: libssh2 1.10 takes the request's algorithm from the blob's first
- * string, and OpenSSH (sshkey_type_from_name) reads rsa-sha2-* as an RSA key.
- */
-static int userauth(LIBSSH2_SESSION *ssh, const char *user, const unsigned char *ssh_rsa_blob,
-		    size_t blob_len, struct sign_ctx *c)
-{
-	const char *alg = sig_algs[c->alg].name;
-	struct wr w = {0};
-	void *abstract = c;
-	int rc;
-
-	if (blob_len < 11 || memcmp(ssh_rsa_blob, "\0\0\0\7ssh-rsa", 11))
-		return LIBSSH2_ERROR_INVAL;
-	wr_str(&w, alg, strlen(alg));
-	wr_bytes(&w, ssh_rsa_blob + 11, blob_len - 11);
-	if (w.err)
-		return LIBSSH2_ERROR_ALLOC;
-	rc = libssh2_userauth_publickey(ssh, user, w.p, w.len, sign_cb, &abstract);
-	free(w.p);
-	return rc;
-}
-
-int sb_ssh_rsa_userauth(LIBSSH2_SESSION *ssh, const char *user, const struct sb_ssh_rsa *key,
-			const char *alg)
-{
-	struct sign_ctx c = {.key = key, .alg = sig_alg(alg)};
-
-	if (c.alg < 0 || !key)
-		return LIBSSH2_ERROR_INVAL;
-	return userauth(ssh, user, key->blob, key->blob_len, &c);
-}
-
-int sb_ssh_agent_rsa_userauth(LIBSSH2_SESSION *ssh, const char *user, const unsigned char *blob,
-			      size_t blob_len, const char *alg)
-{
-	struct sign_ctx c = {.agent_blob = blob, .agent_blob_len = blob_len, .alg = sig_alg(alg)};
-	int rc;
-
-	if (c.alg < 0)
-		return LIBSSH2_ERROR_INVAL;
-	rc = userauth(ssh, user, blob, blob_len, &c);
-	return rc && c.failed ? LIBSSH2_ERROR_AGENT_PROTOCOL : rc;
-}
-
-/* ------------------------------------------------------ ssh-agent */
-
-static bool io_all(int fd, unsigned char *buf, size_t n, bool writing)
-{
-	ssize_t k;
-
-	while (n) {
-		k = writing ? send(fd, buf, n, MSG_NOSIGNAL) : recv(fd, buf, n, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return false;
-		buf += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
-static int agent_connect(void)
-{
-	const char *path = getenv("SSH_AUTH_SOCK");
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
-		return -1;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * SSH2_AGENTC_SIGN_REQUEST: byte 13, string key blob, string data, uint32
- * flags; the answer SSH2_AGENT_SIGN_RESPONSE: byte 14, string signature,
- * where signature = string(algorithm) + string(raw signature).
- */
-static int agent_sign(struct sign_ctx *c, const unsigned char *data, size_t len,
-		      unsigned char **sig, size_t *sig_len)
-{
-	struct wr w = {0};
-	struct rd r, blob, alg, raw;
-	unsigned char hdr[4], *reply = NULL;
-	uint32_t n;
-	int fd = -1, rc = -1;
-
-	wr_u32(&w, 0); /* the length, filled in below */
-	wr_bytes(&w, (unsigned char[]){AGENTC_SIGN_REQUEST}, 1);
-	wr_str(&w, c->agent_blob, c->agent_blob_len);
-	wr_str(&w, data, len);
-	wr_u32(&w, sig_algs[c->alg].agent_flag);
-	if (w.err)
-		goto out;
-	n = (uint32_t)(w.len - 4);
-	w.p[0] = (unsigned char)(n >> 24);
-	w.p[1] = (unsigned char)(n >> 16);
-	w.p[2] = (unsigned char)(n >> 8);
-	w.p[3] = (unsigned char)n;
-	if ((fd = agent_connect()) < 0 || !io_all(fd, w.p, w.len, true) ||
-	    !io_all(fd, hdr, 4, false))
-		goto out;
-	r = (struct rd){hdr, 4};
-	if (!rd_u32(&r, &n) || n < 1 || n > AGENT_REPLY_MAX || !(reply = malloc(n)) ||
-	    !io_all(fd, reply, n, false))
-		goto out;
-	r = (struct rd){reply + 1, n - 1};
-	if (reply[0] != AGENT_SIGN_RESPONSE || !rd_str(&r, &blob) || !rd_str(&blob, &alg) ||
-	    !rd_is(&alg, sig_algs[c->alg].name) || !rd_str(&blob, &raw) || !raw.n)
-		goto out; /* refused, or an ssh-rsa (SHA-1) signature from an old agent */
-	if (!(*sig = malloc(raw.n)))
-		goto out;
-	memcpy(*sig, raw.p, raw.n);
-	*sig_len = raw.n;
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(reply);
-	free(w.p);
 	return rc;
 }

@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for c in /usr/sbin/sshd ssh-keygen sftp scp cc pkg-config /usr/bin/time; do
+for c in /usr/sbin/sshd ssh-keygen sftp scp cc pkg-config; do
     command -v "$c" >/dev/null || { echo "needs $c" >&2; exit 2; }
 done
 [ -f "$BUILD/libsealbox_core.a" ] || { echo "no libsealbox_core.a in $BUILD" >&2; exit 2; }
@@ -88,14 +88,23 @@ ROWS=()
 row() { ROWS+=("$(printf '%-50s %-9s %8s %14s' "$1" "$2" "$3" "$4")"); }
 # timed LABEL DIR CMD...: MiB/s, and the client's CPU seconds (user + system,
 # its children included: OpenSSH's sftp runs ssh) per GiB moved.
+# child_cpu: CPU seconds of this shell's finished children (times, in this shell).
+child_cpu() {
+    times >"$W/times"
+    awk 'NR == 2 { gsub(/s/, ""); split($1, u, "m"); split($2, s, "m"); print u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$W/times"
+}
 timed() {
-    local label=$1 dir=$2 t0 t1 cpu
+    local label=$1 dir=$2 t0 t1 c0 c1 cpu
     shift 2
     sync
+    child_cpu >"$W/c0"
     t0=$(now)
-    /usr/bin/time -f "%U %S" -o "$W/cpu" "$@" >/dev/null
+    "$@" >/dev/null
     t1=$(now)
-    cpu=$(awk -v total="$TOTAL" '{ printf "%.2f", ($1 + $2) / (total / 1073741824) }' "$W/cpu")
+    child_cpu >"$W/c1"
+    c0=$(cat "$W/c0")
+    c1=$(cat "$W/c1")
+    cpu=$(python3 -c "print('%.2f' % (($c1 - $c0) / ($TOTAL / 1073741824)))")
     row "$label" "$dir" "$(mbps "$(python3 -c "print($t1 - $t0)")")" "$cpu"
 }
 verify() { for n in "${NAMES[@]}"; do cmp -s "$W/data/$n" "$1/$n" || { echo "$1/$n differs" >&2; exit 1; }; done; }

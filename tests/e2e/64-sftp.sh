@@ -12,88 +12,21 @@
 # and a complete chain); duplicity restores the sftp-written chain.
 source "$(dirname "$0")/lib.sh"
 
-SSHD=/usr/sbin/sshd
-[ -x "$SSHD" ] || skip "needs OpenSSH's sshd"
-need_cmd ssh-keygen
-# sshd refuses to start without its privilege separation directory
-mkdir -p /run/sshd 2>/dev/null || [ -d /run/sshd ] || skip "cannot create /run/sshd"
-
-S="$T/ssh"
-mkdir -p "$S"
-chmod 700 "$S"
-ME=$(id -un)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$(dirname "$0")/sshlib.sh"
+ssh_setup
+rm -f "$KH" # the first connection finds no known_hosts at all
 SRV="$T/server/backups" # the folder on the "server"
 mkdir -p "$T/server"
-KH="$S/known_hosts"
-
-ssh-keygen -q -t ed25519 -N '' -C host1 -f "$S/host1"
-ssh-keygen -q -t ed25519 -N '' -C host2 -f "$S/host2"
-ssh-keygen -q -t ed25519 -N '' -C user -f "$S/user_ed25519"
 ssh-keygen -q -t rsa -b 3072 -N '' -C user-rsa -f "$S/user_rsa"
 ssh-keygen -q -t ecdsa -b 256 -N '' -C user-ecdsa -f "$S/user_ecdsa"
 ssh-keygen -q -t ed25519 -N 'ssh key pass' -C user-enc -f "$S/user_enc"
-ssh-keygen -q -t ed25519 -N '' -C stranger -f "$S/stranger"
 cat "$S"/user_ed25519.pub "$S"/user_rsa.pub "$S"/user_ecdsa.pub "$S"/user_enc.pub \
     >"$S/authorized_keys"
 
-# sshd_start HOSTKEY: (re)start the server with that host key.
-SSHD_PID=
-sshd_start() {
-    cat >"$S/sshd_config" <<EOF
-ListenAddress 127.0.0.1
-Port $PORT
-HostKey $1
-AuthorizedKeysFile $S/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-PidFile $S/sshd.pid
-Subsystem sftp internal-sftp
-LogLevel VERBOSE
-EOF
-    bg_start "$SSHD" -f "$S/sshd_config" -D -e -E "$S/sshd.log"
-    SSHD_PID=$BG_PID
-    local i
-    for i in $(seq 100); do
-        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' \
-            "$PORT" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$SSHD_PID" 2>/dev/null || { cat "$S/sshd.log" >&2; fail "sshd did not start"; }
-        sleep 0.1
-    done
-    fail "sshd does not listen on port $PORT"
-}
-sshd_stop() { # the sessions too (a stopped listener leaves them running)
-    local sessions
-    sessions=$(descendants "$SSHD_PID")
-    kill "$SSHD_PID" 2>/dev/null || true
-    for p in $sessions; do kill -KILL "$p" 2>/dev/null || true; done
-    wait "$SSHD_PID" 2>/dev/null || true
-}
-# descendants PID: every process below PID (the per-connection sshd's).
-descendants() {
-    local c
-    for c in $(ps -o pid= --ppid "$1" 2>/dev/null || true); do
-        echo "$c"
-        descendants "$c"
-    done
-}
-# kill_sessions: drop every open connection, keep the listener.
-kill_sessions() {
-    local p
-    for p in $(descendants "$SSHD_PID"); do kill -KILL "$p" 2>/dev/null || true; done
-}
 # re TEXT: TEXT as an extended regex matching itself.
 re() { printf '%s' "$1" | sed 's/[][\.^$*+?(){}|]/\\&/g'; }
-accepted() { grep -c 'Accepted publickey' "$S/sshd.log" || true; }
 
 sshd_start "$S/host1"
-HOSTSPEC="[127.0.0.1]:$PORT"
 URL="sftp://$ME@127.0.0.1:$PORT$SRV"
 SSHO=(--ssh-key "$S/user_ed25519" --known-hosts "$KH")
 

@@ -36,6 +36,7 @@ mapfile -t TIMES < <(set_times "$SRV")
 [ ${#TIMES[@]} = 2 ] || fail "expected 2 sets on the server"
 
 NVOLS=$(ls "$SRV" | grep -c 'difftar\.gpg$')
+watch_opens "$SRV"
 log "restore of one small file fetches only its volume ($NVOLS on the server)"
 m=$(log_mark)
 sb_restore "$URL" "$T/r-one" "${SSHO[@]}" --path dir1/one.txt

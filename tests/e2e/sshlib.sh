@@ -26,14 +26,6 @@ ssh_setup() {
     ssh-keygen -q -t ed25519 -N '' -C user -f "$S/user_ed25519"
     ssh-keygen -q -t ed25519 -N '' -C stranger -f "$S/stranger"
     cat "$S/user_ed25519.pub" >"$S/authorized_keys"
-    # OpenSSH's sftp-server, logging every file it opens to $S/sftp.log
-    local server=/usr/lib/openssh/sftp-server
-    [ -x "$server" ] || server=/usr/libexec/sftp-server
-    [ -x "$server" ] || skip "no sftp-server"
-    printf '#!/bin/sh\nexec %s -e -l INFO 2>>%s\n' "$server" "$S/sftp.log" >"$S/sftp-server"
-    chmod 755 "$S/sftp-server"
-    : >"$S/sftp.log"
-    chmod 666 "$S/sftp.log"
 }
 
 # trust_host HOSTKEY: add the server's key to $KH, as a user would.
@@ -56,7 +48,7 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 PidFile $S/sshd.pid
-Subsystem sftp $S/sftp-server
+Subsystem sftp internal-sftp
 LogLevel VERBOSE
 $SSHD_EXTRA
 CONF
@@ -93,13 +85,23 @@ sshd_stop() { # the sessions too (a stopped listener leaves them running)
     for p in $sessions; do kill -KILL "$p" 2>/dev/null || true; done
     wait "$SSHD_PID" 2>/dev/null || true
 }
-# log_mark: the sftp server log's length now, for opened_since.
-log_mark() { wc -l <"$S/sftp.log"; }
-# opened_since MARK PATTERN: the distinct files matching PATTERN (an ERE on
-# the file name) the server opened since MARK.
-opened_since() {
-    tail -n +"$(($1 + 1))" "$S/sftp.log" | sed -n 's/.*open "\([^"]*\)" flags.*/\1/p' |
-        grep -E "$2" | sort -u | wc -l
+# watch_opens DIR: from now on, log the name of every file opened in DIR
+# (the server's folder: only the server opens files there) to $S/opens.log.
+watch_opens() {
+    need_cmd inotifywait
+    : >"$S/opens.log"
+    bg_start inotifywait -m -e open --format '%f' -o "$S/opens.log" "$1"
+    local i
+    for i in $(seq 100); do
+        grep -q "Watches established" "$T/out/bg.$$.$((${#SB_BG_PIDS[@]} - 1)).out" && return 0
+        sleep 0.05
+    done
+    fail "inotifywait did not start"
 }
+# log_mark: the length of the open log now, for opened_since.
+log_mark() { wc -l <"$S/opens.log"; }
+# opened_since MARK PATTERN: how many distinct files matching PATTERN (an ERE)
+# were opened in the watched folder since MARK.
+opened_since() { tail -n +"$(($1 + 1))" "$S/opens.log" | grep -E "$2" | sort -u | wc -l; }
 # accepted: how many logins the server accepted so far.
 accepted() { grep -c 'Accepted publickey' "$S/sshd.log" || true; }

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "sealbox/error.h"
+#include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/path.h"
@@ -43,17 +44,6 @@ static bool mf_is_ws(unsigned char c)
 
 /* Bytes quoted by duplicity's Quote(): regex (\s|[\\"']) on bytes. */
 static bool mf_needs_escape(unsigned char c) { return mf_is_ws(c) || c == '\\' || c == '"' || c == '\''; }
-
-static int mf_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static bool mf_ieq(const unsigned char *p, size_t n, const char *w)
 {
@@ -124,8 +114,8 @@ static int mf_unquote_raw(struct sb_buf *out, const unsigned char *t, size_t len
 	for (i = 1; i + 1 < len;) {
 		if (t[i] != '\\') {
 			rc = sb_buf_addch(out, t[i++]);
-		} else if (i + 3 < len && t[i + 1] == 'x' && (hi = mf_hexval(t[i + 2])) >= 0 &&
-			   (lo = mf_hexval(t[i + 3])) >= 0) {
+		} else if (i + 3 < len && t[i + 1] == 'x' && (hi = sb_hexval(t[i + 2])) >= 0 &&
+			   (lo = sb_hexval(t[i + 3])) >= 0) {
 			rc = sb_buf_addch(out, hi * 16 + lo);
 			i += 4;
 		} else {
@@ -434,8 +424,8 @@ static int mf_hex(const struct mf_tok *t, unsigned char *out, size_t n)
 	if (t->len != 2 * n)
 		return SB_ERR_CORRUPT;
 	for (i = 0; i < n; i++) {
-		hi = mf_hexval(t->p[2 * i]);
-		lo = mf_hexval(t->p[2 * i + 1]);
+		hi = sb_hexval(t->p[2 * i]);
+		lo = sb_hexval(t->p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return SB_ERR_CORRUPT;
 		out[i] = (unsigned char)(hi * 16 + lo);

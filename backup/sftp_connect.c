@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sealbox/error.h"
+#include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sftp_session.h"
 
@@ -25,17 +26,6 @@
 #define SESSION_TIMEOUT_MS 120000 /* a blocked libssh2 call gives up after this */
 
 /* ------------------------------------------------------------ URL */
-
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
 
 /* strndup with %XX decoding; NULL on bad escapes or NUL bytes. */
 static char *pct_decode(const char *s, size_t n)
@@ -51,7 +41,7 @@ static char *pct_decode(const char *s, size_t n)
 			*o++ = s[i];
 			continue;
 		}
-		if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 || (lo = hexval(s[i + 2])) < 0 ||
+		if (i + 2 >= n || (hi = sb_hexval(s[i + 1])) < 0 || (lo = sb_hexval(s[i + 2])) < 0 ||
 		    (hi | lo) == 0) {
 			free(out);
 			return NULL;

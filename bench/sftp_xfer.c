@@ -62,6 +62,9 @@ static int put_one(const char *path)
 	return rc;
 }
 
+/* Move the next file until none is left or one failed. */
+static int (*xfer_one)(const char *name);
+
 static void *worker(void *arg)
 {
 	int i, *rc = arg;
@@ -72,7 +75,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&mu);
 		if (i < 0 || *rc)
 			return NULL;
-		*rc = put_one(files[i]);
+		*rc = xfer_one(files[i]);
 	}
 }
 
@@ -106,19 +109,7 @@ static int get_one(const char *dir, const char *name)
 
 static const char *get_dir;
 
-static void *get_worker(void *arg)
-{
-	int i, *rc = arg;
-
-	for (;;) {
-		pthread_mutex_lock(&mu);
-		i = next < nfiles ? next++ : -1;
-		pthread_mutex_unlock(&mu);
-		if (i < 0 || *rc)
-			return NULL;
-		*rc = get_one(get_dir, files[i]);
-	}
-}
+static int get_into_dir(const char *name) { return get_one(get_dir, name); }
 
 int main(int argc, char **argv)
 {
@@ -140,6 +131,7 @@ int main(int argc, char **argv)
 		nth = nth < 1 ? 1 : nth > 16 ? 16 : nth;
 		files = argv + 6;
 		nfiles = argc - 6;
+		xfer_one = put_one;
 		for (i = 0; i < nth; i++)
 			pthread_create(&th[i], NULL, worker, &rcs[i]);
 		for (i = 0; i < nth; i++) {
@@ -152,8 +144,9 @@ int main(int argc, char **argv)
 		get_dir = argv[5];
 		files = argv + 6;
 		nfiles = argc - 6;
+		xfer_one = get_into_dir;
 		for (i = 0; i < nth; i++)
-			pthread_create(&th[i], NULL, get_worker, &rcs[i]);
+			pthread_create(&th[i], NULL, worker, &rcs[i]);
 		for (i = 0; i < nth; i++) {
 			pthread_join(th[i], NULL);
 			rc |= rcs[i];

@@ -36,5 +36,7 @@ ssize_t sb_hash_reader_read(void *ctx, void *buf, size_t n);
 
 /* Lowercase hex of n bytes into out (2n + 1 bytes). */
 void sb_hex(const unsigned char *p, size_t n, char *out);
+/* The value of one hex digit (either case), -1 for any other character. */
+int sb_hexval(int c);
 
 #endif

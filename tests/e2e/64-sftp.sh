@@ -244,14 +244,7 @@ grep -aq "reconnecting" "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "the restore 
 log "connection dropped mid-upload: the upload starts again and the backup succeeds"
 head -c $((50 * 1024 * 1024)) /dev/urandom >"$SRC/big-upload.bin"
 wait_next_second
-(
-    for i in $(seq 600); do
-        ls -a "$SRV" | grep -q '^\.sealbox-tmp\..*vol2\.' && break
-        sleep 0.05
-    done
-    kill_sessions
-) &
-KILLER=$!
+on_upload "$SRV" "vol2\\." kill_sessions
 sb_backup "$URL" "$SRC" --volsize 5 "${SSHO[@]}"
 wait "$KILLER" || true
 grep -aEq "upload of .* interrupted: connection to 127\.0\.0\.1 lost" "$LAST_ERR" ||
@@ -268,14 +261,7 @@ compare "$T/expect/4" "$T/r4"
 log "server gone mid-upload: reconnects with backoff, then exit 5; a rerun completes the chain"
 head -c $((30 * 1024 * 1024)) /dev/urandom >"$SRC/big-upload2.bin"
 wait_next_second
-(
-    for i in $(seq 600); do
-        ls -a "$SRV" | grep -q '^\.sealbox-tmp\..*vol2\.' && break
-        sleep 0.05
-    done
-    sshd_stop
-) &
-KILLER=$!
+on_upload "$SRV" "vol2\\." sshd_stop
 t0=$(date +%s)
 expect_exit 5 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \
     --volsize 5 "${SSHO[@]}" "$SRC"

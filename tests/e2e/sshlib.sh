@@ -103,5 +103,20 @@ log_mark() { wc -l <"$S/opens.log"; }
 # opened_since MARK PATTERN: how many distinct files matching PATTERN (an ERE)
 # were opened in the watched folder since MARK.
 opened_since() { tail -n +"$(($1 + 1))" "$S/opens.log" | grep -E "$2" | sort -u | wc -l; }
+# on_upload DIR WHAT CMD...: in the background, once a temporary upload whose
+# name matches WHAT (an ERE) shows up in DIR (30 s at most), run CMD; the
+# background job's pid in KILLER.
+on_upload() {
+    local dir=$1 what=$2
+    shift 2
+    (
+        for _ in $(seq 600); do
+            ls -a "$dir" | grep -qE "^\.sealbox-tmp\..*$what" && break
+            sleep 0.05
+        done
+        "$@"
+    ) &
+    KILLER=$!
+}
 # accepted: how many logins the server accepted so far.
 accepted() { grep -c 'Accepted publickey' "$S/sshd.log" || true; }

@@ -11,7 +11,8 @@
 # threads on two SSH sessions, as `sealbox backup` does). Besides MiB/s, each
 # row gives the client's CPU seconds per GiB moved.
 # Environment: SIZE_MB (total, default 1024), VOL_MB (per volume, default
-# 128), BENCH_DIR (where data and the server folder live, default /tmp).
+# 128), BENCH_DIR (where data and the server folder live, default /tmp;
+# BENCH_DIR=/dev/shm takes the disk out of the measurement).
 # Starts a private sshd on 127.0.0.1 (stopped at exit); needs ssh-keygen,
 # sshd, sftp, scp; as root it creates /run/sshd if missing.
 set -euo pipefail
@@ -155,8 +156,6 @@ clear_srv
 timed "OpenSSH scp (sftp protocol)" upload scp -q -P "$PORT" "${SSHOPTS[@]}" "${NAMES[@]}" "$ME@127.0.0.1:$W/srv/"
 timed "OpenSSH scp (sftp protocol)" download scp -q -P "$PORT" "${SSHOPTS[@]}" $(printf "$ME@127.0.0.1:$W/srv/%s " "${NAMES[@]}") "$W/dl/"
 verify "$W/dl"
-clear_srv
-timed "OpenSSH scp -O (legacy protocol)" upload scp -O -q -P "$PORT" "${SSHOPTS[@]}" "${NAMES[@]}" "$ME@127.0.0.1:$W/srv/"
 
 echo
 echo "sftp throughput over loopback, $NVOL x $VOL_MB MiB = $((TOTAL / 1048576)) MiB, MB/s = MiB/s"

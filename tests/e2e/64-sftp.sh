@@ -172,12 +172,12 @@ expect_error "stranger_rsa \(RSA key refused by the server, as rsa-sha2-512 and 
 log "RSA keys: ssh-agent signs with rsa-sha2-512 (an ed25519 identity refused first)"
 bg_start ssh-agent -D -a "$T/agent.sock"
 RSA_AGENT_PID=$BG_PID
+# the socket may exist a moment before the agent listens on it
 for i in $(seq 100); do
-    [ -S "$T/agent.sock" ] && break
-    sleep 0.05
+    SSH_AUTH_SOCK="$T/agent.sock" ssh-add -q "$S/stranger" "$S/user_rsa" 2>"$T/ssh-add.err" && break
+    [ "$i" != 100 ] || { cat "$T/ssh-add.err" >&2; fail "ssh-add failed"; }
+    sleep 0.1
 done
-SSH_AUTH_SOCK="$T/agent.sock" ssh-add -q "$S/stranger" "$S/user_rsa" 2>/dev/null ||
-    fail "ssh-add failed"
 mkdir -p "$T/agent-home" # no ~/.ssh keys to fall back on
 rsa_mark "$S/sshd.log"
 expect_exit 0 rsa_sb SSH_AUTH_SOCK="$T/agent.sock" HOME="$T/agent-home" -- snapshots \

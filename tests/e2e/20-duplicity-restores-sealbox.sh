@@ -13,16 +13,7 @@ TGT="$T/target"
 mkdir "$TGT"
 URL="file://$TGT"
 
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 1
-wait_next_second
-mutate_tree "$SRC" 1
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 2
-wait_next_second
-mutate_tree "$SRC" 2
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 3
+sb_backup_series "$URL" "$SRC" 3 --volsize 1
 [ "$(set_times "$TGT" | wc -l)" = 3 ] || { ls -l "$TGT" >&2; fail "expected 3 sets"; }
 
 # duplicity starts with an empty archive dir: it must download and decrypt

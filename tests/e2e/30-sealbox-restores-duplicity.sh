@@ -13,39 +13,25 @@ make_keys
 SRC="$T/src"
 make_tree "$SRC"
 
-# One source history, three targets backed up at the same moments.
-declare -A OPTS=([enc]="" [plain]="" [multi]="--volsize 1")
-KINDS="enc plain multi"
-backup_all() { # backup_all ACTION
-    local k opts
-    for k in $KINDS; do
-        read -r -a opts <<<"${OPTS[$k]}"
-        if [ "$k" = plain ]; then
-            DUP_PLAIN=1 run dup "$1" "${opts[@]}" "$SRC" "file://$T/t-$k"
-        else
-            run dup "$1" "${opts[@]}" "$SRC" "file://$T/t-$k"
-        fi
-    done
-}
-mkdir "$T/t-enc" "$T/t-plain" "$T/t-multi"
+# One source history, three targets backed up at the same moments (lib.sh).
 log "duplicity full"
-backup_all full
+dup_backup_all full "$SRC"
 snapshot_copy "$SRC" 1
 wait_next_second
 mutate_tree "$SRC" 1
 log "duplicity incremental 1"
-backup_all incremental
+dup_backup_all incremental "$SRC"
 snapshot_copy "$SRC" 2
 wait_next_second
 mutate_tree "$SRC" 2
 log "duplicity incremental 2"
-backup_all incremental
+dup_backup_all incremental "$SRC"
 snapshot_copy "$SRC" 3
 
 ls "$T/t-plain"/duplicity-full.*.manifest >/dev/null || fail "plain chain: no plain manifest"
 ls "$T/t-multi"/duplicity-full.*.vol3.difftar.gpg >/dev/null || fail "multi chain: fewer than 3 volumes"
 
-for k in $KINDS; do
+for k in $DUP_KINDS; do
     [ "$(set_times "$T/t-$k" | wc -l)" = 3 ] || fail "$k: expected 3 sets"
     url="file://$T/t-$k"
     i=0
@@ -77,6 +63,6 @@ for t in $(set_times "$T/t-multi"); do
 done
 
 log "snapshots on duplicity's chains"
-for k in $KINDS; do
+for k in $DUP_KINDS; do
     expect_exit 0 sb snapshots --target "file://$T/t-$k"
 done

@@ -18,16 +18,7 @@ make_tree "$SRC"
 TGT="$T/target"
 mkdir "$TGT"
 URL="file://$TGT"
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 1
-wait_next_second
-mutate_tree "$SRC" 1
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 2
-wait_next_second
-mutate_tree "$SRC" 2
-sb_backup "$URL" "$SRC" --volsize 1
-snapshot_copy "$SRC" 3
+sb_backup_series "$URL" "$SRC" 3 --volsize 1
 mapfile -t TIMES < <(set_times "$TGT")
 [ ${#TIMES[@]} = 3 ] || fail "expected 3 sets"
 

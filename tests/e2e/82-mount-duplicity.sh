@@ -14,30 +14,16 @@ make_keys
 SRC="$T/src"
 make_tree "$SRC"
 
-declare -A OPTS=([enc]="" [plain]="" [multi]="--volsize 1")
-KINDS="enc plain multi"
-backup_all() { # backup_all ACTION
-    local k opts
-    for k in $KINDS; do
-        read -r -a opts <<<"${OPTS[$k]}"
-        if [ "$k" = plain ]; then
-            DUP_PLAIN=1 run dup "$1" "${opts[@]}" "$SRC" "file://$T/t-$k"
-        else
-            run dup "$1" "${opts[@]}" "$SRC" "file://$T/t-$k"
-        fi
-    done
-}
-mkdir "$T/t-enc" "$T/t-plain" "$T/t-multi"
 log "duplicity full + 2 incrementals"
-backup_all full
+dup_backup_all full "$SRC"
 snapshot_copy "$SRC" 1
 wait_next_second
 mutate_tree "$SRC" 1
-backup_all incremental
+dup_backup_all incremental "$SRC"
 snapshot_copy "$SRC" 2
 wait_next_second
 mutate_tree "$SRC" 2
-backup_all incremental
+dup_backup_all incremental "$SRC"
 snapshot_copy "$SRC" 3
 ls "$T/t-multi"/duplicity-full.*.vol3.difftar.gpg >/dev/null || fail "multi chain: fewer than 3 volumes"
 
@@ -53,7 +39,7 @@ dmount() {
 }
 
 MP="$T/mnt"
-for k in $KINDS; do
+for k in $DUP_KINDS; do
     url="file://$T/t-$k"
     log "$k: first mount (builds the index)"
     dmount "$k" "$MP"

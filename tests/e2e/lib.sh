@@ -504,6 +504,39 @@ snapshot_copy() {
     cp -a "$1" "$T/expect/$2"
 }
 
+# sb_backup_series TARGET SOURCE N [OPTS...]: N backups of SOURCE (a full
+# set, then incrementals, each after mutate_tree and in a later second), each
+# copied to $T/expect/1..N.
+sb_backup_series() {
+    local url=$1 src=$2 n=$3 i
+    shift 3
+    for i in $(seq "$n"); do
+        if [ "$i" -gt 1 ]; then
+            wait_next_second
+            mutate_tree "$src" $((i - 1))
+        fi
+        sb_backup "$url" "$src" "$@"
+        snapshot_copy "$src" "$i"
+    done
+}
+
+# The duplicity targets of one source history: $T/t-KIND for each KIND of
+# DUP_KINDS: enc (encrypted, signed), plain (--no-encryption), multi (1 MiB
+# volumes).
+DUP_KINDS="enc plain multi"
+# dup_backup_all full|incremental SOURCE: that duplicity backup to each.
+dup_backup_all() {
+    local k
+    for k in $DUP_KINDS; do
+        mkdir -p "$T/t-$k"
+        case $k in
+            plain) DUP_PLAIN=1 run dup "$1" "$2" "file://$T/t-$k" ;;
+            multi) run dup "$1" --volsize 1 "$2" "file://$T/t-$k" ;;
+            *) run dup "$1" "$2" "file://$T/t-$k" ;;
+        esac
+    done
+}
+
 # compare EXPECTED ACTUAL [treecmp options]: fail with the differences.
 # Hard links are always ignored (duplicity stores each link as a copy).
 compare() {

@@ -152,6 +152,23 @@ static int join_worker(pthread_t thread, struct op *op, struct ring *ring)
 	return rc;
 }
 
+/* join_worker's twin: once the operation is prepared (rc), run fn(arg) on
+ * *thread; on any failure op and ring are released (the caller frees its own
+ * struct). */
+static int start_worker(int rc, pthread_t *thread, void *(*fn)(void *), void *arg, struct op *op,
+			struct ring *ring)
+{
+	if (!rc && (rc = pthread_create(thread, NULL, fn, arg))) {
+		sb_error("cannot start a thread for %s: %s", op->what, strerror(rc));
+		rc = SB_ERR_NOMEM;
+	}
+	if (rc) {
+		crypto_op_release(op);
+		ring_release(ring);
+	}
+	return rc;
+}
+
 struct sb_crypto_enc {
 	struct op op;
 	struct ring ring; /* caller's plaintext -> worker */
@@ -217,13 +234,8 @@ int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char
 	s->op.io.out = (struct sb_writer){enc_out, s};
 	s->out = out;
 	s->flags = flags;
-	if (!rc && (rc = pthread_create(&s->thread, NULL, enc_worker, s))) {
-		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
-		rc = SB_ERR_NOMEM;
-	}
+	rc = start_worker(rc, &s->thread, enc_worker, s, &s->op, &s->ring);
 	if (rc) {
-		crypto_op_release(&s->op);
-		ring_release(&s->ring);
 		free(s);
 		return rc;
 	}
@@ -279,13 +291,8 @@ int sb_crypto_decrypt_start(struct sb_crypto *c, const char *signer_fpr, struct 
 	rc = crypto_dec_prepare(&s->op, c, signer_fpr, what);
 	s->op.io.in = in;
 	s->op.io.out = (struct sb_writer){ring_put, &s->ring};
-	if (!rc && (rc = pthread_create(&s->thread, NULL, dec_worker, s))) {
-		sb_error("cannot start a thread for %s: %s", s->op.what, strerror(rc));
-		rc = SB_ERR_NOMEM;
-	}
+	rc = start_worker(rc, &s->thread, dec_worker, s, &s->op, &s->ring);
 	if (rc) {
-		crypto_op_release(&s->op);
-		ring_release(&s->ring);
 		free(s);
 		return rc;
 	}

@@ -95,6 +95,7 @@ struct sftp_put {
 
 static const struct sb_transport_ops sftp_ops;
 static void sftp_get_close(struct sb_transport_get *gt);
+static void sftp_put_release(struct sb_transport_put *pt, bool discard);
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
 static int ssh_init_rc;
 
@@ -656,13 +657,7 @@ static int sftp_put_open(struct sb_transport *t, const char *name, struct sb_tra
 	p->ln = lane_take(st);
 	rc = run_op(st, p->ln, "create", p->tmp, op_put_open, p);
 	if (rc) {
-		struct lane *ln = p->ln;
-
-		pthread_mutex_lock(&ln->mu);
-		if (p->sftp && p->gen == ln->gen && ln->conn)
-			libssh2_sftp_shutdown(p->sftp);
-		pthread_mutex_unlock(&ln->mu);
-		put_free(p);
+		sftp_put_release(&p->base, false); /* its channel, if any */
 		return rc;
 	}
 	*out = &p->base;

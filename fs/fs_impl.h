@@ -14,7 +14,7 @@
 
 #include <fuse_lowlevel.h>
 
-#include "fs.h"
+#include "sealbox/fs.h"
 
 /* One node the kernel holds a reference to (see fs_inode.c). */
 struct fs_inode {

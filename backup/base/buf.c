@@ -132,8 +132,6 @@ int sb_cursor_bytes(struct sb_cursor *c, size_t n, const unsigned char **out)
 	return 0;
 }
 
-int sb_cursor_skip(struct sb_cursor *c, size_t n) { return sb_cursor_bytes(c, n, NULL); }
-
 int sb_cursor_ben(struct sb_cursor *c, unsigned n, uint64_t *v)
 {
 	const unsigned char *p;
@@ -148,26 +146,6 @@ int sb_cursor_ben(struct sb_cursor *c, unsigned n, uint64_t *v)
 	return 0;
 }
 
-int sb_cursor_u8(struct sb_cursor *c, uint8_t *v)
-{
-	uint64_t x;
-	int rc = sb_cursor_ben(c, 1, &x);
-
-	if (!rc)
-		*v = (uint8_t)x;
-	return rc;
-}
-
-int sb_cursor_be16(struct sb_cursor *c, uint16_t *v)
-{
-	uint64_t x;
-	int rc = sb_cursor_ben(c, 2, &x);
-
-	if (!rc)
-		*v = (uint16_t)x;
-	return rc;
-}
-
 int sb_cursor_be32(struct sb_cursor *c, uint32_t *v)
 {
 	uint64_t x;
@@ -177,8 +155,6 @@ int sb_cursor_be32(struct sb_cursor *c, uint32_t *v)
 		*v = (uint32_t)x;
 	return rc;
 }
-
-int sb_cursor_be64(struct sb_cursor *c, uint64_t *v) { return sb_cursor_ben(c, 8, v); }
 
 ssize_t sb_cursor_read(void *ctx, void *buf, size_t len)
 {

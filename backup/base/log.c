@@ -24,7 +24,6 @@ static void log_default(enum sb_log_level level, const char *msg, void *ctx)
 }
 
 void sb_log_set_level(enum sb_log_level max) { log_max = max; }
-enum sb_log_level sb_log_get_level(void) { return log_max; }
 
 void sb_log_set_handler(sb_log_fn fn, void *ctx)
 {

@@ -32,7 +32,7 @@
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sealbox/snapview.h"
-#include "../../fs/fs.h"
+#include "sealbox/fs.h"
 #include "cmds.h"
 
 #define MAX_MOUNT_OPTS 64

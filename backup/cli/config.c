@@ -32,7 +32,6 @@ static const struct {
 };
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }
-const char *cli_config_path(void) { return conf.path; }
 bool cli_config_from_file(int i) { return i >= 1 && i <= nfile_args; }
 
 static const struct option *find_opt(const struct option *opts, const char *name)

@@ -29,7 +29,4 @@ const char *cli_config_get(const char *name);
 /* Did argv[i] (of the argv cli_config_apply made) come from the file? */
 bool cli_config_from_file(int i);
 
-/* "FILE" of the config file in use, or NULL. */
-const char *cli_config_path(void);
-
 #endif

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * crypto_stream.c - the streaming variants of encrypt and decrypt (see
- * crypto.h): gpgme runs on a worker thread, joined to the caller by a bounded
+ * crypto_stream.c - the streaming variant of decrypt (see crypto.h): gpgme runs on a worker thread, joined to the caller by a bounded
  * ring buffer, so memory stays bounded and both sides apply backpressure.
  */
 #include <errno.h>
@@ -121,14 +120,6 @@ static ssize_t ring_get(void *ctx, void *p, size_t n)
 	return rc;
 }
 
-static void ring_set(struct ring *r, bool *flag)
-{
-	pthread_mutex_lock(&r->mu);
-	*flag = true;
-	pthread_cond_broadcast(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-}
-
 static void ring_finish(struct ring *r, int verdict)
 {
 	pthread_mutex_lock(&r->mu);
@@ -169,41 +160,11 @@ static int start_worker(int rc, pthread_t *thread, void *(*fn)(void *), void *ar
 	return rc;
 }
 
-struct sb_crypto_enc {
-	struct op op;
-	struct ring ring; /* caller's plaintext -> worker */
-	struct sb_writer out; /* the caller's, called from the worker */
-	unsigned flags;
-	pthread_t thread;
-};
-
 struct sb_crypto_dec {
 	struct op op;
 	struct ring ring; /* worker's plaintext -> caller */
 	pthread_t thread;
 };
-
-/* The caller's writer, refused once aborted so nothing more is delivered. */
-static int enc_out(void *ctx, const void *p, size_t n)
-{
-	struct sb_crypto_enc *s = ctx;
-	bool aborted;
-
-	pthread_mutex_lock(&s->ring.mu);
-	aborted = s->ring.aborted;
-	pthread_mutex_unlock(&s->ring.mu);
-	if (aborted)
-		return SB_ERR_INTERRUPTED;
-	return s->out.write(s->out.ctx, p, n);
-}
-
-static void *enc_worker(void *arg)
-{
-	struct sb_crypto_enc *s = arg;
-
-	ring_finish(&s->ring, crypto_enc_run(&s->op, s->flags));
-	return NULL;
-}
 
 static void *dec_worker(void *arg)
 {
@@ -211,66 +172,6 @@ static void *dec_worker(void *arg)
 
 	ring_finish(&s->ring, crypto_dec_run(&s->op));
 	return NULL;
-}
-
-int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
-			    unsigned flags, struct sb_writer out, const char *what,
-			    struct sb_crypto_enc **sp)
-{
-	struct sb_crypto_enc *s;
-	int rc;
-
-	*sp = NULL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return SB_ERR_NOMEM;
-	rc = ring_init(&s->ring);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	rc = crypto_enc_prepare(&s->op, c, enc_fpr, sign_fpr, what);
-	s->op.io.in = (struct sb_reader){ring_get, &s->ring};
-	s->op.io.out = (struct sb_writer){enc_out, s};
-	s->out = out;
-	s->flags = flags;
-	rc = start_worker(rc, &s->thread, enc_worker, s, &s->op, &s->ring);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	*sp = s;
-	return 0;
-}
-
-int sb_crypto_enc_write(void *sv, const void *p, size_t n)
-{
-	struct sb_crypto_enc *s = sv;
-
-	return ring_put(&s->ring, p, n);
-}
-
-static int enc_end(struct sb_crypto_enc *s, bool abort)
-{
-	int rc;
-
-	if (abort) {
-		ring_set(&s->ring, &s->ring.aborted);
-		gpgme_cancel_async(s->op.ctx);
-	} else {
-		ring_set(&s->ring, &s->ring.eof);
-	}
-	rc = join_worker(s->thread, &s->op, &s->ring);
-	free(s);
-	return rc;
-}
-
-int sb_crypto_encrypt_finish(struct sb_crypto_enc *s) { return enc_end(s, false); }
-
-void sb_crypto_encrypt_abort(struct sb_crypto_enc *s)
-{
-	if (s)
-		enc_end(s, true);
 }
 
 int sb_crypto_decrypt_start(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,

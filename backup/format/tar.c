@@ -986,8 +986,3 @@ ssize_t sb_tar_reader_read(struct sb_tar_reader *r, void *buf, size_t len)
 	r->data_left -= k;
 	return (ssize_t)k;
 }
-
-ssize_t sb_tar_reader_read_cb(void *ctx, void *buf, size_t len)
-{
-	return sb_tar_reader_read(ctx, buf, len);
-}

@@ -26,7 +26,7 @@
 #include "sealbox/reader.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/verify.h"
-#include "setstream.h"
+#include "sealbox/setstream.h"
 
 struct pending {
 	char *tmp;   /* temporary path */

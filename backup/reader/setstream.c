@@ -17,7 +17,7 @@
 #include "sealbox/log.h"
 #include "sealbox/path.h"
 #include "sealbox/sigstate.h"
-#include "setstream.h"
+#include "sealbox/setstream.h"
 
 #define PREFETCH 2 /* volumes read ahead per set */
 

@@ -18,7 +18,7 @@
 #include "sealbox/names.h"
 #include "sealbox/seal.h"
 #include "sealbox/verify.h"
-#include "setstream.h"
+#include "sealbox/setstream.h"
 
 #define READ_BUF (1u << 20)
 

@@ -2,9 +2,10 @@
 /*
  * sftp_auth.c - user authentication with public keys: the --ssh-key file,
  * else every ssh-agent identity, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa.
- * RSA keys sign with rsa-sha2-512 through ssh_rsa.c (libssh2 1.10 itself
- * signs them with SHA-1 only, which OpenSSH >= 8.8 refuses); other keys go
- * through libssh2. A failure lists every key tried and why it did not work.
+ * With libssh2 older than 1.11 (SEALBOX_OWN_RSA), RSA keys sign with
+ * rsa-sha2-512 through ssh_rsa.c (such a libssh2 signs them with SHA-1 only,
+ * which OpenSSH >= 8.8 refuses); other keys, and every key with a newer
+ * libssh2, go through libssh2. A failure lists every key tried and why.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,7 +18,9 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "sftp_session.h"
+#ifdef SEALBOX_OWN_RSA
 #include "ssh_rsa.h"
+#endif
 
 static void tried_add(char *tried, size_t size, const char *fmt, const char *a, const char *b)
 {
@@ -26,6 +29,7 @@ static void tried_add(char *tried, size_t size, const char *fmt, const char *a, 
 	snprintf(tried + n, size - n, fmt, n ? ", " : "", a, b);
 }
 
+#ifdef SEALBOX_OWN_RSA
 /*
  * An RSA key: rsa-sha2-512 (RFC 8332), which libssh2 1.10 cannot sign itself.
  * Only when the server refuses that before any signature (the key is not
@@ -56,10 +60,10 @@ static int try_rsa_key(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, con
 	return r;
 }
 
-static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, const char *file,
-			char *tried, size_t size)
+/* Try file as an RSA key of our own loader: 1 when it is not one. */
+static int try_own_rsa(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, const char *file,
+		       const char *pass, char *tried, size_t size)
 {
-	const char *pass = getenv("SEALBOX_SSH_PASSPHRASE");
 	struct sb_ssh_rsa *key = NULL;
 	char why[256], reason[512];
 	int r;
@@ -70,21 +74,32 @@ static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, co
 		sb_ssh_rsa_free(key);
 		return r;
 	}
-	if (r != SB_SSH_RSA_NOT_RSA) {
-		if (r == SB_ERR_PASSPHRASE && !pass)
-			snprintf(reason, sizeof(reason),
-				 "encrypted, and $SEALBOX_SSH_PASSPHRASE is not set");
-		else if (r == SB_ERR_PASSPHRASE)
-			snprintf(reason, sizeof(reason), "wrong $SEALBOX_SSH_PASSPHRASE");
-		else if (r == SB_ERR_KEY)
-			snprintf(reason, sizeof(reason), "unsupported key file: %s", why);
-		else
-			snprintf(reason, sizeof(reason), "unreadable: %s", why);
-		tried_add(tried, size, "%s%s (%s)", file, reason);
-		return LIBSSH2_ERROR_FILE;
-	}
+	if (r == SB_SSH_RSA_NOT_RSA)
+		return 1;
+	if (r == SB_ERR_PASSPHRASE && !pass)
+		snprintf(reason, sizeof(reason), "encrypted, and $SEALBOX_SSH_PASSPHRASE is not set");
+	else if (r == SB_ERR_PASSPHRASE)
+		snprintf(reason, sizeof(reason), "wrong $SEALBOX_SSH_PASSPHRASE");
+	else if (r == SB_ERR_KEY)
+		snprintf(reason, sizeof(reason), "unsupported key file: %s", why);
+	else
+		snprintf(reason, sizeof(reason), "unreadable: %s", why);
+	tried_add(tried, size, "%s%s (%s)", file, reason);
+	return LIBSSH2_ERROR_FILE;
+}
+#endif
 
-	/* not RSA: libssh2 reads and signs ed25519 and ecdsa keys itself */
+static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, const char *file,
+			char *tried, size_t size)
+{
+	const char *pass = getenv("SEALBOX_SSH_PASSPHRASE");
+	int r;
+
+#ifdef SEALBOX_OWN_RSA
+	if ((r = try_own_rsa(ep, ssh, file, pass, tried, size)) != 1)
+		return r;
+#endif
+	/* libssh2 reads and signs the key itself */
 	r = libssh2_userauth_publickey_fromfile_ex(ssh, ep->user, (unsigned)strlen(ep->user), NULL,
 						   file, pass ? pass : "");
 	if (!r)
@@ -99,13 +114,15 @@ static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, co
 	return r;
 }
 
+#ifdef SEALBOX_OWN_RSA
 /* Is the agent identity a plain RSA key (not a certificate)? */
 static bool is_ssh_rsa(const struct libssh2_agent_publickey *id)
 {
 	return id->blob_len > 11 && !memcmp(id->blob, "\0\0\0\7ssh-rsa", 11);
 }
+#endif
 
-/* Every identity of the agent; RSA ones signed by the agent with rsa-sha2-512. */
+/* Every identity of the agent (RSA ones signed with rsa-sha2-512). */
 static int try_agent(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char *tried, size_t size)
 {
 	LIBSSH2_AGENT *ag = libssh2_agent_init(ssh);
@@ -118,10 +135,12 @@ static int try_agent(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char 
 	if (libssh2_agent_connect(ag) == 0 && libssh2_agent_list_identities(ag) == 0) {
 		while (libssh2_agent_get_identity(ag, &id, prev) == 0) {
 			n++;
+#ifdef SEALBOX_OWN_RSA
 			if (is_ssh_rsa(id))
 				r = sb_ssh_agent_rsa_userauth(ssh, ep->user, id->blob, id->blob_len,
 							      "rsa-sha2-512");
 			else
+#endif
 				r = libssh2_agent_userauth(ag, ep->user, id);
 			if (r == 0)
 				break;

@@ -187,14 +187,6 @@ static int tcp_connect(const struct sftp_endpoint *ep, int *out, char *why)
 	return 0;
 }
 
-const char *sftp_errmsg(LIBSSH2_SESSION *ssh)
-{
-	char *msg = NULL;
-
-	libssh2_session_last_error(ssh, &msg, NULL, 0);
-	return msg && *msg ? msg : "unknown SSH error";
-}
-
 void sftp_conn_free(struct sftp_conn *c, bool graceful)
 {
 	if (!c)

@@ -48,7 +48,13 @@ int sftp_conn_open(const struct sftp_endpoint *ep, struct sftp_conn **out, char 
 void sftp_conn_free(struct sftp_conn *c, bool graceful);
 
 /* libssh2's last error message on ssh, never NULL. */
-const char *sftp_errmsg(LIBSSH2_SESSION *ssh);
+static inline const char *sftp_errmsg(LIBSSH2_SESSION *ssh)
+{
+	char *msg = NULL;
+
+	libssh2_session_last_error(ssh, &msg, NULL, 0);
+	return msg && *msg ? msg : "unknown SSH error";
+}
 
 /* Before the handshake: prefer the host key algorithms known for ep. */
 void sftp_hostkey_prefer(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh,

@@ -56,7 +56,8 @@ bool ssh_rd_mpint(struct ssh_rd *r, struct ssh_rd *mag)
 	return true;
 }
 
-unsigned char *ssh_wr_room(struct ssh_wr *w, size_t n)
+/* Room for n more bytes at p + len (not yet counted), NULL after a failure. */
+static unsigned char *ssh_wr_room(struct ssh_wr *w, size_t n)
 {
 	unsigned char *np;
 	size_t cap;

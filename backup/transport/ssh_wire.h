@@ -34,8 +34,6 @@ struct ssh_wr {
 	bool err;
 };
 
-/* Room for n more bytes at p + len (not yet counted), NULL after a failure. */
-unsigned char *ssh_wr_room(struct ssh_wr *w, size_t n);
 void ssh_wr_u32(struct ssh_wr *w, uint32_t v);
 void ssh_wr_bytes(struct ssh_wr *w, const void *data, size_t n);
 void ssh_wr_str(struct ssh_wr *w, const void *data, size_t n);

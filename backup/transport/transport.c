@@ -50,17 +50,6 @@ int sb_transport_list(struct sb_transport *t, struct sb_dirent_list *out)
 	return t->ops->list(t, out);
 }
 
-void sb_dirent_list_release(struct sb_dirent_list *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
-	free(l->sizes);
-	memset(l, 0, sizeof(*l));
-}
-
 int sb_transport_get_open(struct sb_transport *t, const char *name, struct sb_transport_get **g)
 {
 	return t->ops->get_open(t, name, g);

@@ -22,7 +22,7 @@
 #include "sealbox/tar.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/verify.h"
-#include "setstream.h"
+#include "sealbox/setstream.h"
 #include "snapview_impl.h"
 
 #define LATEST_ID 2
@@ -48,35 +48,9 @@ static const char schema[] =
 	"  name BLOB NOT NULL, eref INTEGER NOT NULL, nlink INTEGER NOT NULL, alias INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS nodes_parent ON nodes(parent, name);";
 
-static int db_fail(struct sb_snapview *v, const char *what)
-{
-	sb_error("mount index cache: %s: %s", what, sqlite3_errmsg(v->db));
-	return SB_ERR_IO;
-}
-
 static int db_exec(struct sb_snapview *v, const char *sql)
 {
-	return sqlite3_exec(v->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : db_fail(v, sql);
-}
-
-const struct sb_set *sv_set_by_id(struct sb_snapview *v, int64_t set_id)
-{
-	size_t i;
-
-	for (i = 0; i < v->nsnaps; i++)
-		if (v->snaps[i].set_id == set_id)
-			return v->snaps[i].set;
-	return NULL;
-}
-
-static const struct sv_snap *snap_by_set(struct sb_snapview *v, int64_t set_id)
-{
-	size_t i;
-
-	for (i = 0; i < v->nsnaps; i++)
-		if (v->snaps[i].set_id == set_id)
-			return &v->snaps[i];
-	return NULL;
+	return sqlite3_exec(v->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : sv_db_fail(v, sql);
 }
 
 /*
@@ -132,7 +106,7 @@ static int insert_rec(struct importer *im, const struct sb_index_rec *r)
 	sqlite3_bind_blob(st, 17, r->link.data ? (const void *)r->link.data : "", (int)r->link.len,
 			  SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(im->v, "insert");
+		rc = sv_db_fail(im->v, "insert");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -237,17 +211,17 @@ static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, i
 
 	if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO sets(target, name) VALUES(?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
-		return db_fail(v, "prepare");
+		return sv_db_fail(v, "prepare");
 	sqlite3_bind_text(st, 1, v->target_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->manifest, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(v, "insert set");
+		rc = sv_db_fail(v, "insert set");
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
 	if (sqlite3_prepare_v2(v->db, "SELECT id, complete, materialized FROM sets WHERE target = ? AND name = ?",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(v, "prepare");
+		return sv_db_fail(v, "prepare");
 	sqlite3_bind_text(st, 1, v->target_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->manifest, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -255,7 +229,7 @@ static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, i
 		complete[0] = sqlite3_column_int(st, 1);
 		complete[1] = sqlite3_column_int(st, 2);
 	} else {
-		rc = db_fail(v, "read set");
+		rc = sv_db_fail(v, "read set");
 	}
 	sqlite3_finalize(st);
 	return rc;
@@ -277,7 +251,7 @@ static int import_set(struct sb_snapview *v, struct sv_snap *sn)
 				      "uname, gname, mtime, size, vol, off, dmaj, dmin, lgroup, link) "
 				      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 				      -1, &im.ins, NULL) != SQLITE_OK)
-		rc = db_fail(v, "prepare");
+		rc = sv_db_fail(v, "prepare");
 	if (!rc)
 		rc = sn->set->index ? import_remote(&im, sn->set) : import_build(&im, sn->set);
 	sqlite3_finalize(im.ins);
@@ -328,7 +302,7 @@ static int load_rows(struct sb_snapview *v, const struct sv_snap *sn, struct mro
 	*n = 0;
 	if (sqlite3_prepare_v2(v->db, "SELECT rowid, path, kind, type, lgroup FROM entries WHERE set_id = ?",
 			       -1, &st, NULL) != SQLITE_OK)
-		return db_fail(v, "prepare");
+		return sv_db_fail(v, "prepare");
 	for (k = 0; k <= sn->seq && !rc; k++) {
 		sqlite3_bind_int64(st, 1, ids[k]);
 		while (sqlite3_step(st) == SQLITE_ROW) {
@@ -449,7 +423,7 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 	if (!rc && sqlite3_prepare_v2(v->db, "INSERT INTO nodes(id, parent, name, eref, nlink, alias) "
 					     "VALUES(?,?,?,?,?,?)",
 				      -1, &st, NULL) != SQLITE_OK)
-		rc = db_fail(v, "prepare");
+		rc = sv_db_fail(v, "prepare");
 	for (i = 0; i < n && !rc; i++) {
 		struct mrow *r = &rows[i];
 		const char *name;
@@ -465,7 +439,7 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 		sqlite3_bind_int64(st, 5, r->nlink);
 		sqlite3_bind_int64(st, 6, r->alias);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(v, "insert node");
+			rc = sv_db_fail(v, "insert node");
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -514,7 +488,7 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/index.db", dir);
 	if (sqlite3_open(path, &v->db) != SQLITE_OK) {
-		rc = db_fail(v, "open");
+		rc = sv_db_fail(v, "open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(v->db, 10000);
@@ -527,7 +501,7 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 	    sqlite3_prepare_v2(v->db,
 			       "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.id > ? ORDER BY n.id",
 			       -1, &v->st_readdir, NULL) != SQLITE_OK) {
-		rc = db_fail(v, "prepare");
+		rc = sv_db_fail(v, "prepare");
 		goto fail;
 	}
 	for (c = 0; c < v->coll.nchains; c++)
@@ -543,7 +517,7 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 		v->chain_base[c] = v->nsnaps;
 		for (k = 0; k < v->coll.chains[c].nsets; k++) {
 			struct sv_snap *sn = &v->snaps[v->nsnaps];
-			int flags[2];
+			int flags[2] = {0, 0};
 
 			sn->set = &v->coll.chains[c].sets[k];
 			sn->chain = c;
@@ -614,12 +588,14 @@ static size_t by_time(const struct sb_snapview *v, size_t k)
 	return 0;
 }
 
-time_t sb_snapview_time(const struct sb_snapview *v, size_t k)
+/* Time of snapshot k (0 <= k < count); its folder name is the ISO form. */
+static time_t snap_time(const struct sb_snapview *v, size_t k)
 {
 	return v->snaps[by_time(v, k)].set->t1;
 }
 
-uint64_t sb_snapview_root(const struct sb_snapview *v, size_t k)
+/* Node id of snapshot k's top folder. */
+static uint64_t snap_root(const struct sb_snapview *v, size_t k)
 {
 	return (uint64_t)v->snaps[by_time(v, k)].set_id << 32;
 }
@@ -636,7 +612,7 @@ static void top_attrs(struct sb_snapview *v, struct sb_node *n)
 	n->gid = getgid();
 	n->nlink = 2 + (uint32_t)v->nsnaps;
 	n->size = 4096;
-	n->mtime = v->nsnaps ? sb_snapview_time(v, v->nsnaps - 1) : 0;
+	n->mtime = v->nsnaps ? snap_time(v, v->nsnaps - 1) : 0;
 }
 
 static void latest_attrs(struct sb_snapview *v, struct sb_node *n)
@@ -648,7 +624,7 @@ static void latest_attrs(struct sb_snapview *v, struct sb_node *n)
 	n->uid = getuid();
 	n->gid = getgid();
 	n->nlink = 1;
-	n->mtime = sb_snapview_time(v, v->nsnaps - 1);
+	n->mtime = snap_time(v, v->nsnaps - 1);
 	sb_time_format_iso((time_t)n->mtime, n->link);
 	n->size = strlen(n->link);
 }
@@ -713,7 +689,7 @@ static int node_attrs(struct sb_snapview *v, uint64_t id, struct sb_node *n, int
 	if (step == SQLITE_ROW)
 		fill_node(st, n, rowid);
 	else
-		rc = step == SQLITE_DONE ? SB_ERR_NOTFOUND : db_fail(v, "read node");
+		rc = step == SQLITE_DONE ? SB_ERR_NOTFOUND : sv_db_fail(v, "read node");
 	sqlite3_reset(st);
 	return rc;
 }
@@ -748,9 +724,9 @@ int sb_snapview_lookup(struct sb_snapview *v, uint64_t parent, const char *name,
 			rc = 0;
 		}
 		for (k = 0; rc && k < v->nsnaps; k++) {
-			sb_time_format_iso(sb_snapview_time(v, k), iso);
+			sb_time_format_iso(snap_time(v, k), iso);
 			if (len == strlen(iso) && !memcmp(name, iso, len))
-				rc = node_attrs(v, sb_snapview_root(v, k), out, NULL);
+				rc = node_attrs(v, snap_root(v, k), out, NULL);
 		}
 		goto out;
 	}
@@ -780,8 +756,8 @@ int sb_snapview_readdir(struct sb_snapview *v, uint64_t dir, uint64_t pos, sb_sn
 	pthread_mutex_lock(&v->db_lock);
 	if (dir == SB_SNAPVIEW_TOP_ID) {
 		for (; pos < v->nsnaps; pos++) {
-			sb_time_format_iso(sb_snapview_time(v, pos), iso);
-			if ((rc = node_attrs(v, sb_snapview_root(v, pos), &n, NULL)))
+			sb_time_format_iso(snap_time(v, pos), iso);
+			if ((rc = node_attrs(v, snap_root(v, pos), &n, NULL)))
 				goto out;
 			if (cb(ctx, iso, strlen(iso), &n, pos + 1))
 				goto out;
@@ -810,87 +786,6 @@ int sb_snapview_readdir(struct sb_snapview *v, uint64_t dir, uint64_t pos, sb_sn
 out:
 	pthread_mutex_unlock(&v->db_lock);
 	return rc;
-}
-
-/* ---- data ---- */
-
-int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, size_t *n)
-{
-	struct sv_version *vs = NULL, *nv;
-	const struct sv_snap *sn;
-	sqlite3_stmt *st = NULL;
-	struct sb_buf path = SB_BUF_INIT;
-	int64_t set_id = 0;
-	size_t k, cnt = 0;
-	int rc = 0, found;
-
-	*n = 0;
-	if (sqlite3_prepare_v2(v->db, "SELECT set_id, path FROM entries WHERE rowid = ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return db_fail(v, "prepare");
-	sqlite3_bind_int64(st, 1, rowid);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		set_id = sqlite3_column_int64(st, 0);
-		rc = sb_buf_set(&path, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
-	} else {
-		rc = SB_ERR_NOTFOUND;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	sn = rc ? NULL : snap_by_set(v, set_id);
-	if (!rc && !sn)
-		rc = SB_ERR_NOTFOUND;
-	if (!rc && sqlite3_prepare_v2(v->db,
-				      "SELECT rowid, kind, vol, off, size FROM entries WHERE set_id = ? "
-				      "AND path = ?",
-				      -1, &st, NULL) != SQLITE_OK)
-		rc = db_fail(v, "prepare");
-	/* newest first, back to the snapshot the deltas apply to */
-	for (k = sn ? sn->seq + 1 : 0; !rc && k-- > 0;) {
-		int64_t sid = v->chain_set_ids[v->chain_base[sn->chain] + k];
-
-		sqlite3_bind_int64(st, 1, sid);
-		sqlite3_bind_blob(st, 2, path.data ? (const void *)path.data : "", (int)path.len,
-				  SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
-		if (found) {
-			nv = realloc(vs, (cnt + 1) * sizeof(*vs));
-			if (!nv) {
-				rc = SB_ERR_NOMEM;
-				break;
-			}
-			vs = nv;
-			vs[cnt].rowid = sqlite3_column_int64(st, 0);
-			vs[cnt].kind = (char)sqlite3_column_text(st, 1)[0];
-			vs[cnt].vol = (unsigned)sqlite3_column_int64(st, 2);
-			vs[cnt].offset = (uint64_t)sqlite3_column_int64(st, 3);
-			vs[cnt].size = (uint64_t)sqlite3_column_int64(st, 4);
-			vs[cnt].set_id = sid;
-			cnt++;
-		}
-		sqlite3_reset(st);
-		if (found && vs[cnt - 1].kind != 'd')
-			break;
-	}
-	sqlite3_finalize(st);
-	sb_buf_release(&path);
-	if (!rc && (!cnt || vs[cnt - 1].kind != 's')) {
-		sb_error("no full copy to apply the deltas of a file to");
-		rc = SB_ERR_CORRUPT;
-	}
-	if (rc) {
-		free(vs);
-		return rc;
-	}
-	for (k = 0; k < cnt / 2; k++) { /* oldest first */
-		struct sv_version t = vs[k];
-
-		vs[k] = vs[cnt - 1 - k];
-		vs[cnt - 1 - k] = t;
-	}
-	*out = vs;
-	*n = cnt;
-	return 0;
 }
 
 int sb_snapview_read(struct sb_snapview *v, uint64_t id, void *buf, size_t len, uint64_t off,

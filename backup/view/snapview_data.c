@@ -22,7 +22,7 @@
 #include "sealbox/log.h"
 #include "sealbox/sigstate.h"
 #include "sealbox/tar.h"
-#include "setstream.h"
+#include "sealbox/setstream.h"
 #include "snapview_impl.h"
 
 /* ---- the cache's bookkeeping ---- */

@@ -2,7 +2,8 @@
 /*
  * snapview_impl.h - private to snapview*.c: the view's state.
  * snapview.c owns the catalog of entries and nodes (sqlite), snapview_data.c
- * the plaintext cache and file reconstruction.
+ * the plaintext cache and file reconstruction; snapview_versions.c holds the
+ * lookups both need. snapview.c -> snapview_data.c -> snapview_versions.c.
  */
 #ifndef SEALBOX_SNAPVIEW_IMPL_H
 #define SEALBOX_SNAPVIEW_IMPL_H
@@ -76,6 +77,9 @@ struct sv_version {
 	uint64_t size;
 };
 
+/* snapview_versions.c */
+/* Log a failed sqlite call on the view's database; returns SB_ERR_IO. */
+int sv_db_fail(struct sb_snapview *v, const char *what);
 /* The chain of versions for a file: base snapshot first, then diffs. */
 int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, size_t *n);
 /* Locate the set of a set id. */

@@ -107,8 +107,6 @@ static void remember_unread(struct sb_walk *w)
 		w->nunread++;
 }
 
-void sb_walk_skip_children(struct sb_walk *w) { w->enter = 0; }
-
 static int push_dir(struct sb_walk *w, int fd)
 {
 	struct frame f = {.fd = fd, .pathlen = w->cur.path.len};

@@ -43,14 +43,10 @@ struct sb_cursor {
 };
 
 void sb_cursor_init(struct sb_cursor *c, const void *p, size_t len);
-int sb_cursor_u8(struct sb_cursor *c, uint8_t *v);
-int sb_cursor_be16(struct sb_cursor *c, uint16_t *v);
 int sb_cursor_be32(struct sb_cursor *c, uint32_t *v);
-int sb_cursor_be64(struct sb_cursor *c, uint64_t *v);
 /* Big-endian unsigned of n bytes (1, 2, 4 or 8). */
 int sb_cursor_ben(struct sb_cursor *c, unsigned n, uint64_t *v);
 int sb_cursor_bytes(struct sb_cursor *c, size_t n, const unsigned char **out);
-int sb_cursor_skip(struct sb_cursor *c, size_t n);
 
 /*
  * Stream shapes. A reader returns the number of bytes read (> 0), 0 at end,

@@ -6,8 +6,8 @@
  *   sb_crypto_open(&opts, &c)            bind to a keyring (or an ephemeral one)
  *   sb_crypto_check_*()                  fail early with a clear message
  *   sb_crypto_encrypt()/_decrypt()       one whole stream, in the caller's thread
- *   sb_crypto_encrypt_start()/... finish streaming variants: gpgme runs in a
- *                                        worker thread, the caller writes/reads
+ *   sb_crypto_decrypt_start()/... finish streaming decryption: gpgme runs in
+ *                                        a worker thread, the caller reads
  *   sb_crypto_close(c)                   removes an ephemeral keyring
  *
  * Keys are named by fingerprint (or long key id). Encryption is to the
@@ -115,18 +115,6 @@ int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_rea
 		      struct sb_writer out, const char *what);
 
 /* ---- streaming: gpgme runs in a worker thread ---- */
-
-struct sb_crypto_enc;
-/* out is called from the worker thread until finish returns. */
-int sb_crypto_encrypt_start(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
-			    unsigned flags, struct sb_writer out, const char *what,
-			    struct sb_crypto_enc **s);
-/* An sb_write_fn: ctx is the struct sb_crypto_enc. */
-int sb_crypto_enc_write(void *s, const void *p, size_t n);
-/* End of input; waits for gpg; returns its verdict and frees s. */
-int sb_crypto_encrypt_finish(struct sb_crypto_enc *s);
-/* Stop gpg, discard everything, free s. */
-void sb_crypto_encrypt_abort(struct sb_crypto_enc *s);
 
 struct sb_crypto_dec;
 /* in is called from the worker thread until finish/abort returns. */

@@ -27,7 +27,6 @@ void sb_log(enum sb_log_level level, const char *fmt, ...) __attribute__((format
 
 /* Messages above max are dropped (default SB_LOG_NOTICE). */
 void sb_log_set_level(enum sb_log_level max);
-enum sb_log_level sb_log_get_level(void);
 
 /* Replace the handler; NULL restores the default stderr handler. */
 void sb_log_set_handler(sb_log_fn fn, void *ctx);

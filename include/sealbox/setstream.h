@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * setstream.h - private to the reader: the objects of one backup set, read
- * from its volumes in order (only the volumes a path may be in), verified
+ * setstream.h - the reader's stream (restore, verify, and the snapshot view
+ * above them): the objects of one backup set, read from its volumes in order (only the volumes a path may be in), verified
  * volume by volume. An object is one snapshot/diff/deleted entry, or a run
  * of multivol chunks read as one stream of data.
  */

@@ -65,9 +65,6 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 void sb_snapview_close(struct sb_snapview *v);
 
 size_t sb_snapview_count(const struct sb_snapview *v);
-/* Time of snapshot k (0 <= k < count); its folder name is the ISO form. */
-time_t sb_snapview_time(const struct sb_snapview *v, size_t k);
-uint64_t sb_snapview_root(const struct sb_snapview *v, size_t k);
 
 /* Attributes of id. The top folder and the "latest" symlink are included. */
 int sb_snapview_getattr(struct sb_snapview *v, uint64_t id, struct sb_node *out);

@@ -102,7 +102,4 @@ ssize_t sb_tar_reader_read(struct sb_tar_reader *r, void *buf, size_t len);
 uint64_t sb_tar_reader_offset(const struct sb_tar_reader *r);
 void sb_tar_reader_free(struct sb_tar_reader *r);
 
-/* Reader over the data of the current member (ctx = struct sb_tar_reader). */
-ssize_t sb_tar_reader_read_cb(void *ctx, void *buf, size_t len);
-
 #endif

@@ -35,8 +35,6 @@ int sb_walk_open(const char *root, const struct sb_select *sel, struct sb_walk *
 int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e);
 /* Open the current entry (a regular file) for reading; -1 with errno. */
 int sb_walk_open_file(struct sb_walk *w);
-/* Do not enter the current entry (a folder). */
-void sb_walk_skip_children(struct sb_walk *w);
 unsigned sb_walk_errors(const struct sb_walk *w);
 /* True when path lies below a folder that could not be read. */
 bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len);

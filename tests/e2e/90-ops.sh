@@ -182,12 +182,24 @@ run sb backup
 expect_stats
 [ "$(set_times "$TGT" | wc -l)" = 3 ] || fail "backup after prune did not continue the chain"
 
-log "scripts/sealbox-cron: quiet backup, exit status passed through"
+log "cmake --install: binary, cron script, man pages, completion, systemd units"
+[ -n "${SB_BUILD:-}" ] || fail "SB_BUILD (the build folder) is not set"
+cmake --install "$SB_BUILD" --prefix "$T/prefix" >"$T/install.log" 2>&1 ||
+    { cat "$T/install.log" >&2; fail "cmake --install failed"; }
+for f in bin/sealbox bin/sealbox-cron share/man/man1/sealbox.1 share/man/man5/sealbox.conf.5 \
+         share/bash-completion/completions/sealbox lib/systemd/user/sealbox-backup.service \
+         lib/systemd/user/sealbox-backup.timer; do
+    [ -e "$T/prefix/$f" ] || fail "cmake --install did not install $f"
+done
+grep -qx "ExecStart=$T/prefix/bin/sealbox backup --syslog" "$T/prefix/lib/systemd/user/sealbox-backup.service" ||
+    fail "the installed service unit does not name the installed binary"
+
+log "installed sealbox-cron, run with cron's PATH: quiet backup, exit status passed through"
 wait_next_second
-expect_exit 0 env SEALBOX="$SEALBOX" "$SB_ROOT/scripts/sealbox-cron"
+expect_exit 0 env -u SEALBOX PATH=/usr/bin:/bin "$T/prefix/bin/sealbox-cron"
 ! grep -q StartTime "$LAST_OUT" || { cat "$LAST_OUT" >&2; fail "sealbox-cron: backup not quiet"; }
 [ "$(set_times "$TGT" | wc -l)" = 4 ] || fail "sealbox-cron made no backup"
-expect_exit 1 env SEALBOX="$SEALBOX" "$SB_ROOT/scripts/sealbox-cron" --config "$T/bad1.conf"
+expect_exit 1 env -u SEALBOX PATH=/usr/bin:/bin "$T/prefix/bin/sealbox-cron" --config "$T/bad1.conf"
 expect_error "bad1\.conf:3"
 
 log "man pages: lint clean, --help options documented"

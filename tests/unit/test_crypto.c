@@ -139,31 +139,6 @@ static int decrypt_mem(struct sb_crypto *c, const char *signer, const void *p, s
 
 static const size_t odd_sizes[] = {1, 7, 4093, 65537, 300001, 13};
 
-static int stream_encrypt(struct sb_crypto *c, const char *signer, unsigned flags, const void *p,
-			  size_t n, struct sb_buf *out)
-{
-	struct sb_crypto_enc *s;
-	size_t off = 0, i = 0, k;
-	int rc;
-
-	rc = sb_crypto_encrypt_start(c, K.enc, signer, flags, (struct sb_writer){sb_buf_write, out},
-				     "vol-stream", &s);
-	if (rc)
-		return rc;
-	while (off < n) {
-		k = odd_sizes[i++ % 6];
-		if (k > n - off)
-			k = n - off;
-		rc = sb_crypto_enc_write(s, (const char *)p + off, k);
-		if (rc) {
-			sb_crypto_encrypt_abort(s);
-			return rc;
-		}
-		off += k;
-	}
-	return sb_crypto_encrypt_finish(s);
-}
-
 static int stream_decrypt(struct sb_crypto *c, const char *signer, const void *p, size_t n,
 			  struct sb_buf *out)
 {
@@ -302,7 +277,7 @@ static void roundtrip(struct fx *f, size_t n, unsigned flags)
 	assert_true(n == 0 || memcmp(pt.data, p, n) == 0);
 
 	/* streaming encryption, whole and streaming decryption */
-	assert_int_equal(stream_encrypt(f->c, K.sign, flags, p, n, &ct2), 0);
+	assert_int_equal(encrypt_mem(f->c, K.sign, flags, p, n, &ct2), 0);
 	sb_buf_reset(&pt);
 	assert_int_equal(stream_decrypt(f->c, K.sign, ct2.data, ct2.len, &pt), 0);
 	assert_int_equal(pt.len, n);
@@ -341,7 +316,7 @@ static void test_crypto__gpg_cli_decrypts(void **state)
 	fill_random(p, sizeof(p), 3);
 	for (flags = 0; flags <= SB_CRYPTO_NO_COMPRESS; flags++) {
 		sb_buf_reset(&ct);
-		assert_int_equal(stream_encrypt(f->c, K.sign, flags, p, sizeof(p), &ct), 0);
+		assert_int_equal(encrypt_mem(f->c, K.sign, flags, p, sizeof(p), &ct), 0);
 		snprintf(in, sizeof(in), "%s/vol.gpg", f->home);
 		snprintf(out, sizeof(out), "%s/vol.out", f->home);
 		write_file(in, ct.data, ct.len);
@@ -497,7 +472,7 @@ static void test_crypto__sign_passphrase(void **state)
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	assert_non_null(strstr(last_error, "wrong passphrase for"));
 	sb_buf_reset(&ct);
-	assert_int_equal(stream_encrypt(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
+	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	setenv("SEALBOX_SIGN_PASSPHRASE", PSIGN_PASS, 1);
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), 0);
@@ -670,7 +645,7 @@ static void *enc_job(void *arg)
 	struct sb_buf ct = SB_BUF_INIT, pt = SB_BUF_INIT;
 
 	fill_random(p, n, j->seed);
-	j->rc = stream_encrypt(j->c, K.sign, 0, p, n, &ct);
+	j->rc = encrypt_mem(j->c, K.sign, 0, p, n, &ct);
 	if (!j->rc)
 		j->rc = stream_decrypt(j->c, K.sign, ct.data, ct.len, &pt);
 	if (!j->rc && (pt.len != n || memcmp(pt.data, p, n)))
@@ -721,7 +696,6 @@ static void test_crypto__callback_errors_and_abort(void **state)
 	struct fx *f = *state;
 	static unsigned char p[2 << 20];
 	struct sb_buf ct = SB_BUF_INIT, pt = SB_BUF_INIT;
-	struct sb_crypto_enc *es;
 	struct sb_crypto_dec *ds;
 	struct sb_cursor cur;
 	char buf[1000];
@@ -738,19 +712,7 @@ static void test_crypto__callback_errors_and_abort(void **state)
 	assert_int_equal(sb_crypto_decrypt(f->c, K.sign, (struct sb_reader){sb_cursor_read, &cur},
 					   (struct sb_writer){failing_write, &left}, "volx"),
 			 SB_ERR_NOSPACE);
-	left = 1000;
-	assert_int_equal(sb_crypto_encrypt_start(f->c, K.enc, K.sign, 0,
-						 (struct sb_writer){failing_write, &left}, "volx", &es),
-			 0);
-	assert_int_equal(sb_crypto_enc_write(es, p, sizeof(p)), SB_ERR_NOSPACE);
-	assert_int_equal(sb_crypto_encrypt_finish(es), SB_ERR_NOSPACE);
-
-	/* abort mid-way, with the worker blocked on a full ring / waiting for input */
-	assert_int_equal(sb_crypto_encrypt_start(f->c, K.enc, K.sign, 0,
-						 (struct sb_writer){sb_buf_write, &pt}, "volx", &es),
-			 0);
-	assert_int_equal(sb_crypto_enc_write(es, p, 12345), 0);
-	sb_crypto_encrypt_abort(es);
+	/* abort mid-way, with the worker blocked on a full ring */
 	sb_cursor_init(&cur, ct.data, ct.len);
 	assert_int_equal(sb_crypto_decrypt_start(f->c, K.sign, (struct sb_reader){sb_cursor_read, &cur},
 						 "volx", &ds),

@@ -43,7 +43,7 @@ static void expire_bad(const char *s)
 	long long v = -1;
 
 	if (sb_keys_parse_expire(s, &v) != SB_ERR_PARAM)
-		fail_msg("\"%s\" accepted (%lld)", s, v);
+		fail_msg("\"%s\" accepted (%lld)", s ? s : "(null)", v);
 	assert_int_equal(v, 0);
 }
 

@@ -22,8 +22,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "../../backup/bcrypt_pbkdf.h"
-#include "../../backup/ssh_rsa.h"
+#include "bcrypt_pbkdf.h"
+#include "ssh_rsa.h"
 #include "sealbox/error.h"
 
 #define PASS "test only pass"

@@ -797,7 +797,7 @@ static void set_sum(unsigned char *b, bool sign)
 	memset(b + 148, ' ', 8);
 	for (i = 0; i < 512; i++)
 		sum += sign ? (signed char)b[i] : b[i];
-	snprintf((char *)b + 148, 7, "%06lo", (unsigned long)sum);
+	snprintf((char *)b + 148, 7, "%06lo", (unsigned long)sum & 0777777ul); /* 6 octal digits */
 }
 
 /* Append a header block of the given type and size (valid checksum). */

@@ -32,44 +32,29 @@ static struct sb_fs *fs_of(fuse_req_t req) { return fuse_req_userdata(req); }
 static int fs_errno(int err)
 {
 	switch (err) {
-	case SB_OK:
-		return 0;
-	case SB_ERR_NOTFOUND:
-		return ENOENT;
-	case SB_ERR_NOMEM:
-		return ENOMEM;
-	case SB_ERR_PARAM:
-		return EINVAL;
-	case SB_ERR_PERM:
-		return EACCES;
-	case SB_ERR_NOSPACE:
-		return ENOSPC;
-	case SB_ERR_INTERRUPTED:
-		return EINTR;
+	case SB_OK: return 0;
+	case SB_ERR_NOTFOUND: return ENOENT;
+	case SB_ERR_NOMEM: return ENOMEM;
+	case SB_ERR_PARAM: return EINVAL;
+	case SB_ERR_PERM: return EACCES;
+	case SB_ERR_NOSPACE: return ENOSPC;
+	case SB_ERR_INTERRUPTED: return EINTR;
 	case SB_ERR_KEY:
 	case SB_ERR_NOSECRET:
-	case SB_ERR_PASSPHRASE:
-		return EACCES;
-	default:
-		return EIO; /* corrupt, bad signature, transport, local I/O */
+	case SB_ERR_PASSPHRASE: return EACCES;
+	default: return EIO; /* corrupt, bad signature, transport, local I/O */
 	}
 }
 
 static mode_t fs_type_bits(char type)
 {
 	switch (type) {
-	case SB_TAR_DIR:
-		return S_IFDIR;
-	case SB_TAR_SYMLINK:
-		return S_IFLNK;
-	case SB_TAR_FIFO:
-		return S_IFIFO;
-	case SB_TAR_CHR:
-		return S_IFCHR;
-	case SB_TAR_BLK:
-		return S_IFBLK;
-	default:
-		return S_IFREG;
+	case SB_TAR_DIR: return S_IFDIR;
+	case SB_TAR_SYMLINK: return S_IFLNK;
+	case SB_TAR_FIFO: return S_IFIFO;
+	case SB_TAR_CHR: return S_IFCHR;
+	case SB_TAR_BLK: return S_IFBLK;
+	default: return S_IFREG;
 	}
 }
 
@@ -468,31 +453,31 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 }
 
 const struct fuse_lowlevel_ops fs_ops = {
-    .init = fs_init,
-    .lookup = fs_lookup,
-    .forget = fs_forget,
-    .forget_multi = fs_forget_multi,
-    .getattr = fs_getattr,
-    .readlink = fs_readlink,
-    .opendir = fs_opendir,
-    .readdir = fs_readdir,
-    .readdirplus = fs_readdirplus,
-    .releasedir = fs_releasedir,
-    .open = fs_open,
-    .read = fs_read,
-    .release = fs_release,
-    .statfs = fs_statfs,
-    .setattr = fs_setattr,
-    .mknod = fs_mknod,
-    .mkdir = fs_mkdir,
-    .unlink = fs_unlink,
-    .rmdir = fs_rmdir,
-    .symlink = fs_symlink,
-    .rename = fs_rename,
-    .link = fs_link,
-    .write = fs_write,
-    .create = fs_create,
-    .setxattr = fs_setxattr,
-    .removexattr = fs_removexattr,
-    .fallocate = fs_fallocate,
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.readdirplus = fs_readdirplus,
+	.releasedir = fs_releasedir,
+	.open = fs_open,
+	.read = fs_read,
+	.release = fs_release,
+	.statfs = fs_statfs,
+	.setattr = fs_setattr,
+	.mknod = fs_mknod,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.write = fs_write,
+	.create = fs_create,
+	.setxattr = fs_setxattr,
+	.removexattr = fs_removexattr,
+	.fallocate = fs_fallocate,
 };

@@ -25,23 +25,23 @@ enum { KEY_DISCARD, KEY_KEEP };
 
 /* Ours: parsed here and removed; everything else goes to libfuse. */
 static const struct fuse_opt fs_opts[] = {
-    {"entry_timeout=%lf", offsetof(struct sb_fs, entry_timeout), 0},
-    {"attr_timeout=%lf", offsetof(struct sb_fs, attr_timeout), 0},
-    {"max_threads=%u", offsetof(struct sb_fs, max_threads), 0},
-    {"max_idle_threads=%u", offsetof(struct sb_fs, max_idle_threads), 0},
-    {"clone_fd", offsetof(struct sb_fs, clone_fd), 1},
-    /* fstab noise (mount(8) and systemd pass these): not for the kernel */
-    FUSE_OPT_KEY("_netdev", KEY_DISCARD),
-    FUSE_OPT_KEY("auto", KEY_DISCARD),
-    FUSE_OPT_KEY("noauto", KEY_DISCARD),
-    FUSE_OPT_KEY("nofail", KEY_DISCARD),
-    FUSE_OPT_KEY("user", KEY_DISCARD),
-    FUSE_OPT_KEY("nouser", KEY_DISCARD),
-    FUSE_OPT_KEY("users", KEY_DISCARD),
-    FUSE_OPT_KEY("defaults", KEY_DISCARD),
-    /* "rw" would be overridden by our trailing "ro" anyway */
-    FUSE_OPT_KEY("rw", KEY_DISCARD),
-    FUSE_OPT_END,
+	{"entry_timeout=%lf", offsetof(struct sb_fs, entry_timeout), 0},
+	{"attr_timeout=%lf", offsetof(struct sb_fs, attr_timeout), 0},
+	{"max_threads=%u", offsetof(struct sb_fs, max_threads), 0},
+	{"max_idle_threads=%u", offsetof(struct sb_fs, max_idle_threads), 0},
+	{"clone_fd", offsetof(struct sb_fs, clone_fd), 1},
+	/* fstab noise (mount(8) and systemd pass these): not for the kernel */
+	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
+	FUSE_OPT_KEY("auto", KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", KEY_DISCARD),
+	FUSE_OPT_KEY("user", KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", KEY_DISCARD),
+	FUSE_OPT_KEY("users", KEY_DISCARD),
+	FUSE_OPT_KEY("defaults", KEY_DISCARD),
+	/* "rw" would be overridden by our trailing "ro" anyway */
+	FUSE_OPT_KEY("rw", KEY_DISCARD),
+	FUSE_OPT_END,
 };
 
 static int fs_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)

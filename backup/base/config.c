@@ -244,8 +244,9 @@ int sb_config_read_secret(const char *path, char *out, size_t size)
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 077)) {
 		sb_error("passphrase file %s: refused: mode %04o, owner uid %u (must be mode 0600 "
-			 "and owned by uid %u)", shown, (unsigned)(st.st_mode & 07777),
-			 (unsigned)st.st_uid, (unsigned)geteuid());
+			 "and owned by uid %u)",
+			 shown, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+			 (unsigned)geteuid());
 		close(fd);
 		return SB_ERR_PERM;
 	}

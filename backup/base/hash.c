@@ -7,7 +7,7 @@
 
 int sb_hash_init(struct sb_hash *h, enum sb_hash_alg alg)
 {
-	const EVP_MD *md = alg == SB_HASH_ALG_SHA1	? EVP_sha1()
+	const EVP_MD *md = alg == SB_HASH_ALG_SHA1     ? EVP_sha1()
 			   : alg == SB_HASH_ALG_SHA256 ? EVP_sha256()
 						       : EVP_md5();
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -59,11 +59,12 @@ int sb_lock_take(const char *dir, const char *name, const char *what, bool quiet
 				long p = holder_pid(l->fd);
 
 				if (p > 0)
-					sb_error("%s is in use by another sealbox (pid %ld; lock file %s)",
-						 what, p, sb_log_str(l->path, strlen(l->path)));
+					sb_error(
+						"%s is in use by another sealbox (pid %ld; lock file %s)",
+						what, p, sb_log_str(l->path, strlen(l->path)));
 				else
-					sb_error("%s is in use by another sealbox (lock file %s)", what,
-						 sb_log_str(l->path, strlen(l->path)));
+					sb_error("%s is in use by another sealbox (lock file %s)",
+						 what, sb_log_str(l->path, strlen(l->path)));
 				close(l->fd);
 				free(l);
 				return SB_ERR_LOCKED;

@@ -15,9 +15,9 @@ struct sb_spool {
 	struct sb_buf mem;
 	size_t mem_limit;
 	char *tmpdir;
-	int fd;		/* -1 while in memory */
-	uint64_t size;	/* bytes written */
-	uint64_t pos;	/* read position */
+	int fd;	       /* -1 while in memory */
+	uint64_t size; /* bytes written */
+	uint64_t pos;  /* read position */
 };
 
 struct sb_spool *sb_spool_new(size_t mem_limit, const char *tmpdir)

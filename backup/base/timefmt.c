@@ -211,22 +211,14 @@ static bool parse_uint(const char *s, size_t len, long long *v)
 static long long unit_seconds(char u)
 {
 	switch (u) {
-	case 's':
-		return 1;
-	case 'm':
-		return 60;
-	case 'h':
-		return 3600;
-	case 'D':
-		return 86400;
-	case 'W':
-		return 7 * 86400LL;
-	case 'M':
-		return 30 * 86400LL;
-	case 'Y':
-		return 365 * 86400LL;
-	default:
-		return 0;
+	case 's': return 1;
+	case 'm': return 60;
+	case 'h': return 3600;
+	case 'D': return 86400;
+	case 'W': return 7 * 86400LL;
+	case 'M': return 30 * 86400LL;
+	case 'Y': return 365 * 86400LL;
+	default: return 0;
 	}
 }
 

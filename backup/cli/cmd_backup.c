@@ -54,8 +54,22 @@ static const char backup_usage[] =
 	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
 	"lock; see sealbox(1) for the others.\n";
 
-enum { O_ENC = 256, O_SIGN, O_FULL, O_FIOT, O_VOLSIZE, O_EXCLUDE, O_ARCHIVE, O_SECRET,
-       O_MISMATCH, O_SAME_KEY, O_SIGN_PASS_FILE, O_LOG_FILE, O_SYSLOG, O_JSON };
+enum {
+	O_ENC = 256,
+	O_SIGN,
+	O_FULL,
+	O_FIOT,
+	O_VOLSIZE,
+	O_EXCLUDE,
+	O_ARCHIVE,
+	O_SECRET,
+	O_MISMATCH,
+	O_SAME_KEY,
+	O_SIGN_PASS_FILE,
+	O_LOG_FILE,
+	O_SYSLOG,
+	O_JSON
+};
 
 const struct option backup_opts[] = {
 	TARGET_OPTIONS,
@@ -159,7 +173,8 @@ int cmd_backup(int argc, char **argv)
 			break;
 		case O_VOLSIZE:
 			if (!parse_uint(optarg, &v) || v == 0 || v > 1048576)
-				rc = usage_error("backup", "bad --volsize '%s' (MiB, 1 to 1048576)", optarg);
+				rc = usage_error("backup", "bad --volsize '%s' (MiB, 1 to 1048576)",
+						 optarg);
 			o.volsize = v << 20;
 			break;
 		case O_EXCLUDE: excludes[o.nexcludes++] = optarg; break;
@@ -172,8 +187,14 @@ int cmd_backup(int argc, char **argv)
 		case O_SYSLOG: lo.syslog = true; break;
 		case O_JSON: json = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
-		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
-		case 'h': fputs(backup_usage, stdout); free(excludes); return EXIT_OK;
+		case 'q':
+			quiet = true;
+			sb_log_set_level(SB_LOG_ERR);
+			break;
+		case 'h':
+			fputs(backup_usage, stdout);
+			free(excludes);
+			return EXIT_OK;
 		default: rc = bad_option("backup", argv); break;
 		}
 		if (rc)
@@ -189,7 +210,7 @@ int cmd_backup(int argc, char **argv)
 		o.source = cli_config_get("source");
 	else if (optind != argc - 1)
 		rc = usage_error("backup", "give exactly one SOURCE folder (or 'source = DIR' in "
-				 "the config file)");
+					   "the config file)");
 	if (rc || (rc = runlog_begin("backup", &lo)))
 		goto out;
 	if (!o.source)
@@ -205,7 +226,8 @@ int cmd_backup(int argc, char **argv)
 	}
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
-	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) || (rc = sb_crypto_key_fpr(user, sign, sign_fpr)))
+	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) ||
+	    (rc = sb_crypto_key_fpr(user, sign, sign_fpr)))
 		goto fail;
 	if (sb_keys_distinct(enc_fpr, sign_fpr, allow_same_key)) {
 		rc = SB_ERR_PARAM; /* exit 1, as for keys check */
@@ -224,8 +246,8 @@ int cmd_backup(int argc, char **argv)
 	if ((rc = sb_transport_open(target, &to, &o.target)))
 		goto fail;
 	/* keyed by the canonical target, so file:///x and /x share one archive dir */
-	if (!archive[0] &&
-	    (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive, sizeof(archive))))
+	if (!archive[0] && (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive,
+							sizeof(archive))))
 		goto fail;
 	o.archive_dir = archive;
 	o.crypto = user;
@@ -247,16 +269,17 @@ int cmd_backup(int argc, char **argv)
 		if (rc)
 			sb_error("backup finished, but %llu file(s) could not be read",
 				 (unsigned long long)stats.errors);
-		snprintf(summary, sizeof(summary),
-			 "%s set %s: %llu files (%llu bytes), %llu new, %llu changed, %llu deleted, "
-			 "%llu bytes written, %llu errors, %.1f s",
-			 stats.full ? "full" : "incremental", stats.set_name,
-			 (unsigned long long)stats.source_files,
-			 (unsigned long long)stats.source_size, (unsigned long long)stats.new_files,
-			 (unsigned long long)stats.changed_files,
-			 (unsigned long long)stats.deleted_files,
-			 (unsigned long long)stats.dest_change, (unsigned long long)stats.errors,
-			 stats.end - stats.start);
+		snprintf(
+			summary, sizeof(summary),
+			"%s set %s: %llu files (%llu bytes), %llu new, %llu changed, %llu deleted, "
+			"%llu bytes written, %llu errors, %.1f s",
+			stats.full ? "full" : "incremental", stats.set_name,
+			(unsigned long long)stats.source_files,
+			(unsigned long long)stats.source_size, (unsigned long long)stats.new_files,
+			(unsigned long long)stats.changed_files,
+			(unsigned long long)stats.deleted_files,
+			(unsigned long long)stats.dest_change, (unsigned long long)stats.errors,
+			stats.end - stats.start);
 	}
 fail:
 	run_locks_release(&locks);

@@ -181,9 +181,9 @@ static int keys_create(int argc, char **argv)
 		case C_EXPIRE:
 			if (sb_keys_parse_expire(optarg, &o.expire))
 				return usage_error(
-				    "keys create",
-				    "bad --expire '%s' (e.g. 2Y, 6M, 30D, never; at least 1D)",
-				    optarg);
+					"keys create",
+					"bad --expire '%s' (e.g. 2Y, 6M, 30D, never; at least 1D)",
+					optarg);
 			break;
 		case C_ALGO:
 			if (!sb_keys_algo_valid(optarg))
@@ -208,8 +208,8 @@ static int keys_create(int argc, char **argv)
 			 sb_log_str(o.secret_out, strlen(o.secret_out)));
 		return EXIT_LOCAL;
 	}
-	if ((rc =
-		 get_new_pass("SEALBOX_SECRET_PASSPHRASE", "the secret key file", false, secret)) ||
+	if ((rc = get_new_pass("SEALBOX_SECRET_PASSPHRASE", "the secret key file", false,
+			       secret)) ||
 	    (rc = get_new_pass("SEALBOX_SIGN_PASSPHRASE", "the signing key", true, sign)))
 		goto out;
 	if (!strcmp(secret, sign)) {
@@ -229,10 +229,10 @@ static int keys_create(int argc, char **argv)
 		print_made(&m, o.secret_out);
 	else if (m.enc_fpr[0] && m.enc_secret_left)
 		sb_error(
-		    "encryption key %s was created but its secret half is still in the keyring: "
-		    "export it (gpg --export-secret-keys) and delete it (gpg "
-		    "--delete-secret-keys), or delete both new keys and try again",
-		    m.enc_fpr);
+			"encryption key %s was created but its secret half is still in the keyring: "
+			"export it (gpg --export-secret-keys) and delete it (gpg "
+			"--delete-secret-keys), or delete both new keys and try again",
+			m.enc_fpr);
 out:
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(sign, sizeof(sign));
@@ -280,21 +280,21 @@ static void check_enc(struct sb_crypto *c, const char *fpr, int *first)
 	    when - (long)time(NULL) < SB_KEYS_EXPIRY_WARN) {
 		strftime(date, sizeof(date), "%Y-%m-%d", gmtime(&(time_t){when}));
 		sb_error(
-		    "encryption key %s expires on %s: backups stop then; extend it with its "
-		    "secret half (gpg --quick-set-expire in a keyring holding FILE) and import "
-		    "the public half here",
-		    fpr, date);
+			"encryption key %s expires on %s: backups stop then; extend it with its "
+			"secret half (gpg --quick-set-expire in a keyring holding FILE) and import "
+			"the public half here",
+			fpr, date);
 		rc = SB_ERR_KEY;
 	}
 	verdict(first, rc, "encryption key %s: usable, not expiring within 30 days", fpr);
 	rc = 0;
 	if (sb_crypto_have_secret(c, fpr) == 0) {
 		sb_error(
-		    "the SECRET half of encryption key %s is in this keyring: an intruder on "
-		    "this machine could read every backup. Keep it only in the secret key file "
-		    "(gpg --armor --export-secret-keys %s > FILE on removable media), then "
-		    "delete it here: gpg --delete-secret-keys %s",
-		    fpr, fpr, fpr);
+			"the SECRET half of encryption key %s is in this keyring: an intruder on "
+			"this machine could read every backup. Keep it only in the secret key file "
+			"(gpg --armor --export-secret-keys %s > FILE on removable media), then "
+			"delete it here: gpg --delete-secret-keys %s",
+			fpr, fpr, fpr);
 		rc = SB_ERR_KEY;
 	}
 	verdict(first, rc, "encryption key %s: its secret half is not in this keyring", fpr);

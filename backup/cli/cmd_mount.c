@@ -72,8 +72,11 @@ static const char mount_usage[] =
 	"Unmount with 'sealbox umount MOUNTPOINT' or 'fusermount3 -u MOUNTPOINT'.\n";
 
 enum {
-	O_SIGN = 256, O_SECRET,
-	O_CACHE_SIZE, O_CACHE_DIR, O_INDEX_DIR,
+	O_SIGN = 256,
+	O_SECRET,
+	O_CACHE_SIZE,
+	O_CACHE_DIR,
+	O_INDEX_DIR,
 };
 
 const struct option mount_opts[] = {
@@ -95,8 +98,8 @@ const struct option mount_opts[] = {
 struct mount_args {
 	const char *target, *sign, *secret;
 	struct sb_transport_opts to;
-	const char *cache_base;		/* --cache-dir, or NULL */
-	const char *index_dir;		/* --index-dir, or NULL */
+	const char *cache_base; /* --cache-dir, or NULL */
+	const char *index_dir;	/* --index-dir, or NULL */
 	unsigned long long cache_mib;
 	const char *fuse_opts[MAX_MOUNT_OPTS + 1];
 	size_t nfuse_opts;
@@ -116,10 +119,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
-static void rm_tree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-}
+static void rm_tree(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); }
 
 /* The folder cache folders go in: --cache-dir, $XDG_RUNTIME_DIR, /tmp. */
 static int cache_base(const struct mount_args *a, char *out, size_t size, bool *shared)
@@ -353,7 +353,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		case 'f': a->foreground = true; break;
 		case O_CACHE_SIZE:
 			if (!parse_uint(optarg, &n) || !n || n > (1ull << 30))
-				rc = usage_error("mount", "bad --cache-size '%s' (MiB, >= 1)", optarg);
+				rc = usage_error("mount", "bad --cache-size '%s' (MiB, >= 1)",
+						 optarg);
 			a->cache_mib = n;
 			break;
 		case O_CACHE_DIR: a->cache_base = optarg; break;
@@ -364,7 +365,10 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 			sb_log_set_level(SB_LOG_DEBUG); /* libfuse's trace comes through sb_log */
 			break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
-		case 'q': a->quiet = true; sb_log_set_level(SB_LOG_ERR); break;
+		case 'q':
+			a->quiet = true;
+			sb_log_set_level(SB_LOG_ERR);
+			break;
 		case 'h': fputs(mount_usage, stdout); return -1;
 		default: return bad_option("mount", argv);
 		}
@@ -385,8 +389,9 @@ static void ask_passphrase(const struct mount_args *a)
 
 	if (getenv("SEALBOX_SECRET_PASSPHRASE"))
 		return;
-	snprintf(prompt, sizeof(prompt), "Passphrase of the secret key%s%s (empty if none): ",
-		 a->secret ? " in " : "", a->secret ? a->secret : "");
+	snprintf(prompt, sizeof(prompt),
+		 "Passphrase of the secret key%s%s (empty if none): ", a->secret ? " in " : "",
+		 a->secret ? a->secret : "");
 	if (sb_crypto_read_tty(prompt, mount_pass, sizeof(mount_pass)) == 0)
 		sb_crypto_set_passphrase("SEALBOX_SECRET_PASSPHRASE", mount_pass);
 }
@@ -585,7 +590,8 @@ int cmd_umount(int argc, char **argv)
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		sb_error("could not unmount %s%s", sb_log_str(mp, strlen(mp)),
 			 WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (no fusermount3)"
-			 : lazy ? "" : " (busy? try --lazy)");
+			 : lazy						 ? ""
+									 : " (busy? try --lazy)");
 		return EXIT_LOCAL;
 	}
 	return EXIT_OK;

@@ -45,8 +45,12 @@ static const char prune_usage[] =
 	"  -v, --verbose         name every file removed;  -q, --quiet  errors only\n";
 
 enum {
-	O_KEEP = 256, O_OLDER, O_DRY,
-	O_ARCHIVE, O_LOG_FILE, O_SYSLOG,
+	O_KEEP = 256,
+	O_OLDER,
+	O_DRY,
+	O_ARCHIVE,
+	O_LOG_FILE,
+	O_SYSLOG,
 };
 
 const struct option prune_opts[] = {
@@ -193,8 +197,14 @@ int cmd_prune(int argc, char **argv)
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_LOG_FILE: lo.log_file = optarg; break;
 		case O_SYSLOG: lo.syslog = true; break;
-		case 'v': p.verbose = true; sb_log_set_level(SB_LOG_INFO); break;
-		case 'q': p.quiet = true; sb_log_set_level(SB_LOG_ERR); break;
+		case 'v':
+			p.verbose = true;
+			sb_log_set_level(SB_LOG_INFO);
+			break;
+		case 'q':
+			p.quiet = true;
+			sb_log_set_level(SB_LOG_ERR);
+			break;
 		case 'h': fputs(prune_usage, stdout); return EXIT_OK;
 		default: return bad_option("prune", argv);
 		}
@@ -241,7 +251,8 @@ int cmd_prune(int argc, char **argv)
 		if (keep)
 			del[i] = i + keep < coll.nchains;
 		else
-			del[i] = (long long)sb_chain_end(&coll.chains[i]) < (long long)time(NULL) - older;
+			del[i] = (long long)sb_chain_end(&coll.chains[i]) <
+				 (long long)time(NULL) - older;
 		ndel += del[i];
 	}
 	for (i = 0; i < coll.nchains && !rc; i++)
@@ -257,9 +268,10 @@ int cmd_prune(int argc, char **argv)
 			       p.dry ? "Would remove" : "Removed", ndel, p.sets, p.files, p.bytes,
 			       coll.nchains - ndel);
 	}
-	snprintf(summary, sizeof(summary), "%s%zu chain(s), %llu set(s), %llu file(s), %llu bytes "
-		 "removed; %zu kept", p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes,
-		 coll.nchains - ndel);
+	snprintf(summary, sizeof(summary),
+		 "%s%zu chain(s), %llu set(s), %llu file(s), %llu bytes "
+		 "removed; %zu kept",
+		 p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes, coll.nchains - ndel);
 out:
 	free(del);
 	sb_collection_release(&coll);

@@ -86,8 +86,14 @@ int cmd_restore(int argc, char **argv)
 			break;
 		case O_FORCE: o.force = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
-		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
-		case 'h': fputs(restore_usage, stdout); free(path); return EXIT_OK;
+		case 'q':
+			quiet = true;
+			sb_log_set_level(SB_LOG_ERR);
+			break;
+		case 'h':
+			fputs(restore_usage, stdout);
+			free(path);
+			return EXIT_OK;
 		default: rc = bad_option("restore", argv); break;
 		}
 		if (rc)

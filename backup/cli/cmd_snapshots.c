@@ -105,7 +105,8 @@ int cmd_snapshots(int argc, char **argv)
 		for (i = 0; i < coll.nchains; i++) {
 			printf("    {\"sets\": [\n");
 			for (j = 0; j < coll.chains[i].nsets; j++)
-				print_set_json(&coll.chains[i].sets[j], j + 1 == coll.chains[i].nsets);
+				print_set_json(&coll.chains[i].sets[j],
+					       j + 1 == coll.chains[i].nsets);
 			printf("    ]}%s\n", i + 1 == coll.nchains ? "" : ",");
 		}
 		printf("  ],\n  \"incomplete_sets\": %zu,\n  \"orphaned_sets\": %zu\n}\n",

@@ -42,8 +42,7 @@ static const char verify_usage[] =
 	"                     mode, owner (as root), mtime, symlink target and bytes\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
 
-enum { O_SIGN = 256, O_SECRET, O_QUICK,
-       O_ARCHIVE, O_CONTENT };
+enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT };
 
 const struct option verify_opts[] = {
 	TARGET_OPTIONS,
@@ -59,9 +58,9 @@ const struct option verify_opts[] = {
 };
 
 struct out {
-	bool tty;	/* progress line on stderr */
-	bool shown;	/* a progress line is on the screen */
-	double last;	/* when it was drawn */
+	bool tty;    /* progress line on stderr */
+	bool shown;  /* a progress line is on the screen */
+	double last; /* when it was drawn */
 	double start;
 };
 
@@ -117,7 +116,10 @@ static void on_diff(void *ctx, const char *path, const char *what)
 /* The exit status of the worst class found (order documented in sealbox(1)). */
 static int verdict(const struct sb_verify_stats *st)
 {
-	static const struct { enum sb_verify_class c; int status; } order[] = {
+	static const struct {
+		enum sb_verify_class c;
+		int status;
+	} order[] = {
 		{SB_VERIFY_FOREIGN, EXIT_V_FOREIGN},	   {SB_VERIFY_MODIFIED, EXIT_V_MODIFIED},
 		{SB_VERIFY_CHAIN, EXIT_V_CHAIN},	   {SB_VERIFY_ROLLBACK, EXIT_V_ROLLBACK},
 		{SB_VERIFY_MISSING, EXIT_V_MISSING},	   {SB_VERIFY_TRUNCATED, EXIT_V_TRUNCATED},
@@ -178,7 +180,10 @@ int cmd_verify(int argc, char **argv)
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_CONTENT: content = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
-		case 'q': quiet = true; sb_log_set_level(SB_LOG_ERR); break;
+		case 'q':
+			quiet = true;
+			sb_log_set_level(SB_LOG_ERR);
+			break;
 		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
 		default: return bad_option("verify", argv);
 		}
@@ -186,9 +191,11 @@ int cmd_verify(int argc, char **argv)
 	if (!target)
 		return usage_error("verify", "--target URL is required");
 	if (!sign)
-		return usage_error("verify", "--sign-key FPR is required (seals are checked against it)");
+		return usage_error("verify",
+				   "--sign-key FPR is required (seals are checked against it)");
 	if (content && !secret)
-		return usage_error("verify", "--content needs --secret-key FILE (it decrypts everything)");
+		return usage_error("verify",
+				   "--content needs --secret-key FILE (it decrypts everything)");
 	if (content && optind == argc && cli_config_get("source"))
 		source = cli_config_get("source");
 	else if (content && optind == argc - 1)
@@ -196,7 +203,8 @@ int cmd_verify(int argc, char **argv)
 	else if (content)
 		return usage_error("verify", "--content needs one SOURCE folder to compare with");
 	if (!content && optind != argc)
-		return usage_error("verify", "unexpected argument '%s' (SOURCE goes with --content)",
+		return usage_error("verify",
+				   "unexpected argument '%s' (SOURCE goes with --content)",
 				   argv[optind]);
 	if ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
 		goto fail;
@@ -204,8 +212,8 @@ int cmd_verify(int argc, char **argv)
 		goto fail;
 	if ((rc = sb_transport_open(target, &to, &o.target)))
 		goto fail;
-	if (!archive[0] &&
-	    (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive, sizeof(archive))))
+	if (!archive[0] && (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive,
+							sizeof(archive))))
 		goto fail;
 	o.crypto = crypto;
 	o.sign_fpr = sign_fpr;
@@ -227,8 +235,11 @@ int cmd_verify(int argc, char **argv)
 		sb_error("verify: %s does not match its seals (exit %d; problems listed on stdout)",
 			 sb_transport_describe(o.target), status);
 	if (content) {
-		struct sb_vcontent_opts co = {.target = o.target, .crypto = dec, .sign_fpr = sign_fpr,
-					      .source = source, .report = on_diff};
+		struct sb_vcontent_opts co = {.target = o.target,
+					      .crypto = dec,
+					      .sign_fpr = sign_fpr,
+					      .source = source,
+					      .report = on_diff};
 		uint64_t diffs = 0;
 
 		if ((rc = sb_vcontent(&co, &diffs)))

@@ -16,15 +16,15 @@
 enum exit_status {
 	EXIT_OK = 0,
 	EXIT_USAGE = 1,
-	EXIT_PARTIAL = 2,   /* done, but some source files were unreadable */
-	EXIT_KEY = 3,	    /* key unknown, expired, unusable; secret key missing */
+	EXIT_PARTIAL = 2, /* done, but some source files were unreadable */
+	EXIT_KEY = 3,	  /* key unknown, expired, unusable; secret key missing */
 	EXIT_PASSPHRASE = 4,
 	EXIT_TARGET = 5,    /* target missing, unreachable, read-only, full */
 	EXIT_INTEGRITY = 6, /* tampered or corrupt data, bad or foreign signature */
 	EXIT_NOTFOUND = 7,  /* no backups, no such time or path */
 	EXIT_MISMATCH = 8,  /* target holds another source's chain */
 	EXIT_LOCKED = 9,
-	EXIT_LOCAL = 10,    /* local I/O: destination, archive dir */
+	EXIT_LOCAL = 10, /* local I/O: destination, archive dir */
 	EXIT_INTERRUPTED = 11,
 	EXIT_INTERNAL = 12,
 	/* sealbox verify: one per class of problem (worst first: foreign,
@@ -65,9 +65,11 @@ int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 enum { OPT_TARGET = 1000, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_ACCEPT_HOST_KEY };
 #define TARGET_OPTIONS                                                                             \
 	{"target", required_argument, NULL, OPT_TARGET},                                           \
-	    {"ssh-key", required_argument, NULL, OPT_SSH_KEY},                                     \
-	    {"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},                             \
-	    {"accept-new-host-key", no_argument, NULL, OPT_ACCEPT_HOST_KEY}
+		{"ssh-key", required_argument, NULL, OPT_SSH_KEY},                                 \
+		{"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},                         \
+	{                                                                                          \
+		"accept-new-host-key", no_argument, NULL, OPT_ACCEPT_HOST_KEY                      \
+	}
 
 /* Take option c if it is one of TARGET_OPTIONS; false otherwise. */
 bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to);

@@ -27,8 +27,9 @@ static const struct {
 	const char *name;
 	enum vtype type;
 } typed[] = {
-	{"volsize", V_MIB}, {"cache-size", V_COUNT}, {"keep-chains", V_COUNT},
-	{"full-if-older-than", V_AGE}, {"older-than", V_AGE}, {"time", V_TIME},
+	{"volsize", V_MIB},	  {"cache-size", V_COUNT},
+	{"keep-chains", V_COUNT}, {"full-if-older-than", V_AGE},
+	{"older-than", V_AGE},	  {"time", V_TIME},
 };
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }

@@ -24,7 +24,8 @@ static const struct command commands[] = {
 	{"prune", cmd_prune, prune_opts, "remove old chains from a target"},
 	{"mount", cmd_mount, mount_opts, "show every snapshot as a read-only folder (FUSE)"},
 	{"umount", cmd_umount, NULL, "unmount a sealbox mount"},
-	{"verify", cmd_verify, verify_opts, "check the target against its seals (public keys only)"},
+	{"verify", cmd_verify, verify_opts,
+	 "check the target against its seals (public keys only)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -58,7 +59,8 @@ static void global_options_last(int argc, char **argv)
 	char *a;
 
 	while (1 + skip < argc) {
-		if (!strcmp(argv[1 + skip], "--no-config") || !strncmp(argv[1 + skip], "--config=", 9))
+		if (!strcmp(argv[1 + skip], "--no-config") ||
+		    !strncmp(argv[1 + skip], "--config=", 9))
 			skip++;
 		else if (!strcmp(argv[1 + skip], "--config") && 2 + skip < argc)
 			skip += 2;

@@ -20,7 +20,7 @@ static const char *const level_names[] = {"error", "warning", "notice", "info", 
 
 static struct {
 	const char *cmd;
-	int fd;		     /* the log file, -1 */
+	int fd; /* the log file, -1 */
 	bool syslog;
 	char first_error[512];
 } rl = {.fd = -1};
@@ -46,7 +46,8 @@ int runlog_begin(const char *cmd, const struct runlog_opts *o)
 	rl.syslog = o->syslog;
 	rl.first_error[0] = '\0';
 	if (o->log_file) {
-		rl.fd = open(o->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		rl.fd = open(o->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+			     0600);
 		if (rl.fd < 0) {
 			sb_error("cannot open log file %s: %s",
 				 sb_log_str(o->log_file, strlen(o->log_file)), strerror(errno));
@@ -62,8 +63,8 @@ int runlog_begin(const char *cmd, const struct runlog_opts *o)
 static const char *exit_name(int st)
 {
 	static const char *const names[] = {
-		"ok", "usage", "partial", "key", "passphrase", "target", "integrity",
-		"not found", "mismatch", "locked", "local", "interrupted", "internal",
+		"ok",	     "usage",	 "partial", "key",   "passphrase",  "target",	"integrity",
+		"not found", "mismatch", "locked",  "local", "interrupted", "internal",
 	};
 
 	return st >= 0 && st < (int)(sizeof(names) / sizeof(names[0])) ? names[st] : "?";

@@ -28,7 +28,6 @@
 
 /* ---- gpgme data over sb_reader/sb_writer ---- */
 
-
 static ssize_t io_read_cb(void *h, void *buf, size_t size)
 {
 	struct io *io = h;
@@ -59,7 +58,6 @@ static struct gpgme_data_cbs io_in_cbs = {io_read_cb, NULL, NULL, NULL};
 static struct gpgme_data_cbs io_out_cbs = {NULL, io_write_cb, NULL, NULL};
 
 /* ---- one operation: a context plus its callback state ---- */
-
 
 static int op_init(struct op *op, const char *home, const char *pp_env, const char *what)
 {
@@ -215,8 +213,7 @@ static int op_fail(struct op *op, gpgme_error_t e, bool decrypting)
 			return SB_ERR_NOSECRET;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	sb_error("cannot %s %s: %s", verb, op->what, gpgme_strerror(e));
 	return decrypting ? SB_ERR_CORRUPT : SB_ERR_IO;
@@ -281,7 +278,8 @@ static int check_signature(struct op *op, bool all_must_match)
 	bool good = false;
 
 	for (sig = vr ? vr->signatures : NULL; sig; sig = sig->next) {
-		if (gpgme_err_code(sig->status) == GPG_ERR_NO_ERROR && key_owns(op->sign_key, sig->fpr))
+		if (gpgme_err_code(sig->status) == GPG_ERR_NO_ERROR &&
+		    key_owns(op->sign_key, sig->fpr))
 			good = true;
 		else if (!first_bad)
 			first_bad = sig;
@@ -289,7 +287,8 @@ static int check_signature(struct op *op, bool all_must_match)
 	if (good && !(all_must_match && first_bad))
 		return 0;
 	if (!first_bad)
-		sb_error("%s is not signed (expected a signature by %s)", op->what, op->sign_key->fpr);
+		sb_error("%s is not signed (expected a signature by %s)", op->what,
+			 op->sign_key->fpr);
 	else if (gpgme_err_code(first_bad->status) == GPG_ERR_NO_ERROR)
 		sb_error("%s is signed by %s, not by the expected key %s", op->what,
 			 first_bad->fpr ? first_bad->fpr : "?", op->sign_key->fpr);
@@ -352,7 +351,8 @@ static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const c
 		gpgme_data_seek(pub, 0, SEEK_SET);
 		e = gpgme_op_import(op.ctx, pub);
 		if (e) {
-			sb_error("cannot copy public keys into the temporary keyring: %s", gpgme_strerror(e));
+			sb_error("cannot copy public keys into the temporary keyring: %s",
+				 gpgme_strerror(e));
 			rc = SB_ERR_KEY;
 			goto out_op;
 		}
@@ -360,7 +360,8 @@ static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const c
 	e = gpgme_data_new_from_file(&sec, o->secret_key_file, 1);
 	if (e) {
 		sb_error("cannot read secret key file %s: %s",
-			 sb_log_str(o->secret_key_file, strlen(o->secret_key_file)), gpgme_strerror(e));
+			 sb_log_str(o->secret_key_file, strlen(o->secret_key_file)),
+			 gpgme_strerror(e));
 		rc = gpgme_err_code(e) == GPG_ERR_ENOENT ? SB_ERR_NOTFOUND : SB_ERR_IO;
 		goto out_op;
 	}
@@ -495,7 +496,8 @@ static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
 	}
 	if (!use) {
 		if (!cand)
-			sb_error("%s key %s: no %s capability", role, id, enc ? "encryption" : "signing");
+			sb_error("%s key %s: no %s capability", role, id,
+				 enc ? "encryption" : "signing");
 		else if (cand->expired) {
 			fmt_date(cand->expires, date);
 			sb_error("%s key %s: %s subkey expired on %s", role, id, role, date);

@@ -13,15 +13,15 @@
 #include "sealbox/crypto.h"
 
 struct sb_crypto {
-	char *home;	/* GNUPGHOME in use, owned; NULL = gpg's default */
-	int eph_slot;	/* index in eph_slots, -1 if not ephemeral */
+	char *home;   /* GNUPGHOME in use, owned; NULL = gpg's default */
+	int eph_slot; /* index in eph_slots, -1 if not ephemeral */
 };
 
 struct pp_state {
-	const char *env;	/* variable holding the passphrase */
-	int err;		/* sb_err decided in the callback, 0 if none */
-	char msg[256];		/* the log line for err (no secrets) */
-	char hint[160];		/* the key gpg last asked for */
+	const char *env; /* variable holding the passphrase */
+	int err;	 /* sb_err decided in the callback, 0 if none */
+	char msg[256];	 /* the log line for err (no secrets) */
+	char hint[160];	 /* the key gpg last asked for */
 };
 
 struct io {
@@ -34,9 +34,9 @@ struct op {
 	gpgme_ctx_t ctx;
 	struct pp_state pp;
 	struct io io;
-	const char *what;	/* remote file name for messages */
-	gpgme_key_t enc_key;	/* recipient (encrypt) */
-	gpgme_key_t sign_key;	/* signer (encrypt, clearsign) or expected signer */
+	const char *what;     /* remote file name for messages */
+	gpgme_key_t enc_key;  /* recipient (encrypt) */
+	gpgme_key_t sign_key; /* signer (encrypt, clearsign) or expected signer */
 	gpgme_data_t din, dout;
 };
 
@@ -53,9 +53,10 @@ gpgme_error_t crypto_pp_cb(void *hook, const char *uid_hint, const char *info, i
 
 void crypto_op_release(struct op *op);
 /* Set up op for encrypt+sign / for decrypt+verify (keys looked up, contexts made). */
-int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
+int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
+		       const char *sign_fpr, const char *what);
+int crypto_dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr,
 		       const char *what);
-int crypto_dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr, const char *what);
 /* Run the prepared operation from op->io.in to op->io.out; the verdict. */
 int crypto_enc_run(struct op *op, unsigned flags);
 int crypto_dec_run(struct op *op);

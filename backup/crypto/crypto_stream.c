@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * crypto_stream.c - the streaming variant of decrypt (see crypto.h): gpgme runs on a worker thread, joined to the caller by a bounded
- * ring buffer, so memory stays bounded and both sides apply backpressure.
+ * crypto_stream.c - the streaming variant of decrypt (see crypto.h): gpgme runs on a worker thread,
+ * joined to the caller by a bounded ring buffer, so memory stays bounded and both sides apply
+ * backpressure.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,14 +23,14 @@
 
 struct ring {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;	/* broadcast on every state change */
-	unsigned char *buf;	/* RING_SIZE bytes; fields below protected by mu */
+	pthread_cond_t cv;  /* broadcast on every state change */
+	unsigned char *buf; /* RING_SIZE bytes; fields below protected by mu */
 	size_t head, len;
-	bool eof;		/* producer finished */
-	bool closed;		/* consumer or operation gone: producer fails */
-	bool aborted;		/* caller gave up: both sides fail */
-	bool discard;		/* drain: puts are dropped */
-	bool done;		/* worker finished; verdict valid */
+	bool eof;     /* producer finished */
+	bool closed;  /* consumer or operation gone: producer fails */
+	bool aborted; /* caller gave up: both sides fail */
+	bool discard; /* drain: puts are dropped */
+	bool done;    /* worker finished; verdict valid */
 	int verdict;
 };
 

@@ -79,10 +79,13 @@ int sb_keys_parse_expire(const char *s, long long *seconds)
 				return SB_ERR_PARAM;
 		}
 		switch (*p++) {
-		case 'Y': case 'y': unit = 365L * 86400; break;
+		case 'Y':
+		case 'y': unit = 365L * 86400; break;
 		case 'M': unit = 30L * 86400; break; /* 'm': minutes or months? refused */
-		case 'W': case 'w': unit = 7L * 86400; break;
-		case 'D': case 'd': unit = 86400; break;
+		case 'W':
+		case 'w': unit = 7L * 86400; break;
+		case 'D':
+		case 'd': unit = 86400; break;
 		default: return SB_ERR_PARAM;
 		}
 		total += num * unit;
@@ -135,10 +138,9 @@ int sb_keys_distinct(const char *enc_fpr, const char *sign_fpr, bool allow_same)
 	if (!enc_fpr || !sign_fpr || strcasecmp(enc_fpr, sign_fpr))
 		return 0;
 	if (allow_same) {
-		sb_warn(
-		    "key %s is both the encryption and the signing key (--allow-same-key): "
-		    "whoever takes this machine gets the signing key's secret, and so the backups",
-		    enc_fpr);
+		sb_warn("key %s is both the encryption and the signing key (--allow-same-key): "
+			"whoever takes this machine gets the signing key's secret, and so the backups",
+			enc_fpr);
 		return 0;
 	}
 	sb_error("key %s is both the encryption and the signing key: whoever takes this machine "
@@ -211,8 +213,8 @@ int sb_keys_test_file(struct sb_crypto *c, const char *file, const char *enc_fpr
 {
 	static const char text[] = "sealbox: the offline secret key opens this\n";
 	const char *pub[3] = {sign_fpr, enc_fpr, NULL};
-	struct sb_crypto_opts o = {.gnupghome = sb_crypto_home(c), .secret_key_file = file,
-				   .import_pub = pub};
+	struct sb_crypto_opts o = {
+		.gnupghome = sb_crypto_home(c), .secret_key_file = file, .import_pub = pub};
 	struct sb_buf sealed, plain;
 	struct sb_cursor cur;
 	struct sb_crypto *eph = NULL;
@@ -266,12 +268,9 @@ static int gpg_fail(gpgme_ctx_t ctx, gpgme_error_t e, const char *what)
 	sb_error("cannot %s: %s", what, gpgme_strerror(e));
 	switch (gpgme_err_code(e)) {
 	case GPG_ERR_BAD_PASSPHRASE:
-	case GPG_ERR_NO_PASSPHRASE:
-		return SB_ERR_PASSPHRASE;
-	case GPG_ERR_CANCELED:
-		return SB_ERR_INTERRUPTED;
-	default:
-		return SB_ERR_KEY;
+	case GPG_ERR_NO_PASSPHRASE: return SB_ERR_PASSPHRASE;
+	case GPG_ERR_CANCELED: return SB_ERR_INTERRUPTED;
+	default: return SB_ERR_KEY;
 	}
 }
 
@@ -432,9 +431,9 @@ static int delete_secret(struct sb_crypto *c, const char *fpr)
 	ir = e ? NULL : gpgme_op_import_result(ctx);
 	if (!ir || ir->imported + ir->unchanged < 1) {
 		sb_error(
-		    "cannot put the public half of encryption key %s back into the keyring%s%s "
-		    "(import the secret key file's public half by hand)",
-		    fpr, e ? ": " : "", e ? gpgme_strerror(e) : "");
+			"cannot put the public half of encryption key %s back into the keyring%s%s "
+			"(import the secret key file's public half by hand)",
+			fpr, e ? ": " : "", e ? gpgme_strerror(e) : "");
 		rc = SB_ERR_KEY;
 		goto out;
 	}
@@ -490,8 +489,7 @@ static int create_keys(struct sb_crypto *c, const struct sb_keys_create_opts *o,
 	return add_enc_subkey(c, m->enc_fpr, a->encsub, o->expire);
 }
 
-int sb_keys_create(struct sb_crypto *c, const struct sb_keys_create_opts *o,
-		   struct sb_keys_made *m)
+int sb_keys_create(struct sb_crypto *c, const struct sb_keys_create_opts *o, struct sb_keys_made *m)
 {
 	const struct algo *a = algo_find(o->algo);
 	const char *file = o->secret_out;

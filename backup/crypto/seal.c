@@ -75,7 +75,8 @@ int sb_seal_add_file(struct sb_seal *s, const char *name, uint64_t size,
 
 static int cmp_file(const void *a, const void *b)
 {
-	return strcmp(((const struct sb_seal_file *)a)->name, ((const struct sb_seal_file *)b)->name);
+	return strcmp(((const struct sb_seal_file *)a)->name,
+		      ((const struct sb_seal_file *)b)->name);
 }
 
 const struct sb_seal_file *sb_seal_find(const struct sb_seal *s, const char *name)
@@ -106,8 +107,8 @@ int sb_seal_format(struct sb_seal *s, struct sb_buf *out)
 	}
 	for (i = 0; !rc && i < s->nfiles; i++) {
 		sb_hex(s->files[i].sha256, 32, hex);
-		rc = sb_buf_addf(out, "file %s %llu %s\n", hex, (unsigned long long)s->files[i].size,
-				 s->files[i].name);
+		rc = sb_buf_addf(out, "file %s %llu %s\n", hex,
+				 (unsigned long long)s->files[i].size, s->files[i].name);
 	}
 	if (!rc)
 		rc = sb_buf_addf(out, "end %zu\n", s->nfiles);
@@ -246,10 +247,12 @@ static int parse(struct sb_seal *s, struct lines *lp)
 				goto bad;
 			continue;
 		}
-		if (step == 0 && l.len == strlen(SB_SEAL_MAGIC) && !memcmp(l.line, SB_SEAL_MAGIC, l.len))
+		if (step == 0 && l.len == strlen(SB_SEAL_MAGIC) &&
+		    !memcmp(l.line, SB_SEAL_MAGIC, l.len))
 			step = 1;
 		else if (step == 1 && field(&l, "backup-id", &r, &n) && n == SB_SEAL_ID_LEN &&
-			 hex_decode(r, n, (unsigned char[SB_SEAL_ID_LEN / 2]){0}, SB_SEAL_ID_LEN / 2)) {
+			 hex_decode(r, n, (unsigned char[SB_SEAL_ID_LEN / 2]){0},
+				    SB_SEAL_ID_LEN / 2)) {
 			memcpy(s->backup_id, r, n);
 			s->backup_id[n] = '\0';
 			step = 2;
@@ -345,7 +348,8 @@ static enum sb_seal_verdict judge(gpgme_ctx_t ctx, gpgme_key_t key, char why[256
 			return SB_SEAL_FOREIGN;
 		}
 		if (key_owns(key, sig->fpr) && ec != GPG_ERR_BAD_SIGNATURE)
-			snprintf(why, 256, "signature by %s: %s", sig->fpr, gpgme_strerror(sig->status));
+			snprintf(why, 256, "signature by %s: %s", sig->fpr,
+				 gpgme_strerror(sig->status));
 		else
 			snprintf(why, 256, "has a bad signature (altered after signing)");
 		return SB_SEAL_BAD;

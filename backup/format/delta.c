@@ -88,23 +88,14 @@ static int delta_rs_err(rs_result r, const char *what)
 	int err;
 
 	switch (r) {
-	case RS_DONE:
-		return 0;
-	case RS_MEM_ERROR:
-		err = SB_ERR_NOMEM;
-		break;
-	case RS_IO_ERROR:
-		err = SB_ERR_IO;
-		break;
+	case RS_DONE: return 0;
+	case RS_MEM_ERROR: err = SB_ERR_NOMEM; break;
+	case RS_IO_ERROR: err = SB_ERR_IO; break;
 	case RS_INPUT_ENDED:
 	case RS_BAD_MAGIC:
-	case RS_CORRUPT:
-		err = SB_ERR_CORRUPT;
-		break;
+	case RS_CORRUPT: err = SB_ERR_CORRUPT; break;
 	case RS_SYNTAX_ERROR:
-	case RS_PARAM_ERROR:
-		err = SB_ERR_PARAM;
-		break;
+	case RS_PARAM_ERROR: err = SB_ERR_PARAM; break;
 	default: /* RS_BLOCKED, RS_RUNNING, RS_INTERNAL_ERROR, RS_UNIMPLEMENTED */
 		err = SB_ERR_INTERNAL;
 		break;

@@ -23,17 +23,20 @@ void sb_index_rec_release(struct sb_index_rec *r)
 
 int sb_index_format(const struct sb_index_rec *r, struct sb_buf *out)
 {
-	int rc = sb_buf_addf(out, "%c %c %o %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRIu64 " %u %" PRIu64
-				  " %u %u %" PRIx64 " ",
+	int rc = sb_buf_addf(out,
+			     "%c %c %o %" PRIu64 " %" PRIu64 " %" PRId64 " %" PRIu64 " %u %" PRIu64
+			     " %u %u %" PRIx64 " ",
 			     r->kind, r->type ? r->type : '0', r->mode, r->uid, r->gid, r->mtime,
 			     r->size, r->vol, r->offset, r->devmajor, r->devminor, r->linkgroup);
 
 	if (!rc)
-		rc = r->uname[0] ? sb_manifest_quote(out, r->uname, strlen(r->uname)) : sb_buf_addch(out, '-');
+		rc = r->uname[0] ? sb_manifest_quote(out, r->uname, strlen(r->uname))
+				 : sb_buf_addch(out, '-');
 	if (!rc)
 		rc = sb_buf_addch(out, ' ');
 	if (!rc)
-		rc = r->gname[0] ? sb_manifest_quote(out, r->gname, strlen(r->gname)) : sb_buf_addch(out, '-');
+		rc = r->gname[0] ? sb_manifest_quote(out, r->gname, strlen(r->gname))
+				 : sb_buf_addch(out, '-');
 	if (!rc)
 		rc = sb_buf_addch(out, ' ');
 	if (!rc)

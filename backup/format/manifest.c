@@ -43,7 +43,10 @@ static bool mf_is_ws(unsigned char c)
 }
 
 /* Bytes quoted by duplicity's Quote(): regex (\s|[\\"']) on bytes. */
-static bool mf_needs_escape(unsigned char c) { return mf_is_ws(c) || c == '\\' || c == '"' || c == '\''; }
+static bool mf_needs_escape(unsigned char c)
+{
+	return mf_is_ws(c) || c == '\\' || c == '"' || c == '\'';
+}
 
 static bool mf_ieq(const unsigned char *p, size_t n, const char *w)
 {
@@ -279,7 +282,8 @@ struct sb_manifest_vol *sb_manifest_add_vol(struct sb_manifest *m, unsigned num)
 
 static bool mf_kind_ok(const char *kind)
 {
-	return kind && (!strcmp(kind, "new") || !strcmp(kind, "changed") || !strcmp(kind, "deleted"));
+	return kind &&
+	       (!strcmp(kind, "new") || !strcmp(kind, "changed") || !strcmp(kind, "deleted"));
 }
 
 int sb_manifest_add_file(struct sb_manifest *m, const char *kind, const char *path, size_t len)
@@ -350,8 +354,7 @@ struct mf_parse {
 	const char *what;
 };
 
-static int mf_corrupt(const struct mf_parse *ps, const char *why, const unsigned char *at,
-		      size_t n)
+static int mf_corrupt(const struct mf_parse *ps, const char *why, const unsigned char *at, size_t n)
 {
 	if (n > 80)
 		n = 80;
@@ -556,10 +559,11 @@ static int mf_parse_vols(const struct mf_parse *ps, struct sb_manifest *m)
 	while (o < ps->len) {
 		if ((o == 0 || ps->s[o - 1] == '\n') && mf_vol_start(ps, o)) {
 			e = mf_region_end(ps, o + 7);
-			if (!mf_vol_header(ps->s + o, (size_t)(mf_nl(ps->s + o, ps->s + e) - ps->s - o),
-					   &num))
-				return mf_corrupt(ps, "bad volume line", ps->s + o,
-						  (size_t)(mf_nl(ps->s + o, ps->s + e) - ps->s - o));
+			if (!mf_vol_header(ps->s + o,
+					   (size_t)(mf_nl(ps->s + o, ps->s + e) - ps->s - o), &num))
+				return mf_corrupt(
+					ps, "bad volume line", ps->s + o,
+					(size_t)(mf_nl(ps->s + o, ps->s + e) - ps->s - o));
 			v = sb_manifest_add_vol(m, num);
 			if (!v)
 				return SB_ERR_NOMEM;
@@ -723,7 +727,7 @@ static int mf_format_vol(struct sb_buf *out, const struct sb_manifest_vol *v)
 		rc = mf_format_path(out, "EndingPath     ", &v->end, v->end_block);
 	if (!rc)
 		rc = sb_buf_addstr(out, v->hash_type == SB_HASH_SHA1 ? "    Hash SHA1 "
-								      : "    Hash MD5 ");
+								     : "    Hash MD5 ");
 	for (i = 0; i < n && !rc; i++)
 		rc = sb_buf_addf(out, "%02x", v->hash[i]);
 	if (!rc)
@@ -759,7 +763,8 @@ int sb_manifest_format(const struct sb_manifest *m, struct sb_buf *out)
 		return SB_ERR_PARAM;
 	}
 	for (i = 0; i < m->nvols; i++) {
-		if (!mf_vol_formattable(&m->vols[i]) || (i && m->vols[i - 1].num >= m->vols[i].num)) {
+		if (!mf_vol_formattable(&m->vols[i]) ||
+		    (i && m->vols[i - 1].num >= m->vols[i].num)) {
 			sb_error("manifest: volume %u has no hash or a bad path", m->vols[i].num);
 			return SB_ERR_PARAM;
 		}

@@ -34,8 +34,8 @@
 
 /* One pattern match: byte ranges of the fields inside the name. */
 struct name_match {
-	size_t t0, t0len; /* (start) time */
-	size_t t1, t1len; /* end time, inc kinds only */
+	size_t t0, t0len;   /* (start) time */
+	size_t t1, t1len;   /* end time, inc kinds only */
 	size_t num, numlen; /* volume number, volume kinds only */
 	bool partial;
 };
@@ -167,8 +167,7 @@ static bool short_match(const char *s, size_t len, const char *head, int ntimes,
 	return part_tail(s, len, p + 1 + strlen(kw), part, &m->partial);
 }
 
-static bool from_base36(const char *s, size_t n, unsigned long long max,
-			unsigned long long *v)
+static bool from_base36(const char *s, size_t n, unsigned long long max, unsigned long long *v)
 {
 	unsigned long long x = 0;
 	size_t i;
@@ -267,7 +266,8 @@ static int check_sig(const char *s, size_t len, struct sb_name *out)
 	memset(&m, 0, sizeof(m));
 	if (!short_match(s, len, "dfs", 1, false, "st", ".p", &m)) {
 		is_short = false;
-		if (!long_match(s, len, "duplicity-full-signatures", false, "sigtar", ".part", &m)) {
+		if (!long_match(s, len, "duplicity-full-signatures", false, "sigtar", ".part",
+				&m)) {
 			inc = true;
 			is_short = true;
 			if (!short_match(s, len, "dns", 2, false, "st", ".p", &m)) {
@@ -401,7 +401,8 @@ int sb_name_format(const struct sb_name *n, char *buf, size_t size)
 	char kind[32];
 	int len;
 
-	if (!n || !buf || (n->kind == SB_KIND_VOL) != (n->vol != 0) || (n->full && n->t0 != n->t1) ||
+	if (!n || !buf || (n->kind == SB_KIND_VOL) != (n->vol != 0) ||
+	    (n->full && n->t0 != n->t1) ||
 	    (n->partial && (n->kind == SB_KIND_INDEX || n->kind == SB_KIND_SEAL)))
 		goto bad;
 	sb_time_format_name(n->t0, t0);
@@ -431,8 +432,7 @@ int sb_name_format(const struct sb_name *n, char *buf, size_t size)
 		head = n->full ? "sealbox-full" : "sealbox-inc";
 		snprintf(kind, sizeof(kind), "seal");
 		break;
-	default:
-		goto bad;
+	default: goto bad;
 	}
 	part = n->partial ? ".part" : "";
 	len = snprintf(buf, size, "%s.%s.%s%s%s", head, times, kind, part, name_suffix(n));
@@ -440,7 +440,7 @@ int sb_name_format(const struct sb_name *n, char *buf, size_t size)
 		goto bad;
 	return len;
 bad:
-	sb_error("cannot format an archive name (kind %d, vol %u, buffer %zu)", n ? (int)n->kind : -1,
-		 n ? n->vol : 0, size);
+	sb_error("cannot format an archive name (kind %d, vol %u, buffer %zu)",
+		 n ? (int)n->kind : -1, n ? n->vol : 0, size);
 	return SB_ERR_PARAM;
 }

@@ -22,9 +22,10 @@ struct sb_sigstate {
 };
 
 static const char *const prefixes[] = {"multivol_snapshot", "multivol_diff", "snapshot",
-				       "signature", "deleted", "diff"};
+				       "signature",	    "deleted",	     "diff"};
 
-int sb_member_split(const struct sb_buf *name, const char **prefix, struct sb_buf *path, long *block)
+int sb_member_split(const struct sb_buf *name, const char **prefix, struct sb_buf *path,
+		    long *block)
 {
 	const char *n = (const char *)name->data;
 	size_t i, plen, len = name->len;
@@ -139,8 +140,10 @@ int sb_sigstate_peek(struct sb_sigstate *s, const struct sb_sigentry **e)
 		for (i = 0; i < s->n; i++) {
 			if (!s->s[i].has)
 				continue;
-			c = best ? sb_path_cmp((const char *)s->s[i].cur.path.data, s->s[i].cur.path.len,
-					       (const char *)best->cur.path.data, best->cur.path.len)
+			c = best ? sb_path_cmp((const char *)s->s[i].cur.path.data,
+					       s->s[i].cur.path.len,
+					       (const char *)best->cur.path.data,
+					       best->cur.path.len)
 				 : -1;
 			if (c <= 0) /* equal paths: the later (newer) stream wins */
 				best = &s->s[i];
@@ -186,8 +189,9 @@ int sb_sigstate_next(struct sb_sigstate *s)
 	if (sb_buf_set(&path, ch->cur.path.data, ch->cur.path.len))
 		return SB_ERR_NOMEM;
 	for (i = 0; i < s->n && rc >= 0; i++)
-		if (s->s[i].has && !sb_path_cmp((const char *)s->s[i].cur.path.data,
-						s->s[i].cur.path.len, (const char *)path.data, path.len))
+		if (s->s[i].has &&
+		    !sb_path_cmp((const char *)s->s[i].cur.path.data, s->s[i].cur.path.len,
+				 (const char *)path.data, path.len))
 			rc = stream_advance(&s->s[i]);
 	sb_buf_release(&path);
 	return rc < 0 ? rc : 0;

@@ -164,8 +164,7 @@ static bool is_ascii(const unsigned char *p, size_t n)
  * with s decoded as UTF-8/surrogateescape: every non-ASCII character (a valid
  * UTF-8 sequence or one undecodable byte) becomes one '?'; cut at the field.
  */
-static void put_str(unsigned char *hdr, size_t off, size_t width, const unsigned char *s,
-		    size_t n)
+static void put_str(unsigned char *hdr, size_t off, size_t width, const unsigned char *s, size_t n)
 {
 	size_t o = 0, k;
 
@@ -229,7 +228,10 @@ static void build_block(unsigned char *b, const struct hdr_vals *v)
 	put_octal(b, H_MTIME, (uint64_t)v->mtime);
 	b[H_TYPE] = (unsigned char)v->type;
 	put_str(b, H_LINK, v->link, v->link_len);
-	memcpy(b + H_MAGIC, "ustar\0" "00", 8);
+	memcpy(b + H_MAGIC,
+	       "ustar\0"
+	       "00",
+	       8);
 	put_str(b, H_UNAME, v->uname, v->uname_len);
 	put_str(b, H_GNAME, v->gname, v->gname_len);
 	if (v->dev) {
@@ -321,7 +323,8 @@ int sb_tar_write_header(struct sb_tar_writer *w, const struct sb_tar_entry *e)
 	int rc;
 
 	/* Python's get_info(): a directory name always ends in '/'. */
-	rc = sb_buf_add(&name, e->name.data ? e->name.data : (const unsigned char *)"", e->name.len);
+	rc = sb_buf_add(&name, e->name.data ? e->name.data : (const unsigned char *)"",
+			e->name.len);
 	if (!rc && e->type == SB_TAR_DIR && (!name.len || name.data[name.len - 1] != '/'))
 		rc = sb_buf_addch(&name, '/');
 	if (rc)
@@ -387,10 +390,7 @@ int sb_tar_write_pad(struct sb_tar_writer *w)
 	return tw_zeros(w, (size_t)(-w->offset % SB_TAR_BLOCK));
 }
 
-int sb_tar_write_end(struct sb_tar_writer *w)
-{
-	return tw_zeros(w, 2 * SB_TAR_BLOCK);
-}
+int sb_tar_write_end(struct sb_tar_writer *w) { return tw_zeros(w, 2 * SB_TAR_BLOCK); }
 
 int sb_tar_write_end_record(struct sb_tar_writer *w)
 {
@@ -405,8 +405,16 @@ int sb_tar_write_end_record(struct sb_tar_writer *w)
 /* reader                                                              */
 
 /* Values from PAX records (or GNU long names); have = F_* bits set. */
-enum { F_PATH = 1, F_LINK = 2, F_SIZE = 4, F_UID = 8, F_GID = 16, F_MTIME = 32, F_UNAME = 64,
-       F_GNAME = 128 };
+enum {
+	F_PATH = 1,
+	F_LINK = 2,
+	F_SIZE = 4,
+	F_UID = 8,
+	F_GID = 16,
+	F_MTIME = 32,
+	F_UNAME = 64,
+	F_GNAME = 128
+};
 
 struct pax {
 	unsigned have;
@@ -420,19 +428,19 @@ enum { ST_HEADER, ST_DATA, ST_END };
 
 struct sb_tar_reader {
 	struct sb_reader src;
-	unsigned char *buf;	/* RBUF_SIZE bytes; unread part is [bpos, blen) */
+	unsigned char *buf; /* RBUF_SIZE bytes; unread part is [bpos, blen) */
 	size_t bpos, blen;
-	uint64_t src_pos;	/* bytes pulled from src */
-	uint64_t horizon;	/* never pull from src beyond this stream offset */
+	uint64_t src_pos; /* bytes pulled from src */
+	uint64_t horizon; /* never pull from src beyond this stream offset */
 	bool src_eof;
 	int state;
-	int err;		/* sticky error, already logged */
-	uint64_t data_left;	/* unread data of the current member */
-	uint64_t pad_left;	/* zero padding after it */
-	struct pax global;	/* from 'g' headers, for every later member */
-	struct pax local;	/* extensions of the member being read */
-	struct pax tmp;		/* one 'x' header being parsed */
-	struct sb_buf ext;	/* payload of one extension header */
+	int err;	    /* sticky error, already logged */
+	uint64_t data_left; /* unread data of the current member */
+	uint64_t pad_left;  /* zero padding after it */
+	struct pax global;  /* from 'g' headers, for every later member */
+	struct pax local;   /* extensions of the member being read */
+	struct pax tmp;	    /* one 'x' header being parsed */
+	struct sb_buf ext;  /* payload of one extension header */
 };
 
 static void pax_reset(struct pax *p)
@@ -856,7 +864,7 @@ static int tr_member(struct sb_tar_reader *r, const unsigned char *h, uint64_t a
 	    sb_buf_set(&e->linkname, h + 157, hdr_strlen(h, H_LINK)))
 		return tr_nomem(r);
 
-	/* PAX and GNU extensions of this member first, then global ones. */
+		/* PAX and GNU extensions of this member first, then global ones. */
 #define PICK(flag) ((l->have & (flag)) ? l : (g->have & (flag)) ? g : NULL)
 	if (PICK(F_PATH))
 		rc = sb_buf_set(&e->name, PICK(F_PATH)->path.data, PICK(F_PATH)->path.len);
@@ -913,7 +921,8 @@ int sb_tar_reader_next(struct sb_tar_reader *r, struct sb_tar_entry *e)
 			return rc;
 		if (rc == 0 || !memcmp(h, zero_block, SB_TAR_BLOCK)) {
 			if (ext)
-				return tr_corrupt(r, at, "end of archive after an extension header");
+				return tr_corrupt(r, at,
+						  "end of archive after an extension header");
 			r->state = ST_END;
 			return 0;
 		}

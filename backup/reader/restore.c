@@ -41,14 +41,14 @@ struct dirmeta {
 struct restore {
 	const struct sb_restore_opts *o;
 	struct sb_restore_stats *st;
-	const char *prefix;   /* "" or the path restored */
+	const char *prefix;    /* "" or the path restored */
 	struct sb_buf outroot; /* where prefix lands */
 	struct pending *pend;
 	size_t npend, cappend;
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	unsigned long seq;
-	bool root;	      /* can chown */
+	bool root; /* can chown */
 	unsigned char buf[1 << 16];
 };
 
@@ -214,7 +214,7 @@ static int fail_create(const struct sb_buf *final)
 {
 	int e = errno;
 
-	sb_error("cannot create %s: %s", (const char *)final->data, strerror(e));
+	sb_error("cannot create %s: %s", (const char *) final->data, strerror(e));
 	return sb_err_from_errno(e);
 }
 
@@ -244,28 +244,27 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	if (o->kind == SS_DELETED)
 		return 0;
 	if (base + 1 < n && o->hdr.type != SB_TAR_REG) {
-		sb_error("cannot restore %s: a delta on a %s", sb_log_str((const char *)o->path.data, o->path.len),
-			 "non-regular file");
+		sb_error("cannot restore %s: a delta on a %s",
+			 sb_log_str((const char *)o->path.data, o->path.len), "non-regular file");
 		return SB_ERR_CORRUPT;
 	}
 	if ((rc = out_path(r, &o->path, &final)))
 		goto out;
 	if (o->hdr.type == SB_TAR_DIR) {
-		if (mkdir((char *)final.data, 0700) < 0 && errno != EEXIST) {
-			sb_error("cannot create folder %s: %s", (char *)final.data, strerror(errno));
+		if (mkdir((char *) final.data, 0700) < 0 && errno != EEXIST) {
+			sb_error("cannot create folder %s: %s", (char *) final.data,
+				 strerror(errno));
 			rc = sb_err_from_errno(errno);
 			goto out;
 		}
-		rc = add_dir(r, (char *)final.data, &newest->hdr);
+		rc = add_dir(r, (char *) final.data, &newest->hdr);
 		r->st->objects++;
 		goto out;
 	}
-	if ((rc = tmp_path(r, (char *)final.data, &tmp)))
+	if ((rc = tmp_path(r, (char *) final.data, &tmp)))
 		goto out;
 	switch (o->hdr.type) {
-	case SB_TAR_REG:
-		rc = rebuild_file(r, ss, base, n - 1, (char *)tmp.data);
-		break;
+	case SB_TAR_REG: rc = rebuild_file(r, ss, base, n - 1, (char *)tmp.data); break;
 	case SB_TAR_SYMLINK:
 		if (symlink(sb_buf_str(&o->hdr.linkname), (char *)tmp.data) < 0)
 			rc = fail_create(&final);
@@ -278,13 +277,14 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	case SB_TAR_BLK:
 		if (mknod((char *)tmp.data, (o->hdr.type == SB_TAR_CHR ? S_IFCHR : S_IFBLK) | 0600,
 			  makedev(o->hdr.devmajor, o->hdr.devminor)) < 0) {
-			sb_warn("cannot create device %s: %s", (char *)final.data, strerror(errno));
+			sb_warn("cannot create device %s: %s", (char *) final.data,
+				strerror(errno));
 			r->st->errors++;
 			goto out;
 		}
 		break;
 	default:
-		sb_warn("skipping %s: unknown type '%c'", (char *)final.data, o->hdr.type);
+		sb_warn("skipping %s: unknown type '%c'", (char *) final.data, o->hdr.type);
 		r->st->errors++;
 		goto out;
 	}
@@ -293,7 +293,7 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 		goto out;
 	}
 	apply_meta(r, (char *)tmp.data, &newest->hdr);
-	rc = add_pending(r, (char *)tmp.data, (char *)final.data);
+	rc = add_pending(r, (char *)tmp.data, (char *) final.data);
 	if (rc)
 		unlink((char *)tmp.data);
 	r->st->objects++;
@@ -318,8 +318,9 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 			got = ss_peek(ss[i], &o);
 			if (got < 0)
 				return got;
-			if (got && (!min || sb_path_cmp((const char *)o->path.data, o->path.len,
-						       (const char *)min->path.data, min->path.len) < 0))
+			if (got &&
+			    (!min || sb_path_cmp((const char *)o->path.data, o->path.len,
+						 (const char *)min->path.data, min->path.len) < 0))
 				min = o;
 		}
 		if (!min)
@@ -329,7 +330,8 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 			if (ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
 			    !memcmp(o->path.data, min->path.data, o->path.len))
 				group[n++] = ss[i];
-		if (sb_path_has_prefix((const char *)min->path.data, min->path.len, r->prefix, plen)) {
+		if (sb_path_has_prefix((const char *)min->path.data, min->path.len, r->prefix,
+				       plen)) {
 			rc = restore_object(r, group, n);
 			if (rc)
 				return rc;
@@ -421,7 +423,8 @@ static int prepare_dest(struct restore *r)
 
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 {
-	struct restore r = {.o = o, .st = st, .prefix = o->path ? o->path : "", .root = geteuid() == 0};
+	struct restore r = {
+		.o = o, .st = st, .prefix = o->path ? o->path : "", .root = geteuid() == 0};
 	struct sb_dirent_list l = {0};
 	struct sb_collection coll = {0};
 	const struct sb_chain *ch;
@@ -441,8 +444,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	nsets = ch ? sb_chain_sets_upto(ch, o->time) : 0;
 	if (!nsets) {
 		sb_time_format_iso(o->time, when);
-		sb_error("target %s has no backup at or before %s", sb_transport_describe(o->target),
-			 when);
+		sb_error("target %s has no backup at or before %s",
+			 sb_transport_describe(o->target), when);
 		rc = SB_ERR_NOTFOUND;
 		goto out;
 	}
@@ -460,21 +463,25 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	for (i = 0; i < nsets; i++)
 		sb_manifest_init(&mans[i]);
 	if (ch->sets[0].encrypted && !o->sign_fpr) {
-		sb_error("the chain on %s is encrypted and signed: give --sign-key FPR, the key every "
-			 "file must be signed by", sb_transport_describe(o->target));
+		sb_error(
+			"the chain on %s is encrypted and signed: give --sign-key FPR, the key every "
+			"file must be signed by",
+			sb_transport_describe(o->target));
 		rc = SB_ERR_PARAM;
 		goto out;
 	}
 	if (!ch->sets[0].encrypted)
 		sb_warn("the chain on %s is not encrypted, so not signed either: only the manifests' "
-			"hashes protect it", sb_transport_describe(o->target));
+			"hashes protect it",
+			sb_transport_describe(o->target));
 	/* seals first (cheap): a set whose seal fails is not used */
 	for (i = 0; i < nsets && !rc; i++)
 		rc = sb_verify_set(o->target, o->crypto, o->sign_fpr, &l, &ch->sets[i]);
 	for (i = 0; i < nsets && !rc; i++)
 		rc = sb_fetch_manifest(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i]);
 	for (i = 0; i < nsets && !rc; i++)
-		rc = ss_open(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
+		rc = ss_open(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i], r.prefix,
+			     &ss[i]);
 	if (!rc)
 		rc = prepare_dest(&r);
 	if (!rc && !*r.prefix && mkdir(o->dest, 0700) < 0 && errno != EEXIST) {

@@ -51,15 +51,15 @@ struct setstream {
 	int advanced; /* ...and the next member is already in e */
 	/* read-ahead (encrypted sets): the next selected volume is decrypted and
 	   verified into an unlinked temporary file while this one streams */
-	int spool_fd;	   /* the open volume's verified plaintext, or -1 */
+	int spool_fd; /* the open volume's verified plaintext, or -1 */
 	struct prefetch {
 		pthread_t th;
 		bool running;
 		unsigned vol;
-		int fd;	   /* plaintext, -1 when none */
+		int fd; /* plaintext, -1 when none */
 		int rc;
 		struct setstream *s;
-	} pf[PREFETCH];	   /* the next PREFETCH selected volumes, two gpg at once */
+	} pf[PREFETCH]; /* the next PREFETCH selected volumes, two gpg at once */
 };
 
 int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
@@ -182,7 +182,8 @@ static void *prefetch_main(void *arg)
 		rc = sb_hash_init(&hr.hash, SB_HASH_ALG_SHA1);
 	if (!rc) {
 		hr.src = (struct sb_reader){sb_transport_get_read, get};
-		rc = sb_crypto_decrypt(s->c, s->sign_fpr, (struct sb_reader){sb_hash_reader_read, &hr},
+		rc = sb_crypto_decrypt(s->c, s->sign_fpr,
+				       (struct sb_reader){sb_hash_reader_read, &hr},
 				       (struct sb_writer){sb_fd_write, &fd}, name);
 	}
 	if (!rc) {
@@ -234,7 +235,8 @@ static void prefetch_next(struct setstream *s)
 		s->pf[i].vol = num;
 		s->pf[i].fd = -1;
 		s->pf[i].rc = 0;
-		s->pf[i].running = pthread_create(&s->pf[i].th, NULL, prefetch_main, &s->pf[i]) == 0;
+		s->pf[i].running =
+			pthread_create(&s->pf[i].th, NULL, prefetch_main, &s->pf[i]) == 0;
 	}
 }
 
@@ -357,7 +359,8 @@ static bool same_run(struct setstream *s)
 {
 	return s->has_entry && !strncmp(s->prefix, "multivol_", 9) &&
 	       ((s->obj.kind == SS_DIFF) == !strcmp(s->prefix, "multivol_diff")) &&
-	       s->epath.len == s->obj.path.len && !memcmp(s->epath.data, s->obj.path.data, s->epath.len);
+	       s->epath.len == s->obj.path.len &&
+	       !memcmp(s->epath.data, s->obj.path.data, s->epath.len);
 }
 
 int ss_peek(struct setstream *s, const struct ss_object **o)
@@ -379,7 +382,7 @@ int ss_peek(struct setstream *s, const struct ss_object **o)
 		s->obj.multivol = !strncmp(s->prefix, "multivol_", 9);
 		s->obj.vol = s->cur_vol;
 		s->obj.offset = s->e.offset;
-		s->obj.kind = strstr(s->prefix, "diff")	    ? SS_DIFF
+		s->obj.kind = strstr(s->prefix, "diff")	      ? SS_DIFF
 			      : !strcmp(s->prefix, "deleted") ? SS_DELETED
 							      : SS_SNAPSHOT;
 		if (sb_buf_set(&s->obj.path, s->epath.data, s->epath.len))

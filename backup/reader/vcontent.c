@@ -187,8 +187,10 @@ static int remove_one(const char *p, const struct stat *st, int type, struct FTW
 int sb_vcontent(const struct sb_vcontent_opts *o, uint64_t *diffs)
 {
 	struct cmp *c = calloc(1, sizeof(*c));
-	struct sb_restore_opts ro = {.target = o->target, .crypto = o->crypto,
-				     .sign_fpr = o->sign_fpr, .time = time(NULL)};
+	struct sb_restore_opts ro = {.target = o->target,
+				     .crypto = o->crypto,
+				     .sign_fpr = o->sign_fpr,
+				     .time = time(NULL)};
 	struct sb_restore_stats rs;
 	const char *tmp = getenv("TMPDIR");
 	char dir[4096], dest[4200];

@@ -32,16 +32,16 @@ const char *sb_verify_class_name(enum sb_verify_class c)
 }
 
 struct vseal {
-	const char *name;	  /* borrowed from the listing */
+	const char *name; /* borrowed from the listing */
 	struct sb_name n;
-	unsigned char sha[32];	  /* of the seal file */
+	unsigned char sha[32]; /* of the seal file */
 	enum sb_seal_verdict verdict;
 	struct sb_seal s;
-	bool ours;		  /* good, names its set, our backup id */
+	bool ours; /* good, names its set, our backup id */
 };
 
 struct sealed {
-	const char *name;	  /* borrowed from a seal */
+	const char *name; /* borrowed from a seal */
 	const struct sb_seal_file *f;
 	const struct vseal *seal;
 	bool seen;
@@ -56,7 +56,7 @@ struct ver {
 	size_t nseals;
 	struct sealed *files;
 	size_t nfiles;
-	char last[256];		  /* newest seal this machine wrote, "" if unknown */
+	char last[256]; /* newest seal this machine wrote, "" if unknown */
 	unsigned char last_sha[32];
 	char id[SB_SEAL_ID_LEN + 1]; /* the target's backup id */
 };
@@ -218,14 +218,16 @@ static void check_ids(struct ver *v)
 			s->ours = false;
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "seal belongs to another backup (id %s, this target's is %s): a set "
-			       "copied from elsewhere", s->s.backup_id, v->id);
+			       "copied from elsewhere",
+			       s->s.backup_id, v->id);
 		}
 	}
 }
 
 static int cmp_seal_time(const void *a, const void *b)
 {
-	const struct vseal *x = *(const struct vseal *const *)a, *y = *(const struct vseal *const *)b;
+	const struct vseal *x = *(const struct vseal *const *)a,
+			   *y = *(const struct vseal *const *)b;
 
 	return x->n.t1 < y->n.t1 ? -1 : x->n.t1 > y->n.t1;
 }
@@ -263,7 +265,8 @@ static int check_links(struct ver *v)
 		} else if (memcmp(s->s.prev, p->sha, 32)) {
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "broken link: the seal does not follow %s, the seal before it (a set "
-			       "was removed, replaced or reordered)", p->name);
+			       "was removed, replaced or reordered)",
+			       p->name);
 		}
 	}
 	free(ord);
@@ -310,7 +313,8 @@ static int index_files(struct ver *v)
 			const char *name = s->s.files[j].name;
 
 			/* a seal may only speak for the files of its own set */
-			if (sb_name_parse(name, &fn) || fn.kind == SB_KIND_SEAL || !same_set(&fn, &s->n)) {
+			if (sb_name_parse(name, &fn) || fn.kind == SB_KIND_SEAL ||
+			    !same_set(&fn, &s->n)) {
 				report(v, SB_VERIFY_MODIFIED, s->name,
 				       "seal lists %s, which is not a file of its set", name);
 				continue;
@@ -363,7 +367,8 @@ static void unsealed_file(struct ver *v, const char *name, struct sb_name *done,
 	size_t i;
 
 	if (!strncmp(name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX))) {
-		report(v, SB_VERIFY_NOTE, name, "leftover temporary upload (the next backup removes it)");
+		report(v, SB_VERIFY_NOTE, name,
+		       "leftover temporary upload (the next backup removes it)");
 		return;
 	}
 	if (sb_name_parse(name, &n) || n.partial) {
@@ -372,7 +377,8 @@ static void unsealed_file(struct ver *v, const char *name, struct sb_name *done,
 	}
 	s = seal_of(v, &n);
 	if (s && s->ours) {
-		report(v, SB_VERIFY_UNEXPECTED, name, "file is not listed in its set's seal %s", s->name);
+		report(v, SB_VERIFY_UNEXPECTED, name, "file is not listed in its set's seal %s",
+		       s->name);
 		return;
 	}
 	for (i = 0; i < *ndone; i++)
@@ -399,7 +405,8 @@ static void unsealed_file(struct ver *v, const char *name, struct sb_name *done,
 	else
 		report(v, SB_VERIFY_NOTE, name,
 		       "set has no seal (written by duplicity or an older sealbox): only its "
-		       "listing%s checked", v->o->decrypt ? ", manifest and volume SHA-1" : "");
+		       "listing%s checked",
+		       v->o->decrypt ? ", manifest and volume SHA-1" : "");
 }
 
 static bool newer_seal(const struct ver *v, time_t t)
@@ -434,7 +441,8 @@ static int check_listing(struct ver *v, uint64_t *total)
 		f->seen = true;
 		v->st->files++;
 		if (v->l.sizes[i] < f->f->size)
-			report(v, SB_VERIFY_TRUNCATED, name, "truncated: %llu bytes, its seal %s says %llu",
+			report(v, SB_VERIFY_TRUNCATED, name,
+			       "truncated: %llu bytes, its seal %s says %llu",
 			       (unsigned long long)v->l.sizes[i], f->seal->name,
 			       (unsigned long long)f->f->size);
 		else if (v->l.sizes[i] > f->f->size)
@@ -518,8 +526,9 @@ static int hash_sealed(struct ver *v, uint64_t total)
 		if (rc)
 			break;
 		if (got != f->f->size) {
-			report(v, SB_VERIFY_TRUNCATED, f->name, "%llu bytes read, its seal %s says %llu",
-			       (unsigned long long)got, f->seal->name, (unsigned long long)f->f->size);
+			report(v, SB_VERIFY_TRUNCATED, f->name,
+			       "%llu bytes read, its seal %s says %llu", (unsigned long long)got,
+			       f->seal->name, (unsigned long long)f->f->size);
 		} else if (memcmp(sha, f->f->sha256, 32)) {
 			sb_hex(sha, 32, hex);
 			sb_hex(f->f->sha256, 32, want);
@@ -546,13 +555,14 @@ static int check_unsealed(struct ver *v, const struct sb_set *s)
 		return 0;
 	for (i = 0; i < s->nvols; i++)
 		if (!s->vols[i])
-			report(v, SB_VERIFY_MISSING, s->manifest, "volume %zu of this set is missing",
-			       i + 1);
+			report(v, SB_VERIFY_MISSING, s->manifest,
+			       "volume %zu of this set is missing", i + 1);
 	if (!v->o->decrypt)
 		return 0;
 	sb_manifest_init(&m);
 	if (sb_fetch_manifest(v->o->target, v->o->decrypt, v->o->sign_fpr, s, &m)) {
-		report(v, SB_VERIFY_MODIFIED, s->manifest, "manifest cannot be decrypted and verified");
+		report(v, SB_VERIFY_MODIFIED, s->manifest,
+		       "manifest cannot be decrypted and verified");
 		sb_manifest_release(&m);
 		return 0;
 	}
@@ -563,15 +573,16 @@ static int check_unsealed(struct ver *v, const struct sb_set *s)
 
 		if (!vn) {
 			snprintf(name, sizeof(name), "volume %u", mv->num);
-			report(v, SB_VERIFY_MISSING, s->manifest, "%s of this set is missing", name);
+			report(v, SB_VERIFY_MISSING, s->manifest, "%s of this set is missing",
+			       name);
 			continue;
 		}
 		if (v->o->quick || mv->hash_type != SB_HASH_SHA1)
 			continue;
 		rc = hash_file(v, vn, SB_HASH_ALG_SHA1, sha, &got, &done, 0, buf);
 		if (!rc && memcmp(sha, mv->hash, 20))
-			report(v, SB_VERIFY_MODIFIED, vn, "modified: SHA-1 differs from manifest %s",
-			       s->manifest);
+			report(v, SB_VERIFY_MODIFIED, vn,
+			       "modified: SHA-1 differs from manifest %s", s->manifest);
 	}
 	if (!buf)
 		rc = SB_ERR_NOMEM;
@@ -639,9 +650,12 @@ int sb_verify_set(struct sb_transport *t, struct sb_crypto *c, const char *sign_
 	if (!s->seal) {
 		/* a sealbox set (it has an index) younger than a seal lost its seal */
 		for (i = 0; s->index && i < l->n; i++)
-			if (!sb_name_parse(l->names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 < s->t1) {
-				sb_error("set %s has no seal, but older sets on the target are sealed: "
-					 "its seal was removed", s->manifest ? s->manifest : s->index);
+			if (!sb_name_parse(l->names[i], &n) && n.kind == SB_KIND_SEAL &&
+			    n.t1 < s->t1) {
+				sb_error(
+					"set %s has no seal, but older sets on the target are sealed: "
+					"its seal was removed",
+					s->manifest ? s->manifest : s->index);
 				return SB_ERR_CORRUPT;
 			}
 		return 0;
@@ -661,8 +675,8 @@ int sb_verify_set(struct sb_transport *t, struct sb_crypto *c, const char *sign_
 		ssize_t at = listed(l, seal.files[i].name);
 
 		if (at < 0) {
-			sb_error("%s, listed in seal %s, is missing on the target", seal.files[i].name,
-				 s->seal);
+			sb_error("%s, listed in seal %s, is missing on the target",
+				 seal.files[i].name, s->seal);
 			rc = SB_ERR_CORRUPT;
 		} else if (l->sizes[at] != seal.files[i].size) {
 			sb_error("%s has %llu bytes, its seal %s says %llu", seal.files[i].name,

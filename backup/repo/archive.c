@@ -42,7 +42,10 @@ int sb_archive_default_dir(const char *url, char *out, size_t size)
 
 int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, size_t size)
 {
-	struct sb_name n = {.kind = kind, .full = s->full, .t0 = s->t0, .t1 = s->t1,
+	struct sb_name n = {.kind = kind,
+			    .full = s->full,
+			    .t0 = s->t0,
+			    .t1 = s->t1,
 			    .gzipped = kind == SB_KIND_SIG};
 
 	return sb_name_format(&n, out, size) < 0 ? SB_ERR_PARAM : 0;
@@ -74,8 +77,8 @@ static int fetch(const char *dir, const char *remote, const char *local, bool gz
 	}
 	rc = sb_transport_get_open(t, remote, &g);
 	if (!rc)
-		rc = sb_crypto_decrypt(crypto, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
-				       out, remote);
+		rc = sb_crypto_decrypt(crypto, sign_fpr,
+				       (struct sb_reader){sb_transport_get_read, g}, out, remote);
 	sb_transport_get_close(g);
 	if (sb_gzwriter_close(gz) && !rc)
 		rc = SB_ERR_IO;

@@ -185,9 +185,8 @@ int sb_catalog_stat_begin(struct sb_catalog *c)
 		     "BEGIN;");
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(c->db,
-			       "INSERT OR REPLACE INTO statcache_new VALUES(?, ?, ?, ?, ?)", -1,
-			       &c->stat_put, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO statcache_new VALUES(?, ?, ?, ?, ?)",
+			       -1, &c->stat_put, NULL) != SQLITE_OK) {
 		rc = db_fail(c, "prepare");
 		exec(c, "ROLLBACK;");
 		return rc;
@@ -197,7 +196,8 @@ int sb_catalog_stat_begin(struct sb_catalog *c)
 	return 0;
 }
 
-int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len, const struct sb_statrec *r)
+int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len,
+			const struct sb_statrec *r)
 {
 	sqlite3_stmt *st = c->stat_put;
 	int rc = 0;
@@ -238,7 +238,8 @@ int sb_catalog_stat_commit(struct sb_catalog *c, time_t t)
 		exec(c, "ROLLBACK;");
 	if (sqlite3_prepare_v2(c->db,
 			       "SELECT size, mtime_ns, ctime_ns, ino FROM statcache WHERE path = ?",
-			       -1, &c->stat_get, NULL) != SQLITE_OK && !rc)
+			       -1, &c->stat_get, NULL) != SQLITE_OK &&
+	    !rc)
 		rc = db_fail(c, "prepare");
 	return rc;
 }

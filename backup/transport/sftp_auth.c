@@ -77,7 +77,8 @@ static int try_own_rsa(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, con
 	if (r == SB_SSH_RSA_NOT_RSA)
 		return 1;
 	if (r == SB_ERR_PASSPHRASE && !pass)
-		snprintf(reason, sizeof(reason), "encrypted, and $SEALBOX_SSH_PASSPHRASE is not set");
+		snprintf(reason, sizeof(reason),
+			 "encrypted, and $SEALBOX_SSH_PASSPHRASE is not set");
 	else if (r == SB_ERR_PASSPHRASE)
 		snprintf(reason, sizeof(reason), "wrong $SEALBOX_SSH_PASSPHRASE");
 	else if (r == SB_ERR_KEY)
@@ -106,9 +107,9 @@ static int try_key_file(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, co
 		return 0;
 	if (r == LIBSSH2_ERROR_FILE)
 		tried_add(
-		    tried, size, "%s%s (%s)", file,
-		    pass ? "unreadable, wrong $SEALBOX_SSH_PASSPHRASE or unsupported format"
-			 : "unreadable, encrypted without $SEALBOX_SSH_PASSPHRASE, or unsupported");
+			tried, size, "%s%s (%s)", file,
+			pass ? "unreadable, wrong $SEALBOX_SSH_PASSPHRASE or unsupported format"
+			     : "unreadable, encrypted without $SEALBOX_SSH_PASSPHRASE, or unsupported");
 	else
 		tried_add(tried, size, "%s%s (%s)", file, "refused by the server");
 	return r;

@@ -41,8 +41,8 @@ static char *pct_decode(const char *s, size_t n)
 			*o++ = s[i];
 			continue;
 		}
-		if (i + 2 >= n || (hi = sb_hexval(s[i + 1])) < 0 || (lo = sb_hexval(s[i + 2])) < 0 ||
-		    (hi | lo) == 0) {
+		if (i + 2 >= n || (hi = sb_hexval(s[i + 1])) < 0 ||
+		    (lo = sb_hexval(s[i + 2])) < 0 || (hi | lo) == 0) {
 			free(out);
 			return NULL;
 		}

@@ -28,11 +28,12 @@ static const struct {
 	int kh_bit;
 	const char *methods; /* host key algorithms, OpenSSH's order */
 } key_kinds[] = {
-    {LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384"},
-    {LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521"},
-    {LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA, "rsa-sha2-512,rsa-sha2-256,ssh-rsa"},
+	{LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519"},
+	{LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256"},
+	{LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384"},
+	{LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521"},
+	{LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA,
+	 "rsa-sha2-512,rsa-sha2-256,ssh-rsa"},
 };
 #define NKINDS (sizeof(key_kinds) / sizeof(key_kinds[0]))
 
@@ -61,8 +62,8 @@ static int kh_check(LIBSSH2_KNOWNHOSTS *kh, const char *hostspec, const char *ke
 		    int bit)
 {
 	return libssh2_knownhost_checkp(
-	    kh, hostspec, -1, key, len,
-	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit, NULL);
+		kh, hostspec, -1, key, len,
+		LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | bit, NULL);
 }
 
 /* Is name one of libssh2's algorithms (algs, n of them)? */
@@ -213,13 +214,13 @@ int sftp_hostkey_check(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, LIB
 		int at = offending_line(ssh, ep->known_hosts, ep->hostspec, key, len, bit);
 
 		snprintf(
-		    why, SFTP_WHY_MAX,
-		    "HOST KEY OF %s HAS CHANGED, refusing to connect: someone may be intercepting "
-		    "the connection, or the server's key was replaced. Offered %s key SHA256:%s; "
-		    "known_hosts has another in %s%s%.0d. Check the fingerprint with the server's "
-		    "administrator, then remove the old entry (ssh-keygen -f %s -R '%s')",
-		    ep->hostspec, tname, fp, ep->known_hosts, at ? ":" : "", at, ep->known_hosts,
-		    ep->hostspec);
+			why, SFTP_WHY_MAX,
+			"HOST KEY OF %s HAS CHANGED, refusing to connect: someone may be intercepting "
+			"the connection, or the server's key was replaced. Offered %s key SHA256:%s; "
+			"known_hosts has another in %s%s%.0d. Check the fingerprint with the server's "
+			"administrator, then remove the old entry (ssh-keygen -f %s -R '%s')",
+			ep->hostspec, tname, fp, ep->known_hosts, at ? ":" : "", at,
+			ep->known_hosts, ep->hostspec);
 		return SB_ERR_TRANSPORT;
 	}
 	if (r != LIBSSH2_KNOWNHOST_CHECK_NOTFOUND) {
@@ -238,10 +239,10 @@ int sftp_hostkey_check(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, LIB
 	if (!ep->accept_new) {
 		line[strlen(line) - 1] = '\0';
 		snprintf(
-		    why, SFTP_WHY_MAX,
-		    "unknown host key for %s: %s SHA256:%s; if that is the server's key, add this "
-		    "line to %s (or run once with --accept-new-host-key): %s",
-		    ep->hostspec, tname, fp, ep->known_hosts, line);
+			why, SFTP_WHY_MAX,
+			"unknown host key for %s: %s SHA256:%s; if that is the server's key, add this "
+			"line to %s (or run once with --accept-new-host-key): %s",
+			ep->hostspec, tname, fp, ep->known_hosts, line);
 		free(line);
 		return SB_ERR_TRANSPORT;
 	}

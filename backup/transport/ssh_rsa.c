@@ -39,8 +39,8 @@ static const struct {
 	const char *name; /* SSH name */
 	const char *md;	  /* OpenSSL digest */
 } sig_algs[] = {
-    {"rsa-sha2-512", "SHA512"},
-    {"rsa-sha2-256", "SHA256"},
+	{"rsa-sha2-512", "SHA512"},
+	{"rsa-sha2-256", "SHA256"},
 };
 
 static int sig_alg(const char *alg)
@@ -54,7 +54,7 @@ static int sig_alg(const char *alg)
 }
 
 static int fail(char *why, size_t size, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 static int fail(char *why, size_t size, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -134,15 +134,15 @@ static const struct {
 	const EVP_CIPHER *(*evp)(void);
 	size_t key_len, iv_len, block, tag_len;
 } openssh_ciphers[] = {
-    {"aes256-ctr", EVP_aes_256_ctr, 32, 16, 16, 0},
-    {"aes192-ctr", EVP_aes_192_ctr, 24, 16, 16, 0},
-    {"aes128-ctr", EVP_aes_128_ctr, 16, 16, 16, 0},
-    {"aes256-cbc", EVP_aes_256_cbc, 32, 16, 16, 0},
-    {"aes192-cbc", EVP_aes_192_cbc, 24, 16, 16, 0},
-    {"aes128-cbc", EVP_aes_128_cbc, 16, 16, 16, 0},
-    {"aes256-gcm@openssh.com", EVP_aes_256_gcm, 32, 12, 16, 16},
-    {"aes128-gcm@openssh.com", EVP_aes_128_gcm, 16, 12, 16, 16},
-    {"3des-cbc", EVP_des_ede3_cbc, 24, 8, 8, 0},
+	{"aes256-ctr", EVP_aes_256_ctr, 32, 16, 16, 0},
+	{"aes192-ctr", EVP_aes_192_ctr, 24, 16, 16, 0},
+	{"aes128-ctr", EVP_aes_128_ctr, 16, 16, 16, 0},
+	{"aes256-cbc", EVP_aes_256_cbc, 32, 16, 16, 0},
+	{"aes192-cbc", EVP_aes_192_cbc, 24, 16, 16, 0},
+	{"aes128-cbc", EVP_aes_128_cbc, 16, 16, 16, 0},
+	{"aes256-gcm@openssh.com", EVP_aes_256_gcm, 32, 12, 16, 16},
+	{"aes128-gcm@openssh.com", EVP_aes_128_gcm, 16, 12, 16, 16},
+	{"3des-cbc", EVP_des_ede3_cbc, 24, 8, 8, 0},
 };
 #define NCIPHERS (sizeof(openssh_ciphers) / sizeof(openssh_ciphers[0]))
 

@@ -24,8 +24,8 @@ static const struct {
 	const char *name;    /* SSH name */
 	uint32_t agent_flag; /* SSH_AGENT_RSA_SHA2_* */
 } algs[] = {
-    {"rsa-sha2-512", 4},
-    {"rsa-sha2-256", 2},
+	{"rsa-sha2-512", 4},
+	{"rsa-sha2-256", 2},
 };
 
 static int alg_index(const char *alg)

@@ -306,15 +306,15 @@ static int file_delete(struct sb_transport *t, const char *name)
 }
 
 static const struct sb_transport_ops file_ops = {
-    .close = file_close,
-    .local_path = file_local_path,
-    .list = file_list,
-    .get_open = file_get_open,
-    .get_read = file_get_read,
-    .get_close = file_get_close,
-    .put_open = file_put_open,
-    .put_write = file_put_write,
-    .put_commit = file_put_commit,
-    .put_release = file_put_release,
-    .delete_file = file_delete,
+	.close = file_close,
+	.local_path = file_local_path,
+	.list = file_list,
+	.get_open = file_get_open,
+	.get_read = file_get_read,
+	.get_close = file_get_close,
+	.put_open = file_put_open,
+	.put_write = file_put_write,
+	.put_commit = file_put_commit,
+	.put_release = file_put_release,
+	.delete_file = file_delete,
 };

@@ -142,9 +142,7 @@ static int status_err(struct sftp_transport *st, LIBSSH2_SFTP *sftp, const char 
 			msg = "failure reported by the server", rc = SB_ERR_TRANSPORT;
 		}
 		break;
-	default:
-		msg = "error reported by the server", rc = SB_ERR_TRANSPORT;
-		break;
+	default: msg = "error reported by the server", rc = SB_ERR_TRANSPORT; break;
 	}
 	sb_error("target %s: %s %s: %s (SFTP status %lu)", st->base.desc, what, name, msg, s);
 	return rc;
@@ -749,12 +747,12 @@ static int op_rename(struct sftp_transport *st, struct lane *ln, void *arg)
 	r = libssh2_sftp_rename_ex(ln->conn->sftp, from, (unsigned)strlen(from), to,
 				   (unsigned)strlen(to),
 				   LIBSSH2_SFTP_RENAME_OVERWRITE | LIBSSH2_SFTP_RENAME_ATOMIC |
-				       LIBSSH2_SFTP_RENAME_NATIVE);
+					   LIBSSH2_SFTP_RENAME_NATIVE);
 	if (r != LIBSSH2_ERROR_SFTP_PROTOCOL)
 		return r;
 	if (libssh2_sftp_last_error(ln->conn->sftp) == LIBSSH2_FX_NO_SUCH_FILE &&
 	    libssh2_sftp_stat_ex(ln->conn->sftp, to, (unsigned)strlen(to), LIBSSH2_SFTP_STAT, &a) ==
-		0 &&
+		    0 &&
 	    a.filesize == p->total)
 		return 0; /* renamed before the connection dropped */
 	/* SFTP v3 rename does not replace: remove the old file, then rename */
@@ -850,14 +848,14 @@ static int sftp_delete(struct sb_transport *t, const char *name)
 }
 
 static const struct sb_transport_ops sftp_ops = {
-    .close = sftp_close,
-    .list = sftp_list,
-    .get_open = sftp_get_open,
-    .get_read = sftp_get_read,
-    .get_close = sftp_get_close,
-    .put_open = sftp_put_open,
-    .put_write = sftp_put_write,
-    .put_commit = sftp_put_commit,
-    .put_release = sftp_put_release,
-    .delete_file = sftp_delete,
+	.close = sftp_close,
+	.list = sftp_list,
+	.get_open = sftp_get_open,
+	.get_read = sftp_get_read,
+	.get_close = sftp_get_close,
+	.put_open = sftp_put_open,
+	.put_write = sftp_put_write,
+	.put_commit = sftp_put_commit,
+	.put_release = sftp_put_release,
+	.delete_file = sftp_delete,
 };

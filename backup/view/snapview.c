@@ -30,7 +30,7 @@
 /* Columns every node query returns, in this order, from column 0. */
 #define NODE_COLUMNS                                                                               \
 	"n.id, n.nlink, n.alias, e.type, e.mode, e.uid, e.gid, e.uname, e.gname, e.mtime, "        \
-	"e.size, e.dmaj, e.dmin, e.link, e.rowid, n.name FROM nodes n JOIN entries e ON "           \
+	"e.size, e.dmaj, e.dmin, e.link, e.rowid, n.name FROM nodes n JOIN entries e ON "          \
 	"e.rowid = n.eref "
 
 static const char schema[] =
@@ -124,7 +124,8 @@ static int import_remote(struct importer *im, const struct sb_set *s)
 	rc = sb_transport_get_open(v->o.target, s->index, &g);
 	if (rc)
 		return rc;
-	rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr, (struct sb_reader){sb_transport_get_read, g},
+	rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr,
+			       (struct sb_reader){sb_transport_get_read, g},
 			       (struct sb_writer){sb_buf_write, &text}, s->index);
 	sb_transport_get_close(g);
 	if (rc)
@@ -219,8 +220,10 @@ static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, i
 	sqlite3_finalize(st);
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(v->db, "SELECT id, complete, materialized FROM sets WHERE target = ? AND name = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    v->db,
+		    "SELECT id, complete, materialized FROM sets WHERE target = ? AND name = ?", -1,
+		    &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");
 	sqlite3_bind_text(st, 1, v->target_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, s->manifest, -1, SQLITE_STATIC);
@@ -244,13 +247,15 @@ static int import_set(struct sb_snapview *v, struct sv_snap *sn)
 	rc = db_exec(v, "BEGIN");
 	if (rc)
 		return rc;
-	snprintf(sql, sizeof(sql), "DELETE FROM entries WHERE set_id = %lld", (long long)sn->set_id);
+	snprintf(sql, sizeof(sql), "DELETE FROM entries WHERE set_id = %lld",
+		 (long long)sn->set_id);
 	rc = db_exec(v, sql);
-	if (!rc && sqlite3_prepare_v2(v->db,
-				      "INSERT INTO entries(set_id, path, kind, type, mode, uid, gid, "
-				      "uname, gname, mtime, size, vol, off, dmaj, dmin, lgroup, link) "
-				      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-				      -1, &im.ins, NULL) != SQLITE_OK)
+	if (!rc &&
+	    sqlite3_prepare_v2(v->db,
+			       "INSERT INTO entries(set_id, path, kind, type, mode, uid, gid, "
+			       "uname, gname, mtime, size, vol, off, dmaj, dmin, lgroup, link) "
+			       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, &im.ins, NULL) != SQLITE_OK)
 		rc = sv_db_fail(v, "prepare");
 	if (!rc)
 		rc = sn->set->index ? import_remote(&im, sn->set) : import_build(&im, sn->set);
@@ -300,8 +305,9 @@ static int load_rows(struct sb_snapview *v, const struct sv_snap *sn, struct mro
 	int rc = 0;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(v->db, "SELECT rowid, path, kind, type, lgroup FROM entries WHERE set_id = ?",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		    v->db, "SELECT rowid, path, kind, type, lgroup FROM entries WHERE set_id = ?",
+		    -1, &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");
 	for (k = 0; k <= sn->seq && !rc; k++) {
 		sqlite3_bind_int64(st, 1, ids[k]);
@@ -381,12 +387,16 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 			stack[depth++] = r;
 		} else {
 			while (depth && !sb_path_has_prefix(r->path, r->len, stack[depth - 1]->path,
-							     stack[depth - 1]->len))
+							    stack[depth - 1]->len))
 				depth--;
 			if (!depth || stack[depth - 1]->type != SB_TAR_DIR ||
-			    !sb_path_has_prefix(r->path, r->len, stack[depth - 1]->path, stack[depth - 1]->len) ||
-			    memchr(r->path + stack[depth - 1]->len + (stack[depth - 1]->len ? 1 : 0), '/',
-				   r->len - stack[depth - 1]->len - (stack[depth - 1]->len ? 1 : 0)))
+			    !sb_path_has_prefix(r->path, r->len, stack[depth - 1]->path,
+						stack[depth - 1]->len) ||
+			    memchr(r->path + stack[depth - 1]->len +
+					   (stack[depth - 1]->len ? 1 : 0),
+				   '/',
+				   r->len - stack[depth - 1]->len -
+					   (stack[depth - 1]->len ? 1 : 0)))
 				continue; /* no parent folder in this snapshot */
 			r->id = base + (int64_t)m;
 			r->parent = stack[depth - 1]->id;
@@ -417,11 +427,12 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 	rc = db_exec(v, "BEGIN");
 	if (rc)
 		goto out;
-	snprintf(sql, sizeof(sql), "DELETE FROM nodes WHERE id >= %lld AND id < %lld", (long long)base,
-		 (long long)(base + (1ll << 32)));
+	snprintf(sql, sizeof(sql), "DELETE FROM nodes WHERE id >= %lld AND id < %lld",
+		 (long long)base, (long long)(base + (1ll << 32)));
 	rc = db_exec(v, sql);
-	if (!rc && sqlite3_prepare_v2(v->db, "INSERT INTO nodes(id, parent, name, eref, nlink, alias) "
-					     "VALUES(?,?,?,?,?,?)",
+	if (!rc && sqlite3_prepare_v2(v->db,
+				      "INSERT INTO nodes(id, parent, name, eref, nlink, alias) "
+				      "VALUES(?,?,?,?,?,?)",
 				      -1, &st, NULL) != SQLITE_OK)
 		rc = sv_db_fail(v, "prepare");
 	for (i = 0; i < n && !rc; i++) {
@@ -434,7 +445,8 @@ static int materialize(struct sb_snapview *v, struct sv_snap *sn)
 		name = name ? name + 1 : r->path;
 		sqlite3_bind_int64(st, 1, r->id);
 		sqlite3_bind_int64(st, 2, r->parent);
-		sqlite3_bind_blob(st, 3, name, (int)(r->len - (size_t)(name - r->path)), SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, name, (int)(r->len - (size_t)(name - r->path)),
+				  SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, r->rowid);
 		sqlite3_bind_int64(st, 5, r->nlink);
 		sqlite3_bind_int64(st, 6, r->alias);
@@ -496,11 +508,11 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 		goto fail;
 	if (sqlite3_prepare_v2(v->db, "SELECT " NODE_COLUMNS "WHERE n.id = ?", -1, &v->st_attrs,
 			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(v->db, "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.name = ?", -1,
-			       &v->st_lookup, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(v->db,
-			       "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.id > ? ORDER BY n.id",
-			       -1, &v->st_readdir, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(v->db, "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.name = ?",
+			       -1, &v->st_lookup, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		    v->db, "SELECT " NODE_COLUMNS "WHERE n.parent = ? AND n.id > ? ORDER BY n.id",
+		    -1, &v->st_readdir, NULL) != SQLITE_OK) {
 		rc = sv_db_fail(v, "prepare");
 		goto fail;
 	}
@@ -532,7 +544,8 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 			if ((rc = set_row(v, sn->set, &sn->set_id, flags)))
 				goto fail;
 			if (!flags[0] && (rc = import_set(v, sn))) {
-				sb_error("cannot read the index of %s: refusing to mount", sn->set->manifest);
+				sb_error("cannot read the index of %s: refusing to mount",
+					 sn->set->manifest);
 				goto fail;
 			}
 			sn->materialized = flags[0] && flags[1];

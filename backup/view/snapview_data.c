@@ -166,7 +166,8 @@ static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned 
 		goto out;
 	nl = strlen(name);
 	if (s->encrypted) {
-		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr, (struct sb_reader){sb_hash_reader_read, &h},
+		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr,
+				       (struct sb_reader){sb_hash_reader_read, &h},
 				       (struct sb_writer){sb_fd_write, &fd}, name);
 	} else if (nl > 2 && !strcmp(name + nl - 2, "gz")) {
 		gz = sb_gunzip_new((struct sb_reader){sb_hash_reader_read, &h}, name);
@@ -179,7 +180,9 @@ static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned 
 	if (!rc) {
 		sb_hash_final(&h.hash, digest);
 		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
-			sb_error("volume %s does not match its manifest: refusing to serve its files", name);
+			sb_error(
+				"volume %s does not match its manifest: refusing to serve its files",
+				name);
 			rc = SB_ERR_CORRUPT;
 		}
 	}

@@ -24,7 +24,7 @@ struct sv_snap {
 };
 
 struct sv_cache_file {
-	char *name;	  /* in cache_dir */
+	char *name; /* in cache_dir */
 	uint64_t size;
 	uint64_t last_use;
 };
@@ -39,7 +39,7 @@ struct sb_snapview {
 	int64_t *chain_set_ids; /* per chain: set ids by seq, flattened */
 	size_t *chain_base;	/* index of chain c's first set in chain_set_ids */
 	sqlite3 *db;
-	sqlite3_stmt *st_attrs;	    /* prepared once; protected by db_lock */
+	sqlite3_stmt *st_attrs; /* prepared once; protected by db_lock */
 	sqlite3_stmt *st_lookup;
 	sqlite3_stmt *st_readdir;
 	pthread_mutex_t db_lock;    /* protects db, the statements and the snaps'
@@ -52,19 +52,19 @@ struct sb_snapview {
 	uint64_t clock;
 	/* volume fetches: protected by cache_lock, cache_cv signals their ends */
 	pthread_cond_t cache_cv;
-	char inflight[4][64];	    /* names of volumes being fetched ("" free) */
+	char inflight[4][64]; /* names of volumes being fetched ("" free) */
 	struct sv_failed {
 		char name[64];
 		int rc;
-	} failed[16];		    /* volumes that failed verification: not retried */
+	} failed[16]; /* volumes that failed verification: not retried */
 	size_t nfailed;
 	struct sv_prefetch {
 		pthread_t th;
-		int state;	    /* 0 idle, 1 running, 2 done (to be joined) */
+		int state; /* 0 idle, 1 running, 2 done (to be joined) */
 		int64_t set_id;
 		unsigned vol;
 		struct sb_snapview *v;
-	} prefetch[2];		    /* read-ahead of the next volumes of a large file */
+	} prefetch[2]; /* read-ahead of the next volumes of a large file */
 };
 
 /* What a node's data is: the entry that defines its version. */

@@ -51,7 +51,8 @@ int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, s
 	sqlite3_bind_int64(st, 1, rowid);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		set_id = sqlite3_column_int64(st, 0);
-		rc = sb_buf_set(&path, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+		rc = sb_buf_set(&path, sqlite3_column_blob(st, 1),
+				(size_t)sqlite3_column_bytes(st, 1));
 	} else {
 		rc = SB_ERR_NOTFOUND;
 	}
@@ -60,10 +61,11 @@ int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, s
 	sn = rc ? NULL : snap_by_set(v, set_id);
 	if (!rc && !sn)
 		rc = SB_ERR_NOTFOUND;
-	if (!rc && sqlite3_prepare_v2(v->db,
-				      "SELECT rowid, kind, vol, off, size FROM entries WHERE set_id = ? "
-				      "AND path = ?",
-				      -1, &st, NULL) != SQLITE_OK)
+	if (!rc &&
+	    sqlite3_prepare_v2(v->db,
+			       "SELECT rowid, kind, vol, off, size FROM entries WHERE set_id = ? "
+			       "AND path = ?",
+			       -1, &st, NULL) != SQLITE_OK)
 		rc = sv_db_fail(v, "prepare");
 	/* newest first, back to the snapshot the deltas apply to */
 	for (k = sn ? sn->seq + 1 : 0; !rc && k-- > 0;) {

@@ -13,8 +13,8 @@
 #include "sealbox/walk.h"
 
 struct frame {
-	int fd;		/* the folder */
-	char **names;	/* sorted children */
+	int fd;	      /* the folder */
+	char **names; /* sorted children */
 	size_t n, i;
 	size_t pathlen; /* length of the folder's path in w->cur.path */
 };
@@ -27,7 +27,7 @@ struct sb_walk {
 	struct sb_walk_entry cur;
 	const char *cur_name; /* name of cur within the top frame; NULL for the root */
 	int root_fd;
-	int enter;	      /* cur is a folder to enter on the next call */
+	int enter; /* cur is a folder to enter on the next call */
 	unsigned errors;
 	int started;
 	struct sb_buf *unread; /* folders that could not be read */
@@ -90,7 +90,8 @@ bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len)
 	size_t i;
 
 	for (i = 0; i < w->nunread; i++)
-		if (sb_path_has_prefix(path, len, (const char *)w->unread[i].data, w->unread[i].len))
+		if (sb_path_has_prefix(path, len, (const char *)w->unread[i].data,
+				       w->unread[i].len))
 			return true;
 	return false;
 }
@@ -250,7 +251,8 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 			return SB_ERR_NOMEM;
 		if (sb_buf_addstr(&w->cur.path, name))
 			return SB_ERR_NOMEM;
-		if (w->sel && sb_select_excluded(w->sel, (const char *)w->cur.path.data, w->cur.path.len))
+		if (w->sel &&
+		    sb_select_excluded(w->sel, (const char *)w->cur.path.data, w->cur.path.len))
 			continue;
 		if (fstatat(f->fd, name, &w->cur.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) /* vanished since readdir */

@@ -103,10 +103,10 @@ static int check_source(const struct sb_backup_opts *o, const struct sb_set *las
 	if (!o->allow_source_mismatch &&
 	    ((m.hostname.len && strcmp(sb_buf_str(&m.hostname), host)) || !same_dir)) {
 		sb_error(
-		    "target %s holds backups of %s:%s, not of %s:%s (give --allow-source-mismatch "
-		    "to continue that chain anyway, or use another target)",
-		    sb_transport_describe(o->target), sb_buf_str(&m.hostname),
-		    sb_buf_str(&m.localdir), host, o->source);
+			"target %s holds backups of %s:%s, not of %s:%s (give --allow-source-mismatch "
+			"to continue that chain anyway, or use another target)",
+			sb_transport_describe(o->target), sb_buf_str(&m.hostname),
+			sb_buf_str(&m.localdir), host, o->source);
 		rc = SB_ERR_MISMATCH;
 	}
 	free(a);
@@ -238,12 +238,11 @@ static int decide(struct run *r)
 		rc = sb_archive_sync_chain(o->archive_dir, latest, o->target, o->decrypt,
 					   o->enc_fpr, o->sign_fpr);
 		if (rc == SB_ERR_NOSECRET) {
-			sb_warn(
-			    "the archive dir %s lacks the signatures of the chain on %s, and the "
-			    "secret encryption key is not at hand to fetch them (--secret-key "
-			    "FILE): "
-			    "starting a new full chain",
-			    o->archive_dir, sb_transport_describe(o->target));
+			sb_warn("the archive dir %s lacks the signatures of the chain on %s, and the "
+				"secret encryption key is not at hand to fetch them (--secret-key "
+				"FILE): "
+				"starting a new full chain",
+				o->archive_dir, sb_transport_describe(o->target));
 		} else if (rc) {
 			return rc;
 		} else {
@@ -425,11 +424,10 @@ static int link_seal(struct run *r)
 		for (i = 0; i < l.n; i++)
 			present |= !strcmp(l.names[i], last);
 		if (!present && sb_name_parse(last, &n) == 0 && (!newest || n.t1 > nt)) {
-			sb_warn(
-			    "the target %s lacks %s, the newest seal this machine wrote: it was "
-			    "rolled back or pruned; the new seal links to it, so 'sealbox verify' "
-			    "keeps showing the gap",
-			    sb_transport_describe(o->target), last);
+			sb_warn("the target %s lacks %s, the newest seal this machine wrote: it was "
+				"rolled back or pruned; the new seal links to it, so 'sealbox verify' "
+				"keeps showing the gap",
+				sb_transport_describe(o->target), last);
 			memcpy(r->seal.prev, last_sha, 32);
 			r->seal.has_prev = true;
 		}

@@ -25,17 +25,17 @@
 
 struct tree {
 	struct tree_ctx *c;
-	struct sb_tar_entry hdr;   /* metadata of the current object */
-	struct sb_tar_entry mem;   /* a member being written (name, size) */
-	struct sb_buf oldsig;	   /* previous signature blob */
-	struct sb_spool *newsig;   /* new signature blob */
-	unsigned char *rbuf;	   /* READ_SIZE */
-	unsigned char *cbuf;	   /* CHUNK */
+	struct sb_tar_entry hdr; /* metadata of the current object */
+	struct sb_tar_entry mem; /* a member being written (name, size) */
+	struct sb_buf oldsig;	 /* previous signature blob */
+	struct sb_spool *newsig; /* new signature blob */
+	unsigned char *rbuf;	 /* READ_SIZE */
+	unsigned char *cbuf;	 /* CHUNK */
 	/* where the current object's first member went, for the index */
 	unsigned pos_vol;
 	uint64_t pos_off;
 	bool pos_set;
-	uint64_t linkgroup;	   /* of the current object, 0: not hard-linked */
+	uint64_t linkgroup; /* of the current object, 0: not hard-linked */
 	struct sb_index_rec rec;
 	struct sb_buf line;
 };
@@ -45,8 +45,8 @@ struct chunker {
 	struct tree *t;
 	const char *kind; /* "snapshot" or "diff" */
 	const struct sb_buf *path;
-	size_t len;	  /* bytes in t->cbuf */
-	long n;		  /* multivol chunks emitted */
+	size_t len; /* bytes in t->cbuf */
+	long n;	    /* multivol chunks emitted */
 	uint64_t total;
 };
 
@@ -188,8 +188,9 @@ static int mem_meta(struct tree *t, char type)
 	m->mtime = t->hdr.mtime;
 	m->devmajor = type == SB_TAR_REG ? 0 : t->hdr.devmajor;
 	m->devminor = type == SB_TAR_REG ? 0 : t->hdr.devminor;
-	return type == SB_TAR_SYMLINK ? sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)
-				      : 0;
+	return type == SB_TAR_SYMLINK
+		       ? sb_buf_set(&m->linkname, t->hdr.linkname.data, t->hdr.linkname.len)
+		       : 0;
 }
 
 static int chunk_emit(struct chunker *k, bool final)
@@ -336,7 +337,8 @@ static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t
 	sb_cursor_init(&cur, t->oldsig.data, t->oldsig.len);
 	rc = sb_sig_load((struct sb_reader){sb_cursor_read, &cur}, &sig);
 	if (rc) {
-		sb_error("previous signature of %s is corrupt", sb_log_str((const char *)path->data, path->len));
+		sb_error("previous signature of %s is corrupt",
+			 sb_log_str((const char *)path->data, path->len));
 		return rc;
 	}
 	sb_spool_reset(t->newsig);
@@ -440,7 +442,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	t->linkgroup = link_group(&e->st);
 	st->source_files++;
 	st->source_size += (uint64_t)e->st.st_size;
-	sb_progress_update(st->source_files, st->source_size, (const char *)e->path.data, e->path.len);
+	sb_progress_update(st->source_files, st->source_size, (const char *)e->path.data,
+			   e->path.len);
 	if (old && meta_equal(&t->hdr, &old->hdr)) {
 		if (!is_reg)
 			return 0;
@@ -453,7 +456,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		fd = sb_walk_open_file(t->c->walk);
 		if (fd < 0) {
 			sb_warn("cannot read %s/%s: %s (%s)", t->c->source,
-				sb_log_str((const char *)e->path.data, e->path.len), strerror(errno),
+				sb_log_str((const char *)e->path.data, e->path.len),
+				strerror(errno),
 				old ? "keeping its previous version" : "not backed up");
 			st->errors++;
 			return 0;
@@ -484,7 +488,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		st->new_size += (uint64_t)e->st.st_size;
 	}
 	if (is_reg) {
-		rc = sb_manifest_add_file(t->c->manifest, kind, (const char *)e->path.data, e->path.len);
+		rc = sb_manifest_add_file(t->c->manifest, kind, (const char *)e->path.data,
+					  e->path.len);
 		if (!rc)
 			rc = statrec_put(t, e);
 	}

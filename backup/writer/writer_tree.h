@@ -18,17 +18,17 @@
 #include "sealbox/writer.h"
 
 struct tree_ctx {
-	const char *source;	      /* folder to read */
+	const char *source; /* folder to read */
 	struct sb_walk *walk;
-	struct sb_sigstate *sigs;     /* NULL for a full */
+	struct sb_sigstate *sigs; /* NULL for a full */
 	struct sb_catalog *cat;
-	bool use_statcache;	      /* the cache describes the chain's end */
+	bool use_statcache; /* the cache describes the chain's end */
 	struct sb_packer *packer;
 	struct sb_tar_writer *sigtar; /* the new signature tar */
 	struct sb_manifest *manifest; /* Filelist lines are added */
 	struct sb_backup_stats *stats;
 	const char *tmpdir;
-	struct sb_spool *index;	      /* the set's index records (index.h) */
+	struct sb_spool *index; /* the set's index records (index.h) */
 };
 
 /* Run the whole walk. Fatal errors return < 0; unreadable files are counted. */

@@ -21,7 +21,10 @@ struct sb_buf {
 	size_t cap;
 };
 
-#define SB_BUF_INIT {NULL, 0, 0}
+#define SB_BUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 void sb_buf_init(struct sb_buf *b);
 int sb_buf_reserve(struct sb_buf *b, size_t extra);

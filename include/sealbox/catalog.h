@@ -42,7 +42,8 @@ time_t sb_catalog_stat_time(struct sb_catalog *c);
 /* 1 found, 0 not found, < 0 error. */
 int sb_catalog_stat_get(struct sb_catalog *c, const char *path, size_t len, struct sb_statrec *r);
 int sb_catalog_stat_begin(struct sb_catalog *c);
-int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len, const struct sb_statrec *r);
+int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len,
+			const struct sb_statrec *r);
 int sb_catalog_stat_commit(struct sb_catalog *c, time_t t);
 void sb_catalog_stat_abort(struct sb_catalog *c);
 

@@ -18,15 +18,15 @@
 
 struct sb_set {
 	bool full;
-	time_t t0, t1;	  /* full: t0 == t1 */
-	char *manifest;	  /* remote names (owned), NULL when absent */
+	time_t t0, t1;	/* full: t0 == t1 */
+	char *manifest; /* remote names (owned), NULL when absent */
 	char *sig;
 	char *index;
 	char *seal;
-	char **vols;	  /* vols[i]: volume i + 1, NULL for a gap */
-	unsigned nvols;	  /* highest volume number seen */
-	bool encrypted;	  /* its files end in .gpg */
-	uint64_t bytes;	  /* sum of the remote sizes */
+	char **vols;	/* vols[i]: volume i + 1, NULL for a gap */
+	unsigned nvols; /* highest volume number seen */
+	bool encrypted; /* its files end in .gpg */
+	uint64_t bytes; /* sum of the remote sizes */
 };
 
 struct sb_chain {
@@ -39,9 +39,9 @@ struct sb_collection {
 	size_t nchains;
 	struct sb_set *incomplete; /* sets without a manifest */
 	size_t nincomplete;
-	struct sb_set *orphans;	   /* complete incrementals that fit no chain */
+	struct sb_set *orphans; /* complete incrementals that fit no chain */
 	size_t norphans;
-	char **tmp;		   /* leftover temporary uploads */
+	char **tmp; /* leftover temporary uploads */
 	size_t ntmp;
 };
 

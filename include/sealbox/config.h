@@ -22,7 +22,7 @@ struct sb_config_item {
 };
 
 struct sb_config {
-	char *path; /* as given, for messages; NULL for parsed text */
+	char *path;		      /* as given, for messages; NULL for parsed text */
 	struct sb_config_item *items; /* in file order */
 	size_t n;
 };

@@ -33,10 +33,10 @@
 struct sb_crypto;
 
 struct sb_crypto_opts {
-	const char *gnupghome;	     /* NULL: $GNUPGHOME, else gpg's default */
-	const char *secret_key_file; /* non-NULL: use an ephemeral keyring (0700
-					temp dir) holding this secret key plus the
-					public keys listed in import_pub */
+	const char *gnupghome;	       /* NULL: $GNUPGHOME, else gpg's default */
+	const char *secret_key_file;   /* non-NULL: use an ephemeral keyring (0700
+					  temp dir) holding this secret key plus the
+					  public keys listed in import_pub */
 	const char *const *import_pub; /* NULL-terminated fingerprints copied from
 					  gnupghome into the ephemeral keyring */
 };
@@ -97,7 +97,8 @@ void sb_crypto_reap_stale(void);
  */
 int sb_crypto_check_encrypt_key(struct sb_crypto *c, const char *fpr);
 int sb_crypto_check_sign_key(struct sb_crypto *c, const char *fpr);
-/* 0 when the secret key for decrypting to fpr is in the keyring, else SB_ERR_NOSECRET (not logged). */
+/* 0 when the secret key for decrypting to fpr is in the keyring, else SB_ERR_NOSECRET (not logged).
+ */
 int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr);
 /* Full 40-hex primary fingerprint of key id/fpr into out[41]. */
 int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41]);

@@ -12,24 +12,24 @@
 
 enum sb_err {
 	SB_OK = 0,
-	SB_ERR_PARAM = -1,	 /* bad parameter or usage */
-	SB_ERR_NOMEM = -2,	 /* out of memory */
-	SB_ERR_IO = -3,		 /* local read/write failure */
-	SB_ERR_NOSPACE = -4,	 /* no space left (local or on the target) */
-	SB_ERR_CORRUPT = -5,	 /* malformed, truncated or tampered data */
-	SB_ERR_BADSIG = -6,	 /* signature missing, bad, or by a foreign key */
-	SB_ERR_KEY = -7,	 /* key unknown, expired, revoked or unusable */
-	SB_ERR_PASSPHRASE = -8,	 /* wrong or missing passphrase */
-	SB_ERR_TRANSPORT = -9,	 /* target unreachable or transfer failed */
-	SB_ERR_NOTFOUND = -10,	 /* no such file, set, snapshot or path */
-	SB_ERR_EXISTS = -11,	 /* refusing to overwrite */
-	SB_ERR_MISMATCH = -12,	 /* target holds another source's chain */
+	SB_ERR_PARAM = -1,	  /* bad parameter or usage */
+	SB_ERR_NOMEM = -2,	  /* out of memory */
+	SB_ERR_IO = -3,		  /* local read/write failure */
+	SB_ERR_NOSPACE = -4,	  /* no space left (local or on the target) */
+	SB_ERR_CORRUPT = -5,	  /* malformed, truncated or tampered data */
+	SB_ERR_BADSIG = -6,	  /* signature missing, bad, or by a foreign key */
+	SB_ERR_KEY = -7,	  /* key unknown, expired, revoked or unusable */
+	SB_ERR_PASSPHRASE = -8,	  /* wrong or missing passphrase */
+	SB_ERR_TRANSPORT = -9,	  /* target unreachable or transfer failed */
+	SB_ERR_NOTFOUND = -10,	  /* no such file, set, snapshot or path */
+	SB_ERR_EXISTS = -11,	  /* refusing to overwrite */
+	SB_ERR_MISMATCH = -12,	  /* target holds another source's chain */
 	SB_ERR_INTERRUPTED = -13, /* stopped by a signal */
-	SB_ERR_NOSECRET = -14,	 /* secret key needed but not available */
-	SB_ERR_INTERNAL = -15,	 /* a bug: impossible state */
-	SB_ERR_PARTIAL = -16,	 /* done, but some files could not be read */
-	SB_ERR_PERM = -17,	 /* permission denied (local or on the target) */
-	SB_ERR_LOCKED = -18,	 /* another sealbox holds the lock */
+	SB_ERR_NOSECRET = -14,	  /* secret key needed but not available */
+	SB_ERR_INTERNAL = -15,	  /* a bug: impossible state */
+	SB_ERR_PARTIAL = -16,	  /* done, but some files could not be read */
+	SB_ERR_PERM = -17,	  /* permission denied (local or on the target) */
+	SB_ERR_LOCKED = -18,	  /* another sealbox holds the lock */
 };
 
 /* Short static description of an sb_err code; never NULL. */

@@ -24,13 +24,13 @@
 #define SB_INDEX_HEADER "sealbox-index 1\n"
 
 struct sb_index_rec {
-	char kind;	 /* 's' snapshot, 'd' diff, 'x' deleted */
-	char type;	 /* tar typeflag */
+	char kind; /* 's' snapshot, 'd' diff, 'x' deleted */
+	char type; /* tar typeflag */
 	uint32_t mode;
 	uint64_t uid, gid;
 	int64_t mtime;
-	uint64_t size;	 /* file size at this time */
-	unsigned vol;	 /* 0 for deleted */
+	uint64_t size; /* file size at this time */
+	unsigned vol;  /* 0 for deleted */
 	uint64_t offset;
 	uint32_t devmajor, devminor;
 	uint64_t linkgroup;

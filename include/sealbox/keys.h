@@ -61,8 +61,8 @@ struct sb_keys_create_opts {
 };
 
 struct sb_keys_made {
-	char enc_fpr[41];  /* the encryption key (primary fingerprint) */
-	char sign_fpr[41]; /* the signing key */
+	char enc_fpr[41];     /* the encryption key (primary fingerprint) */
+	char sign_fpr[41];    /* the signing key */
 	bool enc_secret_left; /* failure after creation: its secret is still in the keyring */
 };
 

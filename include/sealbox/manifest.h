@@ -22,23 +22,23 @@ enum sb_hash_type {
 };
 
 struct sb_manifest_vol {
-	unsigned num;		   /* volume number, from 1 */
-	struct sb_buf start;	   /* StartingPath (root = "") */
-	long start_block;	   /* multivol chunk number, -1 when absent */
-	struct sb_buf end;	   /* EndingPath */
-	long end_block;		   /* -1 when absent */
+	unsigned num;	     /* volume number, from 1 */
+	struct sb_buf start; /* StartingPath (root = "") */
+	long start_block;    /* multivol chunk number, -1 when absent */
+	struct sb_buf end;   /* EndingPath */
+	long end_block;	     /* -1 when absent */
 	enum sb_hash_type hash_type;
-	unsigned char hash[20];	   /* hash of the remote bytes of the volume */
+	unsigned char hash[20]; /* hash of the remote bytes of the volume */
 };
 
 struct sb_manifest_file {
-	char kind[8];		   /* "new", "changed", "deleted" */
+	char kind[8]; /* "new", "changed", "deleted" */
 	struct sb_buf path;
 };
 
 struct sb_manifest {
-	struct sb_buf hostname;	   /* empty: absent */
-	struct sb_buf localdir;	   /* empty: absent */
+	struct sb_buf hostname;	      /* empty: absent */
+	struct sb_buf localdir;	      /* empty: absent */
 	struct sb_manifest_vol *vols; /* sorted by num, unique (later block wins) */
 	size_t nvols;
 	struct sb_manifest_file *files;

@@ -30,10 +30,10 @@ struct sb_packer_opts {
 	const char *enc_fpr;
 	const char *sign_fpr;
 	struct sb_transport *target;
-	struct sb_name set;   /* kind/full/t0/t1/encrypted of the set; vol filled in */
-	uint64_t volsize;     /* bytes of plaintext per volume (approximate upper bound) */
-	const char *tmpdir;   /* NULL: $TMPDIR or /tmp */
-	unsigned workers;     /* encryption threads (default 2) */
+	struct sb_name set; /* kind/full/t0/t1/encrypted of the set; vol filled in */
+	uint64_t volsize;   /* bytes of plaintext per volume (approximate upper bound) */
+	const char *tmpdir; /* NULL: $TMPDIR or /tmp */
+	unsigned workers;   /* encryption threads (default 2) */
 };
 
 struct sb_packer;
@@ -45,8 +45,8 @@ int sb_packer_new(const struct sb_packer_opts *o, struct sb_packer **out);
  * *vol and *offset (may be NULL) receive where the entry's first header
  * block starts: volume number and offset in that volume's plaintext.
  */
-int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path,
-		  size_t plen, long block, const void *data, unsigned *vol, uint64_t *offset);
+int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path, size_t plen,
+		  long block, const void *data, unsigned *vol, uint64_t *offset);
 /* Ship the last volume (an empty one if none yet), wait for every upload,
  * append the Volume blocks to m. */
 int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m);

@@ -16,12 +16,12 @@
 #include <stdint.h>
 
 struct sb_progress {
-	double start, now;		/* monotonic seconds */
-	uint64_t files, bytes;		/* done so far */
+	double start, now;		   /* monotonic seconds */
+	uint64_t files, bytes;		   /* done so far */
 	uint64_t total_files, total_bytes; /* expected, 0: unknown */
-	const char *current;		/* the object just done (not NUL-terminated) */
+	const char *current;		   /* the object just done (not NUL-terminated) */
 	size_t current_len;
-	bool final;			/* the last call, from sb_progress_stop() */
+	bool final; /* the last call, from sb_progress_stop() */
 };
 
 typedef void (*sb_progress_fn)(const struct sb_progress *p, void *ctx);

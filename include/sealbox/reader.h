@@ -27,16 +27,16 @@ struct sb_restore_opts {
 	time_t time;		  /* restore the newest set at or before it */
 	const char *path;	  /* "" or NULL: everything; else one path (normalised) */
 	const char *dest;
-	bool force;		  /* overwrite existing files */
+	bool force; /* overwrite existing files */
 	const char *tmpdir;
 };
 
 struct sb_restore_stats {
-	time_t set_time;	/* time of the snapshot restored */
-	uint64_t objects;	/* restored */
-	uint64_t bytes;		/* file bytes written */
-	uint64_t volumes;	/* volumes read */
-	uint64_t errors;	/* objects that could not be restored */
+	time_t set_time;  /* time of the snapshot restored */
+	uint64_t objects; /* restored */
+	uint64_t bytes;	  /* file bytes written */
+	uint64_t volumes; /* volumes read */
+	uint64_t errors;  /* objects that could not be restored */
 };
 
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st);

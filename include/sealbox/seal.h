@@ -47,17 +47,17 @@
 #define SB_SEAL_CAT_LAST "seal-last"
 
 struct sb_seal_file {
-	char *name;		   /* remote name (owned) */
-	uint64_t size;		   /* bytes as stored */
-	unsigned char sha256[32];  /* of those bytes */
+	char *name;		  /* remote name (owned) */
+	uint64_t size;		  /* bytes as stored */
+	unsigned char sha256[32]; /* of those bytes */
 };
 
 struct sb_seal {
 	char backup_id[SB_SEAL_ID_LEN + 1];
 	bool full;
-	time_t t0, t1;		   /* as in the set's names */
-	bool has_prev;		   /* false: first seal of the target */
-	unsigned char prev[32];	   /* SHA-256 of the previous seal file */
+	time_t t0, t1;		    /* as in the set's names */
+	bool has_prev;		    /* false: first seal of the target */
+	unsigned char prev[32];	    /* SHA-256 of the previous seal file */
 	struct sb_seal_file *files; /* sorted by name once formatted or parsed */
 	size_t nfiles, cap;
 };

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * setstream.h - the reader's stream (restore, verify, and the snapshot view
- * above them): the objects of one backup set, read from its volumes in order (only the volumes a path may be in), verified
- * volume by volume. An object is one snapshot/diff/deleted entry, or a run
- * of multivol chunks read as one stream of data.
+ * above them): the objects of one backup set, read from its volumes in order (only the volumes a
+ * path may be in), verified volume by volume. An object is one snapshot/diff/deleted entry, or a
+ * run of multivol chunks read as one stream of data.
  */
 #ifndef SEALBOX_SETSTREAM_H
 #define SEALBOX_SETSTREAM_H
@@ -26,8 +26,8 @@ struct ss_object {
 	struct sb_buf path;	 /* normalised */
 	struct sb_tar_entry hdr; /* metadata (of the first chunk) */
 	bool multivol;
-	unsigned vol;		 /* where its first member header starts: volume */
-	uint64_t offset;	 /* ... and offset in that volume's plaintext */
+	unsigned vol;	 /* where its first member header starts: volume */
+	uint64_t offset; /* ... and offset in that volume's plaintext */
 };
 
 /*

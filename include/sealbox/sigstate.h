@@ -45,6 +45,7 @@ void sb_sigstate_free(struct sb_sigstate *s);
  * prefix gets "snapshot", "signature", "deleted", "diff", "multivol_snapshot"
  * or "multivol_diff"; for multivol names *block gets the chunk number
  * (else -1). Returns 0 or SB_ERR_CORRUPT. */
-int sb_member_split(const struct sb_buf *name, const char **prefix, struct sb_buf *path, long *block);
+int sb_member_split(const struct sb_buf *name, const char **prefix, struct sb_buf *path,
+		    long *block);
 
 #endif

@@ -50,15 +50,15 @@ struct sb_snapview_opts {
 /* What the mount shows of a node (a stat, plus the symlink target). */
 struct sb_node {
 	uint64_t id;
-	char type;	   /* SB_TAR_REG, SB_TAR_DIR, SB_TAR_SYMLINK, SB_TAR_FIFO, SB_TAR_CHR, SB_TAR_BLK */
-	uint32_t mode;	   /* permission bits (07777) */
-	uid_t uid;	   /* mapped from uname/gname when those exist here */
+	char type; /* SB_TAR_REG, SB_TAR_DIR, SB_TAR_SYMLINK, SB_TAR_FIFO, SB_TAR_CHR, SB_TAR_BLK */
+	uint32_t mode; /* permission bits (07777) */
+	uid_t uid;     /* mapped from uname/gname when those exist here */
 	gid_t gid;
 	int64_t mtime;
-	uint64_t size;	   /* exact size in bytes (symlink: target length) */
-	uint32_t nlink;	   /* folders: 2 + subfolders; files: hard-link count */
+	uint64_t size;	/* exact size in bytes (symlink: target length) */
+	uint32_t nlink; /* folders: 2 + subfolders; files: hard-link count */
 	uint32_t devmajor, devminor;
-	char link[4096];   /* symlink target, NUL-terminated (truncated past 4095) */
+	char link[4096]; /* symlink target, NUL-terminated (truncated past 4095) */
 };
 
 int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out);

@@ -36,14 +36,14 @@ struct sb_tar_entry {
 	char type;		/* enum sb_tar_type ('\0' and '7' read as SB_TAR_REG) */
 	uint32_t mode;		/* permission bits incl. suid/sgid/sticky (07777) */
 	uint64_t uid, gid;
-	char uname[256];	/* "" when unknown */
+	char uname[256]; /* "" when unknown */
 	char gname[256];
-	int64_t mtime;		/* seconds */
-	uint64_t size;		/* data bytes that follow this header */
+	int64_t mtime; /* seconds */
+	uint64_t size; /* data bytes that follow this header */
 	uint32_t devmajor, devminor;
-	uint64_t offset;	/* reader: stream offset of the first header block of
-				   this member (its PAX/GNU headers included) */
-	uint64_t data_offset;	/* reader: stream offset of the data */
+	uint64_t offset;      /* reader: stream offset of the first header block of
+				 this member (its PAX/GNU headers included) */
+	uint64_t data_offset; /* reader: stream offset of the data */
 };
 
 void sb_tar_entry_init(struct sb_tar_entry *e);

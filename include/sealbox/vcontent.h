@@ -19,10 +19,10 @@ typedef void (*sb_vcontent_fn)(void *ctx, const char *path, const char *what);
 
 struct sb_vcontent_opts {
 	struct sb_transport *target;
-	struct sb_crypto *crypto;  /* holds the secret encryption key */
+	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;
 	const char *source;
-	sb_vcontent_fn report;	   /* NULL: differences are only counted */
+	sb_vcontent_fn report; /* NULL: differences are only counted */
 	void *ctx;
 };
 

@@ -48,13 +48,13 @@ typedef void (*sb_verify_progress_fn)(void *ctx, uint64_t done, uint64_t total, 
 
 struct sb_verify_opts {
 	struct sb_transport *target;
-	struct sb_crypto *crypto;    /* holds the public signing key */
+	struct sb_crypto *crypto; /* holds the public signing key */
 	const char *sign_fpr;
-	const char *archive_dir;     /* the catalog remembering our newest seal;
-					NULL or none there: no rollback check */
-	bool quick;		     /* sizes and seals only: no file is read */
-	struct sb_crypto *decrypt;   /* NULL, or holds the secret encryption key:
-					unsealed sets' manifests and volume SHA-1 */
+	const char *archive_dir;   /* the catalog remembering our newest seal;
+				      NULL or none there: no rollback check */
+	bool quick;		   /* sizes and seals only: no file is read */
+	struct sb_crypto *decrypt; /* NULL, or holds the secret encryption key:
+				      unsealed sets' manifests and volume SHA-1 */
 	sb_verify_report_fn report;
 	sb_verify_progress_fn progress; /* may be NULL */
 	void *ctx;
@@ -62,7 +62,7 @@ struct sb_verify_opts {
 
 struct sb_verify_stats {
 	uint64_t seals, sets, unsealed_sets;
-	uint64_t files, bytes;	     /* checked; bytes read and hashed */
+	uint64_t files, bytes; /* checked; bytes read and hashed */
 	uint64_t count[SB_VERIFY_NCLASSES];
 	bool rollback_checked;
 };

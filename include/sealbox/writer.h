@@ -22,27 +22,27 @@
 #include "sealbox/transport.h"
 
 struct sb_backup_opts {
-	const char *source;	      /* as given: recorded as the manifest's Localdir */
+	const char *source; /* as given: recorded as the manifest's Localdir */
 	struct sb_transport *target;
-	struct sb_crypto *crypto;     /* user's keyring: encrypts and signs */
-	struct sb_crypto *decrypt;    /* may decrypt (secret key): fills a missing
-					 archive dir; NULL: none at hand */
+	struct sb_crypto *crypto;  /* user's keyring: encrypts and signs */
+	struct sb_crypto *decrypt; /* may decrypt (secret key): fills a missing
+				      archive dir; NULL: none at hand */
 	const char *enc_fpr;
 	const char *sign_fpr;
 	const char *archive_dir;
-	uint64_t volsize;	      /* bytes */
+	uint64_t volsize; /* bytes */
 	bool force_full;
 	long long full_if_older_than; /* seconds, 0: never */
 	const char *const *excludes;
 	size_t nexcludes;
 	bool allow_source_mismatch;
-	const char *tmpdir;	      /* NULL: $TMPDIR or /tmp */
+	const char *tmpdir; /* NULL: $TMPDIR or /tmp */
 };
 
 struct sb_backup_stats {
-	double start, end;	      /* epoch seconds */
+	double start, end; /* epoch seconds */
 	bool full;
-	char set_name[256];	      /* the manifest's remote name */
+	char set_name[256]; /* the manifest's remote name */
 	uint64_t source_files, source_size;
 	uint64_t new_files, new_size;
 	uint64_t deleted_files;

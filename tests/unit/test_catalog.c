@@ -29,8 +29,8 @@ static void quiet_log(enum sb_log_level level, const char *msg, void *ctx)
 }
 
 struct fixture {
-	char dir[256];	 /* mkdtemp folder */
-	char sub[300];	 /* dir/archive, created by sb_catalog_open */
+	char dir[256]; /* mkdtemp folder */
+	char sub[300]; /* dir/archive, created by sb_catalog_open */
 	struct sb_catalog *c;
 };
 
@@ -304,12 +304,16 @@ static void test_catalog__large_rebuild(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_catalog__open_creates_private_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_catalog__open_fails_on_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog__open_creates_private_dir, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_catalog__open_fails_on_a_file, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__stat_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_catalog__old_table_until_commit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_catalog__abort_keeps_old_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog__old_table_until_commit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_catalog__abort_keeps_old_table, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__large_rebuild, setup, teardown),
 	};
 

@@ -178,7 +178,8 @@ static void test_chain__one_chain_in_order(void **state)
 		assert_string_equal(s->manifest,
 				    fmt(buf, sizeof(buf), SB_KIND_MANIFEST, T1, T1, 0, true));
 		assert_string_equal(s->sig, fmt(buf, sizeof(buf), SB_KIND_SIG, T1, T1, 0, true));
-		assert_string_equal(s->index, fmt(buf, sizeof(buf), SB_KIND_INDEX, T1, T1, 0, true));
+		assert_string_equal(s->index,
+				    fmt(buf, sizeof(buf), SB_KIND_INDEX, T1, T1, 0, true));
 		assert_string_equal(s->seal, fmt(buf, sizeof(buf), SB_KIND_SEAL, T1, T1, 0, false));
 		assert_true(s->encrypted);
 		assert_int_equal(s->bytes, 3 * 1000 + 10 + 100 + 5 + 1);

@@ -66,14 +66,9 @@ static void test_config__errors(void **state)
 		const char *text;
 		unsigned line;
 	} bad[] = {
-		{"target\n", 1},
-		{"a = 1\nb c = 2\n", 2},
-		{"a = 1\n\n= 2\n", 3},
-		{"volsize =\n", 1},
-		{"volsize =   \n", 1},
-		{"x = \"open\n", 1},
-		{"Target = x\n", 1},
-		{"a = 1\n\n\n.target = x\n", 4},
+		{"target\n", 1},     {"a = 1\nb c = 2\n", 2},	      {"a = 1\n\n= 2\n", 3},
+		{"volsize =\n", 1},  {"volsize =   \n", 1},	      {"x = \"open\n", 1},
+		{"Target = x\n", 1}, {"a = 1\n\n\n.target = x\n", 4},
 	};
 	struct sb_config c;
 	unsigned line;
@@ -89,7 +84,8 @@ static void test_config__errors(void **state)
 		assert_int_equal(c.n, 0);
 	}
 	/* a NUL byte */
-	assert_int_equal(sb_config_parse("a = b\0c\n", 8, &c, &line, err, sizeof(err)), SB_ERR_PARAM);
+	assert_int_equal(sb_config_parse("a = b\0c\n", 8, &c, &line, err, sizeof(err)),
+			 SB_ERR_PARAM);
 	assert_int_equal(line, 1);
 }
 

@@ -85,21 +85,25 @@ static void gen_key(const char *home, const char *uid, const char *pass, bool en
 
 	if (when)
 		snprintf(faked, sizeof(faked), "--faked-system-time %s", when);
-	assert_int_equal(sh(GPG " --homedir %s %s --passphrase '%s' --quick-gen-key '%s' ed25519 sign %s",
-			    home, faked, pass, uid, when ? "1d" : "never"),
-			 0);
-	snprintf(cmd, sizeof(cmd),
-		 "gpg --homedir %s --with-colons --list-keys '=%s' | awk -F: '/^fpr/{print $10; exit}'",
-		 home, uid);
+	assert_int_equal(
+		sh(GPG " --homedir %s %s --passphrase '%s' --quick-gen-key '%s' ed25519 sign %s",
+		   home, faked, pass, uid, when ? "1d" : "never"),
+		0);
+	snprintf(
+		cmd, sizeof(cmd),
+		"gpg --homedir %s --with-colons --list-keys '=%s' | awk -F: '/^fpr/{print $10; exit}'",
+		home, uid);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(fpr, 41, p));
 	pclose(p);
 	assert_int_equal(strlen(fpr), 40);
 	if (enc)
-		assert_int_equal(sh(GPG " --homedir %s %s --passphrase '%s' --quick-add-key %s cv25519 encr %s",
-				    home, faked, pass, fpr, when ? "1d" : "never"),
-				 0);
+		assert_int_equal(
+			sh(GPG
+			   " --homedir %s %s --passphrase '%s' --quick-add-key %s cv25519 encr %s",
+			   home, faked, pass, fpr, when ? "1d" : "never"),
+			0);
 }
 
 static void kill_home(const char *home)
@@ -117,8 +121,8 @@ static void fill_random(unsigned char *p, size_t n, unsigned seed)
 		p[i] = (unsigned char)(rand() >> 7);
 }
 
-static int encrypt_mem(struct sb_crypto *c, const char *signer, unsigned flags, const void *p, size_t n,
-		       struct sb_buf *out)
+static int encrypt_mem(struct sb_crypto *c, const char *signer, unsigned flags, const void *p,
+		       size_t n, struct sb_buf *out)
 {
 	struct sb_cursor cur;
 
@@ -151,8 +155,8 @@ static int stream_decrypt(struct sb_crypto *c, const char *signer, const void *p
 
 	assert_non_null(buf);
 	sb_cursor_init(&cur, p, n);
-	rc = sb_crypto_decrypt_start(c, signer, (struct sb_reader){sb_cursor_read, &cur}, "vol-stream",
-				     &s);
+	rc = sb_crypto_decrypt_start(c, signer, (struct sb_reader){sb_cursor_read, &cur},
+				     "vol-stream", &s);
 	if (rc) {
 		free(buf);
 		return rc;
@@ -321,10 +325,11 @@ static void test_crypto__gpg_cli_decrypts(void **state)
 		snprintf(out, sizeof(out), "%s/vol.out", f->home);
 		write_file(in, ct.data, ct.len);
 		unlink(out);
-		assert_int_equal(sh("gpg --homedir %s --batch --no-tty --status-fd 1 --decrypt -o %s %s"
-				    " 2>/dev/null | grep -q '^\\[GNUPG:\\] GOODSIG'",
-				    f->home, out, in),
-				 0);
+		assert_int_equal(
+			sh("gpg --homedir %s --batch --no-tty --status-fd 1 --decrypt -o %s %s"
+			   " 2>/dev/null | grep -q '^\\[GNUPG:\\] GOODSIG'",
+			   f->home, out, in),
+			0);
 		back = read_file(out, &n);
 		assert_int_equal(n, sizeof(p));
 		assert_memory_equal(back, p, n);
@@ -348,8 +353,9 @@ static void test_crypto__wrong_signer(void **state)
 	/* signed by a key unknown to the keyring */
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.foreign, 0, "hello", 5, &ct), 0);
-	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-and-public-key %s", f->home, K.foreign),
-			 0);
+	assert_int_equal(
+		sh(GPG " --homedir %s --yes --delete-secret-and-public-key %s", f->home, K.foreign),
+		0);
 	sb_buf_reset(&pt);
 	assert_int_equal(decrypt_mem(f->c, K.sign, ct.data, ct.len, &pt), SB_ERR_BADSIG);
 	assert_non_null(strstr(last_error, "vol1"));
@@ -363,7 +369,8 @@ static void test_crypto__subkey_signer(void **state)
 	struct fx *f = *state;
 	struct sb_buf ct = SB_BUF_INIT, pt = SB_BUF_INIT, st = SB_BUF_INIT;
 
-	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --quick-add-key %s ed25519 sign never",
+	assert_int_equal(sh(GPG
+			    " --homedir %s --passphrase '' --quick-add-key %s ed25519 sign never",
 			    f->home, K.sign),
 			 0);
 	assert_int_equal(encrypt_mem(f->c, K.sign, 0, "sub", 3, &ct), 0);
@@ -374,7 +381,8 @@ static void test_crypto__subkey_signer(void **state)
 	assert_int_equal(decrypt_mem(f->c, K.enc, ct.data, ct.len, &pt), SB_ERR_BADSIG);
 	assert_int_equal(sb_crypto_clearsign(f->c, K.sign, "t\n", 2, &st), 0);
 	sb_buf_reset(&pt);
-	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.sign, st.data, st.len, &pt, "seal"), 0);
+	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.sign, st.data, st.len, &pt, "seal"),
+			 0);
 	sb_buf_release(&ct);
 	sb_buf_release(&pt);
 	sb_buf_release(&st);
@@ -449,7 +457,8 @@ static void test_crypto__no_secret_key(void **state)
 					   (struct sb_writer){sb_buf_write, &ct}, "vol9"),
 			 0);
 	assert_int_equal(sb_crypto_have_secret(f->c, K.foreign), 0);
-	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-keys %s", f->home, K.foreign), 0);
+	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-keys %s", f->home, K.foreign),
+			 0);
 	assert_int_equal(sb_crypto_have_secret(f->c, K.foreign), SB_ERR_NOSECRET);
 	assert_int_equal(sb_crypto_have_secret(f->c, K.enc), 0);
 	assert_int_equal(decrypt_mem(f->c, K.sign, ct.data, ct.len, &pt), SB_ERR_NOSECRET);
@@ -493,8 +502,9 @@ static void test_crypto__key_checks(void **state)
 	assert_int_equal(sb_crypto_check_sign_key(f->c, K.psign), 0);
 	assert_int_equal(sb_crypto_check_encrypt_key(f->c, K.sign), SB_ERR_KEY);
 	assert_non_null(strstr(last_error, "no encryption capability"));
-	assert_int_equal(sb_crypto_check_encrypt_key(f->c, "0123456789ABCDEF0123456789ABCDEF01234567"),
-			 SB_ERR_KEY);
+	assert_int_equal(
+		sb_crypto_check_encrypt_key(f->c, "0123456789ABCDEF0123456789ABCDEF01234567"),
+		SB_ERR_KEY);
 	assert_non_null(strstr(last_error, "not found"));
 
 	assert_int_equal(sb_crypto_key_fpr(f->c, K.sign + 24, fpr), 0);
@@ -509,7 +519,8 @@ static void test_crypto__key_checks(void **state)
 	assert_non_null(strstr(last_error, "expired"));
 
 	/* public key only: cannot sign */
-	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-keys %s", f->home, K.foreign), 0);
+	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-keys %s", f->home, K.foreign),
+			 0);
 	assert_int_equal(sb_crypto_check_sign_key(f->c, K.foreign), SB_ERR_NOSECRET);
 	assert_int_equal(sb_crypto_check_encrypt_key(f->c, K.foreign), 0);
 }
@@ -519,12 +530,13 @@ static void test_crypto__expiry_warning(void **state)
 	struct fx *f = *state;
 
 	/* expiring in 10 days: usable, with a warning (seen in the log) */
-	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --quick-set-expire %s 10d", f->home, K.sign),
-			 0);
+	assert_int_equal(
+		sh(GPG " --homedir %s --passphrase '' --quick-set-expire %s 10d", f->home, K.sign),
+		0);
 	assert_int_equal(sb_crypto_check_sign_key(f->c, K.sign), 0);
 	/* revoked by setting the expiry into the past is not possible; revoke instead */
-	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --quick-set-expire %s seconds=1", f->home,
-			    K.sign),
+	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --quick-set-expire %s seconds=1",
+			    f->home, K.sign),
 			 0);
 	sleep(2);
 	assert_int_equal(sb_crypto_check_sign_key(f->c, K.sign), SB_ERR_KEY);
@@ -544,13 +556,15 @@ static void test_crypto__ephemeral_keyring(void **state)
 
 	gen_key(f->home, "offline <u@x>", OFFLINE_PASS, true, NULL, off);
 	snprintf(keyfile, sizeof(keyfile), "%s/offline.asc", f->home);
-	assert_int_equal(sh(GPG " --homedir %s --passphrase '%s' --armor --export-secret-keys %s > %s",
+	assert_int_equal(sh(GPG
+			    " --homedir %s --passphrase '%s' --armor --export-secret-keys %s > %s",
 			    f->home, OFFLINE_PASS, off, keyfile),
 			 0);
 	assert_int_equal(sh(GPG " --homedir %s --yes --delete-secret-keys %s", f->home, off), 0);
 
 	sb_cursor_init(&cur, "secret volume", 13);
-	assert_int_equal(sb_crypto_encrypt(f->c, off, K.sign, 0, (struct sb_reader){sb_cursor_read, &cur},
+	assert_int_equal(sb_crypto_encrypt(f->c, off, K.sign, 0,
+					   (struct sb_reader){sb_cursor_read, &cur},
 					   (struct sb_writer){sb_buf_write, &ct}, "vol-eph"),
 			 0);
 	assert_int_equal(decrypt_mem(f->c, K.sign, ct.data, ct.len, &pt), SB_ERR_NOSECRET);
@@ -590,9 +604,9 @@ static void test_crypto__ephemeral_keyring(void **state)
 	assert_int_equal(errno, ENOENT);
 
 	/* the user's keyring never got the secret key */
-	assert_int_not_equal(sh("gpg --homedir %s --batch --list-secret-keys %s >/dev/null 2>&1", f->home,
-				off),
-			     0);
+	assert_int_not_equal(
+		sh("gpg --homedir %s --batch --list-secret-keys %s >/dev/null 2>&1", f->home, off),
+		0);
 	assert_int_equal(sb_crypto_have_secret(f->c, off), SB_ERR_NOSECRET);
 
 	/* a missing key file fails cleanly and leaves nothing behind */
@@ -612,8 +626,8 @@ static void test_crypto__emergency_cleanup_and_reap(void **state)
 	struct stat st;
 
 	snprintf(keyfile, sizeof(keyfile), "%s/enc.asc", f->home);
-	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --export-secret-keys %s > %s", f->home,
-			    K.enc, keyfile),
+	assert_int_equal(sh(GPG " --homedir %s --passphrase '' --export-secret-keys %s > %s",
+			    f->home, K.enc, keyfile),
 			 0);
 	o.gnupghome = f->home;
 	o.secret_key_file = keyfile;
@@ -703,7 +717,8 @@ static void test_crypto__callback_errors_and_abort(void **state)
 	int calls = 0;
 
 	fill_random(p, sizeof(p), 5);
-	assert_int_equal(sb_crypto_encrypt(f->c, K.enc, K.sign, 0, (struct sb_reader){failing_read, &calls},
+	assert_int_equal(sb_crypto_encrypt(f->c, K.enc, K.sign, 0,
+					   (struct sb_reader){failing_read, &calls},
 					   (struct sb_writer){sb_buf_write, &ct}, "volx"),
 			 SB_ERR_TRANSPORT);
 	sb_buf_reset(&ct);
@@ -714,8 +729,9 @@ static void test_crypto__callback_errors_and_abort(void **state)
 			 SB_ERR_NOSPACE);
 	/* abort mid-way, with the worker blocked on a full ring */
 	sb_cursor_init(&cur, ct.data, ct.len);
-	assert_int_equal(sb_crypto_decrypt_start(f->c, K.sign, (struct sb_reader){sb_cursor_read, &cur},
-						 "volx", &ds),
+	assert_int_equal(sb_crypto_decrypt_start(f->c, K.sign,
+						 (struct sb_reader){sb_cursor_read, &cur}, "volx",
+						 &ds),
 			 0);
 	assert_true(sb_crypto_dec_read(ds, buf, sizeof(buf)) > 0);
 	usleep(200 * 1000); /* let the worker fill the ring and block */
@@ -723,14 +739,16 @@ static void test_crypto__callback_errors_and_abort(void **state)
 
 	/* finish after a partial read still verifies the whole */
 	sb_cursor_init(&cur, ct.data, ct.len);
-	assert_int_equal(sb_crypto_decrypt_start(f->c, K.sign, (struct sb_reader){sb_cursor_read, &cur},
-						 "volx", &ds),
+	assert_int_equal(sb_crypto_decrypt_start(f->c, K.sign,
+						 (struct sb_reader){sb_cursor_read, &cur}, "volx",
+						 &ds),
 			 0);
 	assert_true(sb_crypto_dec_read(ds, buf, sizeof(buf)) > 0);
 	assert_int_equal(sb_crypto_decrypt_finish(ds), 0);
 	sb_cursor_init(&cur, ct.data, ct.len);
-	assert_int_equal(sb_crypto_decrypt_start(f->c, K.foreign, (struct sb_reader){sb_cursor_read, &cur},
-						 "volx", &ds),
+	assert_int_equal(sb_crypto_decrypt_start(f->c, K.foreign,
+						 (struct sb_reader){sb_cursor_read, &cur}, "volx",
+						 &ds),
 			 0);
 	assert_int_equal(sb_crypto_decrypt_finish(ds), SB_ERR_BADSIG);
 	sb_buf_release(&ct);
@@ -746,18 +764,21 @@ static void test_crypto__clearsign(void **state)
 
 	assert_int_equal(sb_crypto_clearsign(f->c, K.sign, text, strlen(text), &sig), 0);
 	assert_non_null(strstr(sb_buf_str(&sig), "-----BEGIN PGP SIGNED MESSAGE-----"));
-	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"), 0);
+	assert_int_equal(
+		sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"), 0);
 	assert_string_equal(sb_buf_str(&out), text);
 	sb_buf_reset(&out);
-	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.foreign, sig.data, sig.len, &out, "seal1"),
-			 SB_ERR_BADSIG);
+	assert_int_equal(
+		sb_crypto_verify_clearsigned(f->c, K.foreign, sig.data, sig.len, &out, "seal1"),
+		SB_ERR_BADSIG);
 	assert_non_null(strstr(last_error, "seal1"));
 	p = strstr((char *)sig.data, "abc");
 	assert_non_null(p);
 	p[0] = 'x';
 	sb_buf_reset(&out);
-	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"),
-			 SB_ERR_BADSIG);
+	assert_int_equal(
+		sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"),
+		SB_ERR_BADSIG);
 	p[0] = 'a';
 	/* unsigned text riding along with a second block is refused */
 	{
@@ -770,8 +791,9 @@ static void test_crypto__clearsign(void **state)
 		free(copy);
 	}
 	sb_buf_reset(&out);
-	assert_int_equal(sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"),
-			 SB_ERR_BADSIG);
+	assert_int_equal(
+		sb_crypto_verify_clearsigned(f->c, K.sign, sig.data, sig.len, &out, "seal1"),
+		SB_ERR_BADSIG);
 	sb_buf_release(&sig);
 	sb_buf_release(&out);
 }

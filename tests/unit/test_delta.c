@@ -376,7 +376,7 @@ static void test_delta__round_trip(void **state)
 		sb_sig_free(s);
 
 		assert_int_equal(
-		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
+			patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		assert_int_equal(out.len, c[i].new_len);
 		if (c[i].new_len)
@@ -476,11 +476,12 @@ static void test_delta__rdiff_interop(void **state)
 
 		/* rdiff's delta (from a BLAKE2 signature), our signature load and patch */
 		assert_int_equal(
-		    run("rdiff -f signature -b 512 -H blake2 -R rollsum '%s' '%s'", oldp, sigp), 0);
+			run("rdiff -f signature -b 512 -H blake2 -R rollsum '%s' '%s'", oldp, sigp),
+			0);
 		assert_int_equal(run("rdiff -f delta '%s' '%s' '%s'", sigp, newp, deltap), 0);
 		read_file(deltap, &delta);
 		assert_int_equal(
-		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
+			patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		if (c[i].new_len)
 			assert_memory_equal(out.data, c[i].new, c[i].new_len);
@@ -493,7 +494,7 @@ static void test_delta__rdiff_interop(void **state)
 		delta_mem(s, c[i].new, c[i].new_len, 7, &delta);
 		sb_sig_free(s);
 		assert_int_equal(
-		    patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
+			patch_mem(c[i].old, c[i].old_len, delta.data, delta.len, &out, &size), 0);
 		assert_int_equal(size, c[i].new_len);
 		if (c[i].new_len)
 			assert_memory_equal(out.data, c[i].new, c[i].new_len);
@@ -563,8 +564,9 @@ static void test_delta__bad_commands(void **state)
 	static const unsigned char lit_zero[] = {'r', 's', 0x02, 0x36, 0x41, 0, 0x00};
 	static const unsigned char trailing[] = {'r', 's', 0x02, 0x36, 0x01, 'x', 0x00, 0x00};
 	static const unsigned char no_end[] = {'r', 's', 0x02, 0x36, 0x02, 'x', 'y'};
-	static const unsigned char copy_neg[] = {
-	    'r', 's', 0x02, 0x36, 0x54, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x00};
+	static const unsigned char copy_neg[] = {'r', 's', 0x02, 0x36, 0x54, 0x80, 0, 0,
+						 0,   0,   0,	 0,    0,    0,	   0, 0,
+						 0,   0,   0,	 0,    1,    0x00};
 
 	expect_corrupt(basis, sizeof(basis), bad_magic, sizeof(bad_magic));
 	expect_corrupt(basis, sizeof(basis), bad_op, sizeof(bad_op));
@@ -583,13 +585,13 @@ static void test_delta__bad_commands(void **state)
 
 		n_errors = 0;
 		assert_int_equal(
-		    patch_mem(basis, sizeof(basis), copy_past, sizeof(copy_past), &out, &size),
-		    SB_ERR_CORRUPT);
+			patch_mem(basis, sizeof(basis), copy_past, sizeof(copy_past), &out, &size),
+			SB_ERR_CORRUPT);
 		assert_int_equal(n_errors, 1);
 		n_errors = 0;
 		assert_int_equal(
-		    patch_mem(basis, sizeof(basis), copy_over, sizeof(copy_over), &out, &size),
-		    SB_ERR_CORRUPT);
+			patch_mem(basis, sizeof(basis), copy_over, sizeof(copy_over), &out, &size),
+			SB_ERR_CORRUPT);
 		assert_int_equal(n_errors, 1);
 		assert_int_equal(size_mem(copy_past, sizeof(copy_past), &size), 0);
 		assert_int_equal(size, 0x10);
@@ -604,13 +606,13 @@ static void test_delta__size_walker(void **state)
 						   0x00, 0x01, 0xd4, 0xc0, 0x00};
 	/* every width: LIT via 0x41..0x44, COPY 0x45 and 0x54 */
 	static const unsigned char widths[] = {
-	    'r',  's',	0x02, 0x36, 0x03, 'a',	'b',  'c',  0x41, 0x02, 'd', 'e', 0x42, 0x00,
-	    0x01, 'f',	0x43, 0x00, 0x00, 0x00, 0x01, 'g',  0x44, 0,	0,   0,	  0,	0,
-	    0,	  0,	0x01, 'h',  0x45, 0x00, 0x05, 0x54, 0,	  0,	0,   0,	  0,	0,
-	    0,	  0x02, 0,    0,    0,	  0,	0,    0,    0,	  0x03, 0x00};
+		'r',  's',  0x02, 0x36, 0x03, 'a',  'b',  'c',	0x41, 0x02, 'd', 'e', 0x42, 0x00,
+		0x01, 'f',  0x43, 0x00, 0x00, 0x00, 0x01, 'g',	0x44, 0,    0,	 0,   0,    0,
+		0,    0,    0x01, 'h',	0x45, 0x00, 0x05, 0x54, 0,    0,    0,	 0,   0,    0,
+		0,    0x02, 0,	  0,	0,    0,    0,	  0,	0,    0x03, 0x00};
 	static const unsigned char overflow[] = {
-	    'r', 's',  0x02, 0x36, 0x54, 0, 0, 0, 0, 0, 0,    0, 0, 0x40, 0, 0, 0, 0, 0,   0,
-	    0,	 0x54, 0,    0,	   0,	 0, 0, 0, 0, 0, 0x40, 0, 0, 0,	  0, 0, 0, 0, 0x00};
+		'r', 's',  0x02, 0x36, 0x54, 0, 0, 0, 0, 0, 0,	  0, 0, 0x40, 0, 0, 0, 0, 0,   0,
+		0,   0x54, 0,	 0,    0,    0, 0, 0, 0, 0, 0x40, 0, 0, 0,    0, 0, 0, 0, 0x00};
 	struct sb_buf out = SB_BUF_INIT;
 	unsigned char basis[8] = "ABCDEFGH";
 	uint64_t size;
@@ -631,14 +633,14 @@ static void test_delta__size_walker(void **state)
 static void test_delta__bad_signatures(void **state)
 {
 	static const unsigned char cases[][16] = {
-	    {0x72, 0x73, 0x01, 0x46, 0, 0, 2, 0, 0, 0, 0, 8},	 /* rabin-karp: not duplicity's */
-	    {0x72, 0x73, 0x02, 0x36, 0, 0, 2, 0, 0, 0, 0, 8},	 /* a delta */
-	    {0x72, 0x73, 0x01, 0x36, 0, 0, 0, 0, 0, 0, 0, 8},	 /* block 0 */
-	    {0x72, 0x73, 0x01, 0x36, 0x7f, 0, 0, 0, 0, 0, 0, 8}, /* huge block */
-	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 0},	 /* strong 0 */
-	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 17},	 /* MD4 has 16 */
-	    {0x72, 0x73, 0x01, 0x37, 0, 0, 2, 0, 0, 0, 0, 33},	 /* BLAKE2 has 32 */
-	    {0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 8, 1, 2, 3, 4}, /* partial record */
+		{0x72, 0x73, 0x01, 0x46, 0, 0, 2, 0, 0, 0, 0, 8}, /* rabin-karp: not duplicity's */
+		{0x72, 0x73, 0x02, 0x36, 0, 0, 2, 0, 0, 0, 0, 8}, /* a delta */
+		{0x72, 0x73, 0x01, 0x36, 0, 0, 0, 0, 0, 0, 0, 8}, /* block 0 */
+		{0x72, 0x73, 0x01, 0x36, 0x7f, 0, 0, 0, 0, 0, 0, 8},	      /* huge block */
+		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 0},	      /* strong 0 */
+		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 17},	      /* MD4 has 16 */
+		{0x72, 0x73, 0x01, 0x37, 0, 0, 2, 0, 0, 0, 0, 33},	      /* BLAKE2 has 32 */
+		{0x72, 0x73, 0x01, 0x36, 0, 0, 2, 0, 0, 0, 0, 8, 1, 2, 3, 4}, /* partial record */
 	};
 	static const size_t lens[] = {12, 12, 12, 12, 12, 12, 12, 16};
 	struct sb_buf sig = SB_BUF_INIT;
@@ -734,7 +736,7 @@ static void test_delta__throughput(void **state)
 	assert_int_equal(sb_sig_gen_new(bl, &g), 0);
 	for (i = 0; i < len; i += 65536)
 		assert_int_equal(
-		    sb_sig_gen_update(g, old + i, len - i < 65536 ? len - i : 65536, &w), 0);
+			sb_sig_gen_update(g, old + i, len - i < 65536 ? len - i : 65536, &w), 0);
 	assert_int_equal(sb_sig_gen_finish(g, &w), 0);
 	sb_sig_gen_free(g);
 	t_sig = now() - t0;
@@ -782,18 +784,18 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_delta__block_len),
-	    cmocka_unit_test(test_delta__sig_matches_rdiff),
-	    cmocka_unit_test(test_delta__sig_header),
-	    cmocka_unit_test(test_delta__round_trip),
-	    cmocka_unit_test(test_delta__slow_readers),
-	    cmocka_unit_test(test_delta__rdiff_interop),
-	    cmocka_unit_test(test_delta__truncated),
-	    cmocka_unit_test(test_delta__bad_commands),
-	    cmocka_unit_test(test_delta__size_walker),
-	    cmocka_unit_test(test_delta__bad_signatures),
-	    cmocka_unit_test(test_delta__writer_error),
-	    cmocka_unit_test(test_delta__throughput),
+		cmocka_unit_test(test_delta__block_len),
+		cmocka_unit_test(test_delta__sig_matches_rdiff),
+		cmocka_unit_test(test_delta__sig_header),
+		cmocka_unit_test(test_delta__round_trip),
+		cmocka_unit_test(test_delta__slow_readers),
+		cmocka_unit_test(test_delta__rdiff_interop),
+		cmocka_unit_test(test_delta__truncated),
+		cmocka_unit_test(test_delta__bad_commands),
+		cmocka_unit_test(test_delta__size_walker),
+		cmocka_unit_test(test_delta__bad_signatures),
+		cmocka_unit_test(test_delta__writer_error),
+		cmocka_unit_test(test_delta__throughput),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -39,8 +39,7 @@ static void gz(struct sb_buf *out, const void *p, size_t len, int level)
 	int zr;
 
 	memset(&z, 0, sizeof(z));
-	assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8,
-				      Z_DEFAULT_STRATEGY),
+	assert_int_equal(deflateInit2(&z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
 			 Z_OK);
 	z.next_in = (unsigned char *)(uintptr_t)p;
 	z.avail_in = (unsigned)len;
@@ -108,7 +107,8 @@ static unsigned char *sample(size_t len)
 	for (i = 0; i < len; i++) {
 		x = x * 1103515245u + 12345u;
 		/* half text-like, half noise: both stored and compressed blocks */
-		p[i] = (i / 10000) % 2 ? (unsigned char)(x >> 16) : (unsigned char)("abcdefgh\n"[(x >> 16) % 9]);
+		p[i] = (i / 10000) % 2 ? (unsigned char)(x >> 16)
+				       : (unsigned char)("abcdefgh\n"[(x >> 16) % 9]);
 	}
 	return p;
 }

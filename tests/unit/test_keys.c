@@ -70,19 +70,19 @@ static void test_keys__expire_refusals(void **state)
 	(void)state;
 	expire_bad(NULL);
 	expire_bad("");
-	expire_bad("0");	/* never is spelled out */
-	expire_bad("86400");	/* plain seconds: not an expiry */
-	expire_bad("6m");	/* minutes in duplicity, months in gpg */
+	expire_bad("0");     /* never is spelled out */
+	expire_bad("86400"); /* plain seconds: not an expiry */
+	expire_bad("6m");    /* minutes in duplicity, months in gpg */
 	expire_bad("12h");
 	expire_bad("90s");
-	expire_bad("0D");	/* less than a day */
+	expire_bad("0D"); /* less than a day */
 	expire_bad("Y");
 	expire_bad("2");
 	expire_bad("2Y ");
 	expire_bad(" 2Y");
 	expire_bad("-2Y");
 	expire_bad("2YY");
-	expire_bad("101Y");	/* beyond 100 years */
+	expire_bad("101Y"); /* beyond 100 years */
 	expire_bad("99999999999999999999D");
 	expire_bad("Never");
 	expire_bad("2025-01-01");
@@ -146,8 +146,8 @@ static void test_keys__uid(void **state)
 	uid_bad("Ann\t<a@b>");
 	uid_bad("Ann \x7f <a@b>");
 	assert_int_equal(
-	    sb_keys_uid("Ann Example <ann@example.org>", "signing", small, sizeof(small)),
-	    SB_ERR_NOMEM);
+		sb_keys_uid("Ann Example <ann@example.org>", "signing", small, sizeof(small)),
+		SB_ERR_NOMEM);
 }
 
 static void test_keys__distinct(void **state)

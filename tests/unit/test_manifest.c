@@ -19,52 +19,53 @@
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 
-#define UNI "\xc3\xbcn\xc3\xaf" "c\xc3\xb8" "d\xc3\xa9-\xe5\x90\x8d\xe5\x89\x8d.txt"
+#define UNI                                                                                        \
+	"\xc3\xbcn\xc3\xaf"                                                                        \
+	"c\xc3\xb8"                                                                                \
+	"d\xc3\xa9-\xe5\x90\x8d\xe5\x89\x8d.txt"
 
 /* §2.1 full example (its elided Filelist lines left out, count adjusted). */
-static const char full_mf[] =
-	"Hostname samplehost\n"
-	"Localdir src\n"
-	"Volume 1:\n"
-	"    StartingPath   .  \n"
-	"    EndingPath     big.bin 16\n"
-	"    Hash SHA1 8c24d000a7f07d7a60ad3f163a43f86e3e22823a\n"
-	"Volume 2:\n"
-	"    StartingPath   big.bin 17\n"
-	"    EndingPath     big.bin 32\n"
-	"    Hash SHA1 909ae17194f185ac988c168c4f358ae85adaf0f1\n"
-	"Volume 3:\n"
-	"    StartingPath   big.bin 33\n"
-	"    EndingPath     " UNI "  \n"
-	"    Hash SHA1 9a22a6078dfa96fe11ade7f4c67ec5c9557a052c\n"
-	"Filelist 8\n"
-	"    new      a.txt\n"
-	"    new      big.bin\n"
-	"    new      \"new\\x0aline.txt\"\n"
-	"    new      \"quote\\x22and\\x27back\\x5cslash.txt\"\n"
-	"    new      sgid\n"
-	"    new      suid\n"
-	"    new      \"with\\x20space.txt\"\n"
-	"    new      " UNI "\n";
+static const char full_mf[] = "Hostname samplehost\n"
+			      "Localdir src\n"
+			      "Volume 1:\n"
+			      "    StartingPath   .  \n"
+			      "    EndingPath     big.bin 16\n"
+			      "    Hash SHA1 8c24d000a7f07d7a60ad3f163a43f86e3e22823a\n"
+			      "Volume 2:\n"
+			      "    StartingPath   big.bin 17\n"
+			      "    EndingPath     big.bin 32\n"
+			      "    Hash SHA1 909ae17194f185ac988c168c4f358ae85adaf0f1\n"
+			      "Volume 3:\n"
+			      "    StartingPath   big.bin 33\n"
+			      "    EndingPath     " UNI "  \n"
+			      "    Hash SHA1 9a22a6078dfa96fe11ade7f4c67ec5c9557a052c\n"
+			      "Filelist 8\n"
+			      "    new      a.txt\n"
+			      "    new      big.bin\n"
+			      "    new      \"new\\x0aline.txt\"\n"
+			      "    new      \"quote\\x22and\\x27back\\x5cslash.txt\"\n"
+			      "    new      sgid\n"
+			      "    new      suid\n"
+			      "    new      \"with\\x20space.txt\"\n"
+			      "    new      " UNI "\n";
 
 /* §2.1 incremental example. */
-static const char inc_mf[] =
-	"Hostname samplehost\n"
-	"Localdir src\n"
-	"Volume 1:\n"
-	"    StartingPath   .  \n"
-	"    EndingPath     ord/a-b  \n"
-	"    Hash SHA1 b09c0c4da1a65a8a1ca1ab4ef32b6818786f9a63\n"
-	"Filelist 9\n"
-	"    changed  a.txt\n"
-	"    changed  big.bin\n"
-	"    deleted  dir1/dir2/dir3/deep.txt\n"
-	"    deleted  dir1/dir2/two.txt\n"
-	"    deleted  empty\n"
-	"    changed  exact64k.bin\n"
-	"    changed  hardlink-to-a\n"
-	"    changed  medium.txt\n"
-	"    new      newdir/new.txt\n";
+static const char inc_mf[] = "Hostname samplehost\n"
+			     "Localdir src\n"
+			     "Volume 1:\n"
+			     "    StartingPath   .  \n"
+			     "    EndingPath     ord/a-b  \n"
+			     "    Hash SHA1 b09c0c4da1a65a8a1ca1ab4ef32b6818786f9a63\n"
+			     "Filelist 9\n"
+			     "    changed  a.txt\n"
+			     "    changed  big.bin\n"
+			     "    deleted  dir1/dir2/dir3/deep.txt\n"
+			     "    deleted  dir1/dir2/two.txt\n"
+			     "    deleted  empty\n"
+			     "    changed  exact64k.bin\n"
+			     "    changed  hardlink-to-a\n"
+			     "    changed  medium.txt\n"
+			     "    new      newdir/new.txt\n";
 
 static int nerrors, nwarnings;
 
@@ -284,16 +285,15 @@ static void test_manifest__repeated_volumes(void **state)
 static void test_manifest__tolerant(void **state)
 {
 	/* Manifest.to_string() order (Filelist first), odd case, MD5, tabs, CRLF */
-	static const char text[] =
-		"hOSTNAME h1\n"
-		"Filelist 1\n"
-		"    changed  \"x\\x20y\"\n"
-		"VOLUME 7: trailing words\r\n"
-		"\tstartingpath\tdir/a\t3 extra\r\n"
-		"\n"
-		"  ENDINGPATH \"d\\x20e\"\n"
-		"  Unknown field here\n"
-		"  Hash MD5 0123456789abcdefABCDEF0123456789\n";
+	static const char text[] = "hOSTNAME h1\n"
+				   "Filelist 1\n"
+				   "    changed  \"x\\x20y\"\n"
+				   "VOLUME 7: trailing words\r\n"
+				   "\tstartingpath\tdir/a\t3 extra\r\n"
+				   "\n"
+				   "  ENDINGPATH \"d\\x20e\"\n"
+				   "  Unknown field here\n"
+				   "  Hash MD5 0123456789abcdefABCDEF0123456789\n";
 	static const char nohash[] =
 		"Localdir .\nVolume 1:\n StartingPath .\n EndingPath a\n Hash sha1 "
 		"0000000000000000000000000000000000000001\n";
@@ -427,9 +427,10 @@ static void test_manifest__garbage(void **state)
 			}
 		} else {
 			for (j = 0; j < n; j++)
-				buf[j] = (unsigned char)((x = x * 1103515245 + 12345) >> 16) % 8 == 0
-						 ? "\n Volume 1:\"\\x"[(x >> 20) % 14]
-						 : (unsigned char)(x >> 24);
+				buf[j] =
+					(unsigned char)((x = x * 1103515245 + 12345) >> 16) % 8 == 0
+						? "\n Volume 1:\"\\x"[(x >> 20) % 14]
+						: (unsigned char)(x >> 24);
 		}
 		rc = sb_manifest_parse(&m, buf, n, "garbage");
 		assert_true(rc == 0 || rc == SB_ERR_CORRUPT);
@@ -449,9 +450,9 @@ static void test_manifest__volume_selection(void **state)
 		const char *prefix;
 		const char *vols; /* '1'..'3' selected from the full sample */
 	} cases[] = {
-		{"", "123"},	     {"a.txt", "1"},	     {"big.bin", "123"},
-		{"dir1/one.txt", "3"}, {"dir1", "3"},	     {UNI, "3"},
-		{"\xff", ""}, {"zzz", "3"},	     {"big.bin/x", "3"}, {"b", "1"},
+		{"", "123"},	    {"a.txt", "1"}, {"big.bin", "123"}, {"dir1/one.txt", "3"},
+		{"dir1", "3"},	    {UNI, "3"},	    {"\xff", ""},	{"zzz", "3"},
+		{"big.bin/x", "3"}, {"b", "1"},
 	};
 	struct sb_manifest m;
 	char got[4];
@@ -468,13 +469,15 @@ static void test_manifest__volume_selection(void **state)
 		}
 		got[k] = '\0';
 		if (strcmp(got, cases[i].vols) != 0)
-			fail_msg("prefix \"%s\": got %s want %s", cases[i].prefix, got, cases[i].vols);
+			fail_msg("prefix \"%s\": got %s want %s", cases[i].prefix, got,
+				 cases[i].vols);
 	}
 	sb_manifest_release(&m);
 
 	/* StartingPath is cut to the prefix's length before comparing */
 	sb_manifest_init(&m);
-	add_vol(&m, 1, "dir1/dir2/x", -1, "dir1/dir3", -1, "0000000000000000000000000000000000000000");
+	add_vol(&m, 1, "dir1/dir2/x", -1, "dir1/dir3", -1,
+		"0000000000000000000000000000000000000000");
 	assert_true(sb_manifest_vol_may_contain(&m.vols[0], "dir1", 4));
 	assert_true(sb_manifest_vol_may_contain(&m.vols[0], "dir1/dir2", 9));
 	assert_false(sb_manifest_vol_may_contain(&m.vols[0], "dir1/dir1", 9));

@@ -29,37 +29,64 @@ struct name_case {
 };
 
 static const struct name_case accepted[] = {
-	{"duplicity-full.20231114T221320Z.vol1.difftar.gpg", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 1, 0, 0},
-	{"duplicity-full.20231114T221320Z.vol12.difftar.gz", SB_KIND_VOL, 1, T_FULL, T_FULL, 12, 0, 1, 0},
-	{"duplicity-full.20231114T221320Z.vol3.difftar", SB_KIND_VOL, 1, T_FULL, T_FULL, 3, 0, 0, 0},
-	{"duplicity-full.20231114T221320Z.manifest.gpg", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 1, 0, 0},
-	{"duplicity-full.20231114T221320Z.manifest", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0, 0, 0},
-	{"duplicity-full.20231114T221320Z.manifest.part", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0, 0, 1},
-	{"duplicity-full-signatures.20231114T221320Z.sigtar.gpg", SB_KIND_SIG, 1, T_FULL, T_FULL, 0, 1, 0, 0},
-	{"duplicity-full-signatures.20231114T221320Z.sigtar.part", SB_KIND_SIG, 1, T_FULL, T_FULL, 0, 0, 0, 1},
-	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.manifest.gpg", SB_KIND_MANIFEST, 0, T_FULL, T_INC1, 0, 1, 0, 0},
-	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol1.difftar.gpg", SB_KIND_VOL, 0, T_FULL, T_INC1, 1, 1, 0, 0},
-	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.manifest.part", SB_KIND_MANIFEST, 0, T_FULL, T_INC1, 0, 0, 0, 1},
-	{"duplicity-new-signatures.20231114T221320Z.to.20231114T231320Z.sigtar.gz", SB_KIND_SIG, 0, T_FULL, T_INC1, 0, 0, 1, 0},
+	{"duplicity-full.20231114T221320Z.vol1.difftar.gpg", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 1,
+	 0, 0},
+	{"duplicity-full.20231114T221320Z.vol12.difftar.gz", SB_KIND_VOL, 1, T_FULL, T_FULL, 12, 0,
+	 1, 0},
+	{"duplicity-full.20231114T221320Z.vol3.difftar", SB_KIND_VOL, 1, T_FULL, T_FULL, 3, 0, 0,
+	 0},
+	{"duplicity-full.20231114T221320Z.manifest.gpg", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 1,
+	 0, 0},
+	{"duplicity-full.20231114T221320Z.manifest", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0, 0,
+	 0},
+	{"duplicity-full.20231114T221320Z.manifest.part", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0,
+	 0, 1},
+	{"duplicity-full-signatures.20231114T221320Z.sigtar.gpg", SB_KIND_SIG, 1, T_FULL, T_FULL, 0,
+	 1, 0, 0},
+	{"duplicity-full-signatures.20231114T221320Z.sigtar.part", SB_KIND_SIG, 1, T_FULL, T_FULL,
+	 0, 0, 0, 1},
+	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.manifest.gpg", SB_KIND_MANIFEST, 0,
+	 T_FULL, T_INC1, 0, 1, 0, 0},
+	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol1.difftar.gpg", SB_KIND_VOL, 0,
+	 T_FULL, T_INC1, 1, 1, 0, 0},
+	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.manifest.part", SB_KIND_MANIFEST, 0,
+	 T_FULL, T_INC1, 0, 0, 0, 1},
+	{"duplicity-new-signatures.20231114T221320Z.to.20231114T231320Z.sigtar.gz", SB_KIND_SIG, 0,
+	 T_FULL, T_INC1, 0, 0, 1, 0},
 	/* duplicity's patterns end at "$" or any '.', and '$' allows a final "\n" */
-	{"duplicity-full.20231114T221320Z.vol1.difftar.gpg.bak", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0, 0},
-	{"duplicity-full.20231114T221320Z.vol1.difftar\n", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0, 0},
-	{"duplicity-full.20231114t221320z.vol1.difftar", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0, 0},
-	{"duplicity-full.20231114T221320Z.manifest.partx", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0, 0, 0},
-	{"duplicity-full.20231114T221320Z.manifest.gz", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0, 1, 0},
-	{"duplicity-full.20231114T221320Z.vol1.difftar.part", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0, 1},
+	{"duplicity-full.20231114T221320Z.vol1.difftar.gpg.bak", SB_KIND_VOL, 1, T_FULL, T_FULL, 1,
+	 0, 0, 0},
+	{"duplicity-full.20231114T221320Z.vol1.difftar\n", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0,
+	 0},
+	{"duplicity-full.20231114t221320z.vol1.difftar", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0, 0,
+	 0},
+	{"duplicity-full.20231114T221320Z.manifest.partx", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0,
+	 0, 0, 0},
+	{"duplicity-full.20231114T221320Z.manifest.gz", SB_KIND_MANIFEST, 1, T_FULL, T_FULL, 0, 0,
+	 1, 0},
+	{"duplicity-full.20231114T221320Z.vol1.difftar.part", SB_KIND_VOL, 1, T_FULL, T_FULL, 1, 0,
+	 0, 1},
 	/* inc volumes have no partial group: ".part" is just a trailing '.' */
-	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol1.difftar.part", SB_KIND_VOL, 0, T_FULL, T_INC1, 1, 0, 0, 0},
+	{"duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol1.difftar.part", SB_KIND_VOL, 0,
+	 T_FULL, T_INC1, 1, 0, 0, 0},
 	/* duplicity's loose field checks, normalised like calendar.timegm */
-	{"duplicity-full.20230231T000000Z.manifest", SB_KIND_MANIFEST, 1, 1677801600, 1677801600, 0, 0, 0, 0},
-	{"duplicity-full.20231114T221361Z.manifest", SB_KIND_MANIFEST, 1, 1700000041, 1700000041, 0, 0, 0, 0},
+	{"duplicity-full.20230231T000000Z.manifest", SB_KIND_MANIFEST, 1, 1677801600, 1677801600, 0,
+	 0, 0, 0},
+	{"duplicity-full.20231114T221361Z.manifest", SB_KIND_MANIFEST, 1, 1700000041, 1700000041, 0,
+	 0, 0, 0},
 	/* old-time names (local time + offset; -03:30 computed as 0.8.22 does) */
-	{"duplicity-full.2002-08-17T16:17:01-07:00.vol1.difftar.gpg", SB_KIND_VOL, 1, 1029626221, 1029626221, 1, 1, 0, 0},
-	{"duplicity-full.2002-08-17T16:17:01-03:30.manifest", SB_KIND_MANIFEST, 1, 1029610021, 1029610021, 0, 0, 0, 0},
-	{"duplicity-full.2002-08-17T16:17:01+05:30.manifest", SB_KIND_MANIFEST, 1, 1029581221, 1029581221, 0, 0, 0, 0},
-	{"duplicity-full.2002-08-17T16:17:01Z.manifest", SB_KIND_MANIFEST, 1, 1029601021, 1029601021, 0, 0, 0, 0},
-	{"duplicity-full.2002-08-17T16_17_01-07_00.manifest", SB_KIND_MANIFEST, 1, 1029626221, 1029626221, 0, 0, 0, 0},
-	{"duplicity-inc.2002-08-17T16:17:01-07:00.to.2002-08-18T16:17:01-07:00.manifest.gpg", SB_KIND_MANIFEST, 0, 1029626221, 1029712621, 0, 1, 0, 0},
+	{"duplicity-full.2002-08-17T16:17:01-07:00.vol1.difftar.gpg", SB_KIND_VOL, 1, 1029626221,
+	 1029626221, 1, 1, 0, 0},
+	{"duplicity-full.2002-08-17T16:17:01-03:30.manifest", SB_KIND_MANIFEST, 1, 1029610021,
+	 1029610021, 0, 0, 0, 0},
+	{"duplicity-full.2002-08-17T16:17:01+05:30.manifest", SB_KIND_MANIFEST, 1, 1029581221,
+	 1029581221, 0, 0, 0, 0},
+	{"duplicity-full.2002-08-17T16:17:01Z.manifest", SB_KIND_MANIFEST, 1, 1029601021,
+	 1029601021, 0, 0, 0, 0},
+	{"duplicity-full.2002-08-17T16_17_01-07_00.manifest", SB_KIND_MANIFEST, 1, 1029626221,
+	 1029626221, 0, 0, 0, 0},
+	{"duplicity-inc.2002-08-17T16:17:01-07:00.to.2002-08-18T16:17:01-07:00.manifest.gpg",
+	 SB_KIND_MANIFEST, 0, 1029626221, 1029712621, 0, 1, 0, 0},
 	/* short names: base 36, .g/.z/.p */
 	{"df.abc123.1.dt.g", SB_KIND_VOL, 1, 623698779, 623698779, 1, 1, 0, 0},
 	{"df.abc123.z.dt.z", SB_KIND_VOL, 1, 623698779, 623698779, 35, 0, 1, 0},
@@ -71,11 +98,13 @@ static const struct name_case accepted[] = {
 	{"dns.abc.abd.st.g", SB_KIND_SIG, 0, 13368, 13369, 0, 1, 0, 0},
 	/* sealbox's own kinds */
 	{"sealbox-full.20231114T221320Z.index.gpg", SB_KIND_INDEX, 1, T_FULL, T_FULL, 0, 1, 0, 0},
-	{"sealbox-inc.20231114T221320Z.to.20231114T231320Z.index.gpg", SB_KIND_INDEX, 0, T_FULL, T_INC1, 0, 1, 0, 0},
+	{"sealbox-inc.20231114T221320Z.to.20231114T231320Z.index.gpg", SB_KIND_INDEX, 0, T_FULL,
+	 T_INC1, 0, 1, 0, 0},
 	{"sealbox-full.20231114T221320Z.index.gz", SB_KIND_INDEX, 1, T_FULL, T_FULL, 0, 0, 1, 0},
 	{"sealbox-full.20231114T221320Z.index", SB_KIND_INDEX, 1, T_FULL, T_FULL, 0, 0, 0, 0},
 	{"sealbox-full.20231114T221320Z.seal.asc", SB_KIND_SEAL, 1, T_FULL, T_FULL, 0, 0, 0, 0},
-	{"sealbox-inc.20231114T221320Z.to.20231114T231320Z.seal.asc", SB_KIND_SEAL, 0, T_FULL, T_INC1, 0, 0, 0, 0},
+	{"sealbox-inc.20231114T221320Z.to.20231114T231320Z.seal.asc", SB_KIND_SEAL, 0, T_FULL,
+	 T_INC1, 0, 0, 0, 0},
 };
 
 static const char *const rejected[] = {
@@ -186,8 +215,10 @@ static void test_names__legacy_formats_long(void **state)
 
 	assert_int_equal(sb_name_parse("di.abc.abd.2.dt.g", &n), 0);
 	assert_int_equal(sb_name_format(&n, buf, sizeof(buf)), 67);
-	assert_string_equal(buf, "duplicity-inc.19700101T034248Z.to.19700101T034249Z.vol2.difftar.gpg");
-	assert_int_equal(sb_name_parse("duplicity-full.2002-08-17T16:17:01-07:00.manifest.gpg", &n), 0);
+	assert_string_equal(buf,
+			    "duplicity-inc.19700101T034248Z.to.19700101T034249Z.vol2.difftar.gpg");
+	assert_int_equal(sb_name_parse("duplicity-full.2002-08-17T16:17:01-07:00.manifest.gpg", &n),
+			 0);
 	assert_true(sb_name_format(&n, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, "duplicity-full.20020817T231701Z.manifest.gpg");
 }

@@ -68,8 +68,8 @@ static void test_path__cmp_prefixes(void **state)
 
 static void test_path__cmp_high_bytes(void **state)
 {
-	static const char *const v[] = {"a", "a/\xff", "a\x01", "a~", "a\x7f", "a\x80", "a\xc3\xa9",
-					"a\xff", "b"};
+	static const char *const v[] = {"a",	 "a/\xff",    "a\x01", "a~", "a\x7f",
+					"a\x80", "a\xc3\xa9", "a\xff", "b"};
 
 	(void)state;
 	assert_sorted(v, sizeof(v) / sizeof(v[0]));

@@ -49,10 +49,16 @@ static void fill(struct sb_seal *s)
 	for (int i = 0; i < 32; i++)
 		s->prev[i] = (unsigned char)(i % 16 * 0x11);
 	/* added out of order: format sorts */
-	assert_int_equal(sb_seal_add_file(s, "duplicity-inc.20231114T221320Z.to.20231114T231320Z"
-					     ".vol1.difftar.gpg", 73042, h2), 0);
-	assert_int_equal(sb_seal_add_file(s, "duplicity-inc.20231114T221320Z.to.20231114T231320Z"
-					     ".manifest.gpg", 536, h1), 0);
+	assert_int_equal(sb_seal_add_file(s,
+					  "duplicity-inc.20231114T221320Z.to.20231114T231320Z"
+					  ".vol1.difftar.gpg",
+					  73042, h2),
+			 0);
+	assert_int_equal(sb_seal_add_file(s,
+					  "duplicity-inc.20231114T221320Z.to.20231114T231320Z"
+					  ".manifest.gpg",
+					  536, h1),
+			 0);
 }
 
 static void test_seal__format_exact(void **state)
@@ -90,7 +96,8 @@ static void test_seal__round_trip(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->size, 73042);
 	assert_int_equal(f->sha256[0], 0x22);
-	assert_null(sb_seal_find(&p, "duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol2.difftar.gpg"));
+	assert_null(sb_seal_find(
+		&p, "duplicity-inc.20231114T221320Z.to.20231114T231320Z.vol2.difftar.gpg"));
 	assert_int_equal(sb_seal_format(&p, &b2), 0);
 	assert_int_equal(b.len, b2.len);
 	assert_memory_equal(b.data, b2.data, b.len);
@@ -135,12 +142,13 @@ static void test_seal__rejects(void **state)
 		{"sealbox-seal 1\n", ""},
 		{"backup-id 0123", "backup-id 0X23"},
 		{"backup-id 0123456789abcdef0123456789abcdef", "backup-id 0123"},
-		{"set inc", "set full"},	       /* full with t0 != t1 */
+		{"set inc", "set full"}, /* full with t0 != t1 */
 		{"set inc", "set diff"},
 		{"20231114T231320Z\n", "20231114T221320Z\n"}, /* inc with t0 == t1 */
 		{"previous 00", "previous 0"},
 		{"previous 00", "previous AA"},
-		{"previous 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "previous"},
+		{"previous 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		 "previous"},
 		{"536 ", "0536 "},
 		{"536 ", "-536 "},
 		{"536 ", "536  "},
@@ -171,7 +179,8 @@ static void test_seal__rejects(void **state)
 	sb_log_set_handler(quiet, NULL);
 	for (i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
 		if (parse_edited(edits[i][0], edits[i][1]) != SB_ERR_CORRUPT)
-			fail_msg("edit %zu ('%s' -> '%s') was accepted", i, edits[i][0], edits[i][1]);
+			fail_msg("edit %zu ('%s' -> '%s') was accepted", i, edits[i][0],
+				 edits[i][1]);
 	}
 	sb_seal_init(&s);
 	assert_int_equal(sb_seal_parse(&s, "", 0, "t"), SB_ERR_CORRUPT);

@@ -128,8 +128,8 @@ static bool excl(const struct sb_select *s, const char *rel)
 
 static void test_select__absolute_and_relative(void **state)
 {
-	static const char *const ex[] = {"/src/cache", "*.tmp", "**/node_modules", "build/",
-					 "docs/*.pdf", "/other/x"};
+	static const char *const ex[] = {"/src/cache", "*.tmp",	     "**/node_modules",
+					 "build/",     "docs/*.pdf", "/other/x"};
 	struct sb_select *s;
 
 	(void)state;
@@ -265,7 +265,7 @@ static void test_select__folder_excluded_with_contents(void **state)
 
 	snprintf(abs_glob, sizeof(abs_glob), "%s/a/cache", tmpdir);
 	ex[0] = abs_glob;
-	ex[1] = "*.tmp";	/* relative: the top-level folder only */
+	ex[1] = "*.tmp"; /* relative: the top-level folder only */
 	ex[2] = "**/z.tmp";
 	assert_int_equal(sb_select_new(tmpdir, ex, 3, &s), 0);
 	walk_all(s, &out);

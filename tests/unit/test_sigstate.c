@@ -99,10 +99,7 @@ static void st_link(struct sigtar *t, const char *path)
 	st_member(t, name, SB_TAR_SYMLINK, NULL);
 }
 
-static void st_end(struct sigtar *t)
-{
-	assert_int_equal(sb_tar_write_end_record(&t->w), 0);
-}
+static void st_end(struct sigtar *t) { assert_int_equal(sb_tar_write_end_record(&t->w), 0); }
 
 /* ---- merging ---- */
 
@@ -164,8 +161,8 @@ static size_t merge(struct sigtar *t, size_t n, struct merged *out, size_t max, 
 static void expect(const struct merged *m, char kind, const char *path, const char *blob)
 {
 	if (m->kind != kind || strcmp(m->path, path) || strcmp(m->blob, blob))
-		fail_msg("got %c \"%s\" \"%s\", want %c \"%s\" \"%s\"", m->kind, m->path, m->blob, kind,
-			 path, blob);
+		fail_msg("got %c \"%s\" \"%s\", want %c \"%s\" \"%s\"", m->kind, m->path, m->blob,
+			 kind, path, blob);
 }
 
 static void build_three(struct sigtar t[3])
@@ -381,8 +378,8 @@ static void expect_split(const char *name, const char *prefix, const char *path,
 	if (rc)
 		fail_msg("split(\"%s\") failed: %d", name, rc);
 	if (strcmp(pf, prefix) || strcmp(p, path) || b != block)
-		fail_msg("split(\"%s\") = %s \"%s\" %ld, want %s \"%s\" %ld", name, pf, p, b, prefix,
-			 path, block);
+		fail_msg("split(\"%s\") = %s \"%s\" %ld, want %s \"%s\" %ld", name, pf, p, b,
+			 prefix, path, block);
 }
 
 static void expect_split_bad(const char *name)

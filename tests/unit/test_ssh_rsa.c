@@ -46,18 +46,18 @@ static void test_ssh_rsa__blowfish_vectors(void **state)
 		uint8_t key[8];
 		uint32_t l, r, want_l, want_r;
 	} v[] = {
-	    {{0}, 0, 0, 0x4EF99745, 0x6198DD78},
-	    {{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-	     0xFFFFFFFF,
-	     0xFFFFFFFF,
-	     0x51866FD5,
-	     0xB85ECB8A},
-	    {{0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10},
-	     0x01234567,
-	     0x89ABCDEF,
-	     0x0ACEAB0F,
-	     0xC6A0A28D},
-	    {{0x30}, 0x10000000, 0x00000001, 0x7D856F9A, 0x613063F2},
+		{{0}, 0, 0, 0x4EF99745, 0x6198DD78},
+		{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		 0xFFFFFFFF,
+		 0xFFFFFFFF,
+		 0x51866FD5,
+		 0xB85ECB8A},
+		{{0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10},
+		 0x01234567,
+		 0x89ABCDEF,
+		 0x0ACEAB0F,
+		 0xC6A0A28D},
+		{{0x30}, 0x10000000, 0x00000001, 0x7D856F9A, 0x613063F2},
 	};
 	struct sb_blowfish bf;
 	size_t i;
@@ -82,18 +82,18 @@ static void test_ssh_rsa__bcrypt_pbkdf_vectors(void **state)
 		unsigned rounds;
 		const char *want;
 	} v[] = {
-	    {"password", "salt", 8, 4, 32, 4,
-	     "5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9"},
-	    {"password", "", 8, 1, 16, 4, "c12b566235eee04c212598970a579a67"},
-	    {"", "salt", 1, 4, 16, 4, "6051be18c2f4f82cbf0efee5471b4bb9"},
-	    {"password", "salt", 9, 5, 32, 4,
-	     "7410e44cf4fa07bfaac8a928b1727fac001375e7bf7384370f48efd121743050"},
-	    {"pass\0word", "sa\0lt", 8, 4, 16, 4, "c2bffd9db38f6569efef4372f4de83c0"},
-	    {"pass\0word", "sa\0lt", 9, 5, 16, 4, "4ba4ac3925c0e8d7f0cdb6bb1684a56f"},
-	    {"password", "salt", 8, 4, 64, 8,
-	     "e1367ec5151a33faac4cc1c144cd23fa15d5548493ecc99b9b5d9c0d3b27bec7"
-	     "6227ea66088b849b20ab7aa478010246e74bba51723fefa9f9474d6508845e8d"},
-	    {"password", "salt", 8, 4, 16, 42, "833cf0dcf56db65608e8f0dc0ce882bd"},
+		{"password", "salt", 8, 4, 32, 4,
+		 "5bbf0cc293587f1c3635555c27796598d47e579071bf427e9d8fbe842aba34d9"},
+		{"password", "", 8, 1, 16, 4, "c12b566235eee04c212598970a579a67"},
+		{"", "salt", 1, 4, 16, 4, "6051be18c2f4f82cbf0efee5471b4bb9"},
+		{"password", "salt", 9, 5, 32, 4,
+		 "7410e44cf4fa07bfaac8a928b1727fac001375e7bf7384370f48efd121743050"},
+		{"pass\0word", "sa\0lt", 8, 4, 16, 4, "c2bffd9db38f6569efef4372f4de83c0"},
+		{"pass\0word", "sa\0lt", 9, 5, 16, 4, "4ba4ac3925c0e8d7f0cdb6bb1684a56f"},
+		{"password", "salt", 8, 4, 64, 8,
+		 "e1367ec5151a33faac4cc1c144cd23fa15d5548493ecc99b9b5d9c0d3b27bec7"
+		 "6227ea66088b849b20ab7aa478010246e74bba51723fefa9f9474d6508845e8d"},
+		{"password", "salt", 8, 4, 16, 42, "833cf0dcf56db65608e8f0dc0ce882bd"},
 	};
 	uint8_t out[64];
 	char got[129];
@@ -108,9 +108,9 @@ static void test_ssh_rsa__bcrypt_pbkdf_vectors(void **state)
 		hex(out, v[i].out_len, got);
 		assert_string_equal(got, v[i].want);
 	}
-	assert_int_equal(
-	    sb_bcrypt_pbkdf((const uint8_t *)"p", 1, (const uint8_t *)"s", 1, out, sizeof(out), 0),
-	    -1);
+	assert_int_equal(sb_bcrypt_pbkdf((const uint8_t *)"p", 1, (const uint8_t *)"s", 1, out,
+					 sizeof(out), 0),
+			 -1);
 }
 
 /* ------------------------------------------------------ key files */
@@ -128,8 +128,12 @@ static int sh(const char *fmt, ...)
 }
 
 static const char *const ciphers[] = {
-    "aes256-ctr", "aes128-ctr", "aes256-cbc", "aes256-gcm@openssh.com", "aes128-gcm@openssh.com",
-    "3des-cbc",
+	"aes256-ctr",
+	"aes128-ctr",
+	"aes256-cbc",
+	"aes256-gcm@openssh.com",
+	"aes128-gcm@openssh.com",
+	"3des-cbc",
 };
 #define NCIPHERS (sizeof(ciphers) / sizeof(ciphers[0]))
 
@@ -147,8 +151,8 @@ static int make_keys(void **state)
 		return -1;
 	rc |= sh("cd %s && ssh-keygen -q -t rsa -b 2048 -N '' -C test-only -f rsa", dir);
 	rc |= sh("cd %s && ssh-keygen -q -t ed25519 -N '' -C test-only -f ed25519", dir);
-	rc |=
-	    sh("cd %s && ssh-keygen -q -t ed25519 -N '" PASS "' -C test-only -f ed25519_enc", dir);
+	rc |= sh("cd %s && ssh-keygen -q -t ed25519 -N '" PASS "' -C test-only -f ed25519_enc",
+		 dir);
 	rc |= sh("cd %s && ssh-keygen -q -t ecdsa -m PEM -N '' -C test-only -f ecdsa_pem", dir);
 	rc |= sh("cd %s && ssh-keygen -q -t ecdsa -m PKCS8 -N '' -C test-only -f ecdsa_p8", dir);
 	for (i = 0; i < NCIPHERS; i++)
@@ -412,14 +416,14 @@ static void test_ssh_rsa__signatures_verify(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_ssh_rsa__blowfish_vectors),
-	    cmocka_unit_test(test_ssh_rsa__bcrypt_pbkdf_vectors),
-	    cmocka_unit_test(test_ssh_rsa__openssh_plain),
-	    cmocka_unit_test(test_ssh_rsa__openssh_encrypted),
-	    cmocka_unit_test(test_ssh_rsa__pem),
-	    cmocka_unit_test(test_ssh_rsa__not_rsa),
-	    cmocka_unit_test(test_ssh_rsa__broken_files),
-	    cmocka_unit_test(test_ssh_rsa__signatures_verify),
+		cmocka_unit_test(test_ssh_rsa__blowfish_vectors),
+		cmocka_unit_test(test_ssh_rsa__bcrypt_pbkdf_vectors),
+		cmocka_unit_test(test_ssh_rsa__openssh_plain),
+		cmocka_unit_test(test_ssh_rsa__openssh_encrypted),
+		cmocka_unit_test(test_ssh_rsa__pem),
+		cmocka_unit_test(test_ssh_rsa__not_rsa),
+		cmocka_unit_test(test_ssh_rsa__broken_files),
+		cmocka_unit_test(test_ssh_rsa__signatures_verify),
 	};
 
 	return cmocka_run_group_tests(tests, make_keys, remove_keys);

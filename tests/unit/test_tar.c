@@ -90,7 +90,10 @@ static struct sb_tar_reader *reader_over(struct src *s, const void *p, size_t le
 	return r;
 }
 
-static void set_name(struct sb_buf *b, const char *s) { assert_int_equal(sb_buf_set(b, s, strlen(s)), 0); }
+static void set_name(struct sb_buf *b, const char *s)
+{
+	assert_int_equal(sb_buf_set(b, s, strlen(s)), 0);
+}
 
 static void add_rep(struct sb_buf *b, int c, size_t n)
 {
@@ -110,8 +113,8 @@ static void defaults(struct sb_tar_entry *e)
 
 /* The cases of make_fixtures.py PAX_CASES, in the same order. */
 static const char *const pax_cases[] = {
-	"short", "long",  "utf8", "latin1",  "mixed",	"symlink", "hardlink", "dir",	 "root",
-	"fifo",	 "chr",	  "blk",  "newline", "name100", "name101", "ids",      "future", "deleted",
+	"short", "long", "utf8", "latin1",  "mixed",   "symlink", "hardlink", "dir",	"root",
+	"fifo",	 "chr",	 "blk",	 "newline", "name100", "name101", "ids",      "future", "deleted",
 };
 #define NCASES (sizeof(pax_cases) / sizeof(pax_cases[0]))
 
@@ -366,10 +369,12 @@ static void check_manifest_line(const struct sb_tar_entry *e, char *line)
 	struct sb_buf want = SB_BUF_INIT;
 	size_t nlen = e->name.len;
 
-	assert_int_equal(sscanf(line, "%63s %llu %llu %3s %llu %llu %llu %lld %llu %llu %llu %2047s %2047s %1023s %1023s",
-				file, &off, &doff, type, &mode, &uid, &gid, &mtime, &size, &dmaj, &dmin,
-				nh, lh, uh, gh),
-			 15);
+	assert_int_equal(
+		sscanf(line,
+		       "%63s %llu %llu %3s %llu %llu %llu %lld %llu %llu %llu %2047s %2047s %1023s %1023s",
+		       file, &off, &doff, type, &mode, &uid, &gid, &mtime, &size, &dmaj, &dmin, nh,
+		       lh, uh, gh),
+		15);
 	assert_int_equal(e->offset, off);
 	assert_int_equal(e->data_offset, doff);
 	assert_int_equal(e->type, type[0]);
@@ -550,12 +555,8 @@ static void make_rt(int i, struct sb_tar_entry *e, struct sb_buf *data)
 		sb_buf_set(&e->name, "\xe9\n\x01/", 4);
 		add_rep(&e->name, 'z', 5000);
 		break;
-	case 9: /* exactly one block of data */
-		add_rep(data, 'b', 512);
-		break;
-	case 10:
-		sb_buf_addstr(data, "");
-		break;
+	case 9: /* exactly one block of data */ add_rep(data, 'b', 512); break;
+	case 10: sb_buf_addstr(data, ""); break;
 	default:
 		e->mode = 07777;
 		add_rep(data, 'q', 513);
@@ -814,7 +815,10 @@ static unsigned char *add_hdr(struct sb_buf *t, const char *name, char type, uin
 	put_oct(b, 124, 12, size);
 	put_oct(b, 136, 12, 0);
 	b[156] = (unsigned char)type;
-	memcpy(b + 257, "ustar\0" "00", 8);
+	memcpy(b + 257,
+	       "ustar\0"
+	       "00",
+	       8);
 	set_sum(b, false);
 	return b;
 }
@@ -928,8 +932,12 @@ static void test_pax_values(void **state)
 	static const struct {
 		const char *rec;
 		int64_t mtime;
-	} mt[] = {{"13 mtime=1.5\n", 1},  {"14 mtime=-1.5\n", -1}, {"12 mtime=.5\n", 0},
-		  {"11 mtime=5\n", 5},	  {"12 mtime=5.\n", 5},	 {"13 mtime=-.5\n", 0},
+	} mt[] = {{"13 mtime=1.5\n", 1},
+		  {"14 mtime=-1.5\n", -1},
+		  {"12 mtime=.5\n", 0},
+		  {"11 mtime=5\n", 5},
+		  {"12 mtime=5.\n", 5},
+		  {"13 mtime=-.5\n", 0},
 		  {"30 mtime=-9223372036854775807\n", -INT64_MAX}};
 	struct sb_buf tar = SB_BUF_INIT, p = SB_BUF_INIT;
 	struct sb_tar_entry e;

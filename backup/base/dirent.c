@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * transport_dirents.c - the listing of a target's files (struct
- * sb_dirent_list), which every target kind fills and the caller releases.
+ * dirent.c - the listing of a target's files (see dirent.h).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "sealbox/transport.h"
+#include "sealbox/dirent.h"
 
 void sb_dirent_list_release(struct sb_dirent_list *l)
 {

@@ -17,7 +17,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
-#include "sealbox/names.h"
+#include "sealbox/tmpname.h"
 #include "transport_impl.h"
 
 struct file_transport {

@@ -32,7 +32,7 @@
 
 #include "sealbox/error.h"
 #include "sealbox/log.h"
-#include "sealbox/names.h"
+#include "sealbox/tmpname.h"
 #include "sftp_session.h"
 #include "transport_impl.h"
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "sealbox/transport.h"
+#include "sealbox/dirent.h"
 
 struct sb_set {
 	bool full;

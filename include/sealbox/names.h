@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "sealbox/tmpname.h"
+
 enum sb_file_kind {
 	SB_KIND_VOL = 1,      /* data volume (difftar) */
 	SB_KIND_MANIFEST = 2, /* manifest */
@@ -33,8 +35,6 @@ struct sb_name {
 	bool gzipped;	/* ends in gz (or .z) */
 	bool partial;	/* .part / .p marker (local archive dir only) */
 };
-
-#define SB_TMP_PREFIX ".sealbox-tmp."
 
 /*
  * Classify a remote or archive-dir file name. Returns 0 and fills *out, or

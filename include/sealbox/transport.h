@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "sealbox/buf.h"
+#include "sealbox/dirent.h"
 
 struct sb_transport;
 struct sb_transport_get;
@@ -27,12 +28,6 @@ struct sb_transport_opts {
 	unsigned sessions;	  /* sftp: SSH sessions for parallel transfers (0: 1) */
 };
 
-struct sb_dirent_list {
-	char **names; /* sorted, each malloc'd */
-	uint64_t *sizes;
-	size_t n;
-};
-
 int sb_transport_open(const char *url, const struct sb_transport_opts *o,
 		      struct sb_transport **out);
 void sb_transport_close(struct sb_transport *t);
@@ -43,7 +38,6 @@ const char *sb_transport_local_path(const struct sb_transport *t);
 
 /* List regular files (temporary upload names included), sorted by name. */
 int sb_transport_list(struct sb_transport *t, struct sb_dirent_list *out);
-void sb_dirent_list_release(struct sb_dirent_list *l);
 
 int sb_transport_get_open(struct sb_transport *t, const char *name, struct sb_transport_get **g);
 ssize_t sb_transport_get_read(void *g, void *buf, size_t n); /* an sb_read_fn */

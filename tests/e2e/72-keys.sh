@@ -1,5 +1,5 @@
 #!/bin/bash
-# 70-keys: the offline-key workflow.  `sealbox keys create` in an empty
+# 72-keys: the offline-key workflow.  `sealbox keys create` in an empty
 # keyring -> backup with the keyring as it is left -> restore with the secret
 # key file -> identical trees.  Also: FILE is 0600, armored and passphrase
 # protected (a wrong passphrase fails restore with exit 4); the keyring holds

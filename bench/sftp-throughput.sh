@@ -6,7 +6,8 @@
 #   bench/sftp-throughput.sh [BUILD_DIR]
 #
 # BUILD_DIR: a configured and built sealbox tree (default: ./build); the
-# driver bench/sftp_xfer.c is compiled against its libsealbox_core.a, so the
+# driver bench/sftp_xfer.c is compiled against its transport and base layers
+# (backup/libsb_transport.a, backup/libsb_base.a), so the
 # code measured is the transport backups and restores use (uploads from two
 # threads on two SSH sessions, as `sealbox backup` does). Besides MiB/s, each
 # row gives the client's CPU seconds per GiB moved.
@@ -33,12 +34,12 @@ trap cleanup EXIT
 for c in /usr/sbin/sshd ssh-keygen sftp scp cc pkg-config; do
     command -v "$c" >/dev/null || { echo "needs $c" >&2; exit 2; }
 done
-[ -f "$BUILD/libsealbox_core.a" ] || { echo "no libsealbox_core.a in $BUILD" >&2; exit 2; }
+[ -f "$BUILD/backup/libsb_transport.a" "$BUILD/backup/libsb_base.a" ] || { echo "no libsealbox_core.a in $BUILD" >&2; exit 2; }
 mkdir -p /run/sshd 2>/dev/null || true
 
 echo "building the driver..." >&2
-cc -O2 -D_GNU_SOURCE -I"$ROOT/include" "$HERE/sftp_xfer.c" "$BUILD/libsealbox_core.a" \
-    $(pkg-config --libs libssh2 gpgme sqlite3 libcrypto zlib) -lrsync -lpthread -o "$W/sftp_xfer"
+cc -O2 -D_GNU_SOURCE -I"$ROOT/include" "$HERE/sftp_xfer.c" "$BUILD/backup/libsb_transport.a" "$BUILD/backup/libsb_base.a" \
+    $(pkg-config --libs libssh2 libcrypto zlib) -lpthread -o "$W/sftp_xfer"
 
 S="$W/ssh"
 mkdir -p "$S" "$W/data" "$W/srv" "$W/dl"

@@ -482,6 +482,13 @@ out:
 
 /* ---- umount ---- */
 
+static const char umount_usage[] =
+	"usage: sealbox umount [--lazy] MOUNTPOINT\n"
+	"\n"
+	"Unmounts a sealbox mount (fusermount3 -u; umount(2) as root); the mount\n"
+	"process then removes its temporary keyring and plaintext cache.\n"
+	"  -z, --lazy         detach a busy mount now, finish when it is no longer used\n";
+
 static const struct option umount_opts[] = {
 	{"lazy", no_argument, NULL, 'z'},
 	{"help", no_argument, NULL, 'h'},
@@ -556,7 +563,7 @@ int cmd_umount(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "zh", umount_opts, NULL)) != -1) {
 		switch (c) {
 		case 'z': lazy = true; break;
-		case 'h': fputs(mount_usage, stdout); return EXIT_OK;
+		case 'h': fputs(umount_usage, stdout); return EXIT_OK;
 		default: return bad_option("umount", argv);
 		}
 	}

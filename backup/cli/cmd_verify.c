@@ -62,6 +62,7 @@ struct out {
 	bool shown;  /* a progress line is on the screen */
 	double last; /* when it was drawn */
 	double start;
+	bool quiet; /* -q: problems only, no notes */
 };
 
 static double mono(void)
@@ -84,6 +85,8 @@ static void on_problem(void *ctx, enum sb_verify_class c, const char *file, cons
 {
 	struct out *u = ctx;
 
+	if (u->quiet && c == SB_VERIFY_NOTE)
+		return; /* -q: nothing on success, so cron mails nothing */
 	clear_line(u);
 	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? file : "-", msg);
 	fflush(stdout);
@@ -223,6 +226,7 @@ int cmd_verify(int argc, char **argv)
 	o.report = on_problem;
 	o.progress = on_progress;
 	o.ctx = &u;
+	u.quiet = quiet;
 	u.start = mono();
 	rc = sb_verify(&o, &st);
 	clear_line(&u);

@@ -181,6 +181,11 @@ expect_exit 7 sb restore --secret-key "$T/enc-secret.asc" --time "$(iso $(($(nth
 run sb backup
 expect_stats
 [ "$(set_times "$TGT" | wc -l)" = 3 ] || fail "backup after prune did not continue the chain"
+run sb verify --quick
+grep -q '^note:' "$LAST_OUT" || fail "verify after a prune printed no note (the test no longer covers -q)"
+run sb verify --quick -q
+[ ! -s "$LAST_OUT" ] && [ ! -s "$LAST_ERR" ] ||
+    { cat "$LAST_OUT" "$LAST_ERR" >&2; fail "verify --quick -q printed something on success"; }
 
 log "cmake --install: binary, cron script, man pages, completion, systemd units"
 [ -n "${SB_BUILD:-}" ] || fail "SB_BUILD (the build folder) is not set"
@@ -210,7 +215,10 @@ if command -v mandoc >/dev/null 2>&1; then
 else
     log "mandoc missing: lint skipped"
 fi
-for cmd in backup restore snapshots prune; do
+run sb umount --help
+head -1 "$LAST_OUT" | grep -q '^usage: sealbox umount' || fail "sealbox umount --help is not umount's help"
+! grep -q -- --target "$LAST_OUT" || fail "sealbox umount --help lists mount's options"
+for cmd in backup restore snapshots prune umount; do
     run sb "$cmd" --help
     for opt in $(grep -oE -- '--[a-z][a-z-]+' "$LAST_OUT" | sort -u); do
         grep -qE -- "Fl -${opt#--}( |$)" "$SB_ROOT/man/sealbox.1" ||

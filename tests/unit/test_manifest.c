@@ -377,8 +377,8 @@ static void test_manifest__corrupt(void **state)
 		"Volume 1:\n StartingPath \"a\n EndingPath a\n",
 		"Volume 1:\n StartingPath .\n EndingPath a\n Hash SHA1\n",
 		"Volume 1:\n StartingPath .\n EndingPath a\n Hash SHA1 abc\n",
-		"Volume 1:\n StartingPath .\n EndingPath a\n Hash SHA1 "
-		"000000000000000000000000000000000000000g\n",
+		("Volume 1:\n StartingPath .\n EndingPath a\n Hash SHA1 "
+		 "000000000000000000000000000000000000000g\n"),
 		"Volume 1:\n StartingPath .\n   \t\n EndingPath a\n",
 		"Hostname \"h\nVolume 1:\n StartingPath .\n EndingPath a\n",
 		"Volume 1:\n StartingPath .\n EndingPath a\nVolume 2:\n",

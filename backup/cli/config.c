@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.c - the config file merged into a command's arguments (see config.h). */
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sealbox/config.h"
 #include "sealbox/error.h"
@@ -93,6 +95,35 @@ static int check_item(const struct sb_config_item *it, const struct option *o)
 	return 0;
 }
 
+/*
+ * A value "~" or "~/..." means the home folder, as in a shell ("exclude =
+ * ~/.cache"); "~user/..." is refused rather than taken literally.
+ */
+static int expand_tilde(struct sb_config_item *it)
+{
+	const char *home = getenv("HOME");
+	char *v;
+	size_t len;
+
+	if (it->value[0] != '~')
+		return 0;
+	if (it->value[1] != '\0' && it->value[1] != '/')
+		return item_error(it, "%s: '%s' is not expanded: write the whole path", it->value);
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home)
+		return item_error(it, "%s: no home folder to expand '%s' with", it->value);
+	len = strlen(home) + strlen(it->value);
+	if (!(v = malloc(len)))
+		return EXIT_INTERNAL;
+	snprintf(v, len, "%s%s", home, it->value + 1);
+	free(it->value);
+	it->value = v;
+	return 0;
+}
+
 /* Take the config options out of argv; sets *path (NULL: default), *none. */
 static int strip_config_args(int *argc, char **argv, const char **path, bool *none)
 {
@@ -165,7 +196,7 @@ int cli_config_apply(const struct option *mine, const struct option *const *all,
 				break;
 		if (!o && k == sizeof(extra_names) / sizeof(extra_names[0]))
 			return item_error(it, "unknown name '%s'%s (see sealbox.conf(5))", "");
-		if ((rc = check_item(it, o)))
+		if ((rc = expand_tilde(&conf.items[i])) || (rc = check_item(it, o)))
 			return rc;
 	}
 	if (!mine)

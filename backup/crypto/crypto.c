@@ -198,6 +198,10 @@ static int op_fail(struct op *op, gpgme_error_t e, bool decrypting)
 	case GPG_ERR_BAD_PASSPHRASE:
 		sb_error("wrong passphrase for %s", op->pp.hint[0] ? op->pp.hint : "the key");
 		return SB_ERR_PASSPHRASE;
+	case GPG_ERR_NO_PASSPHRASE: /* an empty one was given: $VAR= */
+		sb_error("empty passphrase for %s (is %s set but empty?)",
+			 op->pp.hint[0] ? op->pp.hint : "the key", op->pp.env);
+		return SB_ERR_PASSPHRASE;
 	case GPG_ERR_CANCELED: /* only our own abort cancels: it stays quiet */
 		return SB_ERR_INTERRUPTED;
 	case GPG_ERR_UNUSABLE_PUBKEY:

@@ -187,6 +187,24 @@ run sb verify --quick -q
 [ ! -s "$LAST_OUT" ] && [ ! -s "$LAST_ERR" ] ||
     { cat "$LAST_OUT" "$LAST_ERR" >&2; fail "verify --quick -q printed something on success"; }
 
+log "secret-key in the config, the USB key unplugged: backup and verify --quick do not need it"
+{ cat "$CONF"; echo "secret-key = $T/usb-unplugged/enc-secret.asc"; } >"$T/usb.conf"
+wait_next_second
+run sb --config "$T/usb.conf" backup
+[ "$(set_times "$TGT" | wc -l)" = 4 ] || fail "backup with an unplugged secret key made no set"
+run sb --config "$T/usb.conf" verify --quick
+
+log "config: 'exclude = ~/...' is the home folder, '~user/...' is refused"
+sed "s|^exclude = $SRC/cache\$|exclude = ~/$(basename "$SRC")/cache|" "$CONF" >"$T/tilde.conf"
+grep -q '^exclude = ~/' "$T/tilde.conf" || fail "test set-up: no ~ exclude in tilde.conf"
+wait_next_second
+run env HOME="$(dirname "$SRC")" "$SEALBOX" --config "$T/tilde.conf" backup
+expect_stats
+[ "$(stat_value NewFiles)" = 0 ] || fail "exclude = ~/... excluded nothing (the cache folder was backed up)"
+echo "exclude = ~nobody/x" >>"$T/tilde.conf"
+expect_exit 1 sb --config "$T/tilde.conf" backup
+expect_error "tilde\.conf:[0-9]+: .*not expanded"
+
 log "cmake --install: binary, cron script, man pages, completion, systemd units"
 [ -n "${SB_BUILD:-}" ] || fail "SB_BUILD (the build folder) is not set"
 cmake --install "$SB_BUILD" --prefix "$T/prefix" >"$T/install.log" 2>&1 ||
@@ -203,7 +221,7 @@ log "installed sealbox-cron, run with cron's PATH: quiet backup, exit status pas
 wait_next_second
 expect_exit 0 env -u SEALBOX PATH=/usr/bin:/bin "$T/prefix/bin/sealbox-cron"
 ! grep -q StartTime "$LAST_OUT" || { cat "$LAST_OUT" >&2; fail "sealbox-cron: backup not quiet"; }
-[ "$(set_times "$TGT" | wc -l)" = 4 ] || fail "sealbox-cron made no backup"
+[ "$(set_times "$TGT" | wc -l)" = 6 ] || fail "sealbox-cron made no backup"
 expect_exit 1 env -u SEALBOX PATH=/usr/bin:/bin "$T/prefix/bin/sealbox-cron" --config "$T/bad1.conf"
 expect_error "bad1\.conf:3"
 

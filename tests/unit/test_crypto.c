@@ -482,6 +482,10 @@ static void test_crypto__sign_passphrase(void **state)
 	assert_non_null(strstr(last_error, "wrong passphrase for"));
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
+	setenv("SEALBOX_SIGN_PASSPHRASE", "", 1); /* a cron line with VAR= */
+	sb_buf_reset(&ct);
+	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
+	assert_non_null(strstr(last_error, "passphrase for"));
 	setenv("SEALBOX_SIGN_PASSPHRASE", PSIGN_PASS, 1);
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), 0);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* fsutil.c - mkdir -p and atomic whole-file writes (see fsutil.h). */
+/* fsutil.c - mkdir -p, atomic whole-file writes, the home folder (see fsutil.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,4 +63,15 @@ int sb_write_file_atomic(const char *path, const void *data, size_t len)
 	}
 	sb_buf_release(&tmp);
 	return rc;
+}
+
+const char *sb_home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home)
+		return home;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_dir : NULL;
 }

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_backup.c - `sealbox backup`: options, key checks, then sb_backup(). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,11 +236,8 @@ int cmd_backup(int argc, char **argv)
 	if ((rc = sb_crypto_check_encrypt_key(user, enc_fpr)) ||
 	    (rc = sb_crypto_check_sign_key(user, sign_fpr)))
 		goto fail;
-	if (secret && access(secret, F_OK) < 0 && errno == ENOENT) {
-		/* the USB key is unplugged: only a lost archive dir needs it */
-		sb_info("secret key file %s is not there: not needed unless the archive dir must "
-			"be rebuilt",
-			secret);
+	/* the USB key unplugged: only a lost archive dir needs it */
+	if (secret_key_unplugged(secret, "not needed unless the archive dir must be rebuilt")) {
 		secret = NULL;
 	} else if (secret) {
 		if ((rc = open_decrypt_crypto(secret, sign_fpr, enc_fpr, &dec)))

@@ -5,7 +5,6 @@
  * and one exit status per class of problem (cmds.h). --content also
  * restores the newest snapshot and compares it with SOURCE.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,12 +211,9 @@ int cmd_verify(int argc, char **argv)
 				   argv[optind]);
 	if ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
 		goto fail;
-	if (secret && !content && access(secret, F_OK) < 0 && errno == ENOENT) {
-		/* unplugged: sealed sets verify with the public key alone */
-		sb_info("secret key file %s is not there: unsealed sets' manifests not decrypted",
-			secret);
+	/* unplugged: sealed sets verify with the public key alone */
+	if (!content && secret_key_unplugged(secret, "unsealed sets' manifests not decrypted"))
 		secret = NULL;
-	}
 	if (secret && (rc = open_decrypt_crypto(secret, sign_fpr, NULL, &dec)))
 		goto fail;
 	if ((rc = sb_transport_open(target, &to, &o.target)))

@@ -82,6 +82,10 @@ void install_signal_handlers(void);
 
 /* Open the user's keyring ($GNUPGHOME). */
 int open_user_crypto(struct sb_crypto **out);
+/* Is the secret key file (of --secret-key or the config) not there, so that a
+ * command that can do without it goes on? Says so once (info), with what
+ * the command then leaves out. */
+bool secret_key_unplugged(const char *file, const char *without_it);
 /* A keyring that can decrypt: the ephemeral one for secret_key_file (with
  * the public halves of sign_fpr and enc_fpr copied in), else the user's. */
 int open_decrypt_crypto(const char *secret_key_file, const char *sign_fpr, const char *enc_fpr,

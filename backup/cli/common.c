@@ -99,6 +99,14 @@ int open_user_crypto(struct sb_crypto **out)
 	return sb_crypto_open(&o, out);
 }
 
+bool secret_key_unplugged(const char *file, const char *without_it)
+{
+	if (!file || access(file, F_OK) == 0 || errno != ENOENT)
+		return false;
+	sb_info("secret key file %s is not there: %s", file, without_it);
+	return true;
+}
+
 int open_decrypt_crypto(const char *secret_key_file, const char *sign_fpr, const char *enc_fpr,
 			struct sb_crypto **out)
 {

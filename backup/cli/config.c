@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config.c - the config file merged into a command's arguments (see config.h). */
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 
 #include "sealbox/config.h"
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
@@ -101,7 +101,7 @@ static int check_item(const struct sb_config_item *it, const struct option *o)
  */
 static int expand_tilde(struct sb_config_item *it)
 {
-	const char *home = getenv("HOME");
+	const char *home = sb_home_dir();
 	char *v;
 	size_t len;
 
@@ -109,10 +109,6 @@ static int expand_tilde(struct sb_config_item *it)
 		return 0;
 	if (it->value[1] != '\0' && it->value[1] != '/')
 		return item_error(it, "%s: '%s' is not expanded: write the whole path", it->value);
-	if (!home || !*home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : NULL;
-	}
 	if (!home)
 		return item_error(it, "%s: no home folder to expand '%s' with", it->value);
 	len = strlen(home) + strlen(it->value);

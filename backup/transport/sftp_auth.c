@@ -9,13 +9,13 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sftp_session.h"
 #ifdef SEALBOX_OWN_RSA
@@ -167,7 +167,7 @@ int sftp_authenticate(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char
 {
 	static const char *const defaults[] = {"id_ed25519", "id_ecdsa", "id_rsa"};
 	char tried[1024] = "", file[PATH_MAX];
-	const char *home = getenv("HOME"), *methods;
+	const char *home, *methods;
 	size_t i;
 
 	methods = libssh2_userauth_list(ssh, ep->user, (unsigned)strlen(ep->user));
@@ -189,10 +189,8 @@ int sftp_authenticate(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char
 	} else {
 		if (getenv("SSH_AUTH_SOCK") && try_agent(ep, ssh, tried, sizeof(tried)) == 0)
 			return 0;
-		if (!home) {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw ? pw->pw_dir : "/";
-		}
+		if (!(home = sb_home_dir()))
+			home = "/";
 		for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 			snprintf(file, sizeof(file), "%s/.ssh/%s", home, defaults[i]);
 			if (access(file, R_OK) == 0 &&

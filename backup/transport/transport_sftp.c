@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 #include "sealbox/tmpname.h"
 #include "sftp_session.h"
@@ -314,7 +314,7 @@ int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 {
 	struct sftp_transport *st;
 	struct open_arg oa = {.create = o->create};
-	const char *home = getenv("HOME");
+	const char *home;
 	unsigned i;
 	int rc;
 
@@ -338,10 +338,8 @@ int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 		goto fail;
 	if ((rc = sftp_parse_url(&st->ep, url)))
 		goto fail;
-	if (!home) {
-		struct passwd *pw = getpwuid(getuid());
-		home = pw ? pw->pw_dir : "/";
-	}
+	if (!(home = sb_home_dir()))
+		home = "/";
 	rc = SB_ERR_NOMEM;
 	if (o->known_hosts ? !(st->ep.known_hosts = strdup(o->known_hosts))
 			   : asprintf(&st->ep.known_hosts, "%s/.ssh/known_hosts", home) < 0)

@@ -26,6 +26,9 @@ const char *sb_strerror(int err)
 	case SB_ERR_PARTIAL: return "some files could not be read";
 	case SB_ERR_PERM: return "permission denied";
 	case SB_ERR_LOCKED: return "locked by another process";
+	case SB_ERR_CHAIN: return "broken chain";
+	case SB_ERR_ROLLBACK: return "target rolled back";
+	case SB_ERR_UNSIGNED: return "unsigned data";
 	}
 	return "unknown error";
 }

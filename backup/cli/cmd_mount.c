@@ -42,7 +42,9 @@ static const char mount_usage[] =
 	"usage: sealbox mount --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                     [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                     [--foreground] [--cache-size MIB] [--cache-dir DIR]\n"
-	"                     [--index-dir DIR] [-o OPT[,OPT]...] [-d] [-v | -q] MOUNTPOINT\n"
+	"                     [--index-dir DIR] [--archive-dir DIR] [--allow-unsigned]\n"
+	"                     [--expect-seal HASH] [-o OPT[,OPT]...] [-d] [-v | -q]\n"
+	"                     MOUNTPOINT\n"
 	"       sealbox umount [--lazy] MOUNTPOINT\n"
 	"\n"
 	"Shows every snapshot of the target as a read-only folder named by its UTC time\n"
@@ -65,6 +67,10 @@ static const char mount_usage[] =
 	"                     (default $XDG_RUNTIME_DIR, else /tmp); removed at unmount\n"
 	"  --index-dir DIR    where indexes built for duplicity chains are kept\n"
 	"                     (default $XDG_CACHE_HOME/sealbox/mount-index)\n"
+	"  --archive-dir DIR  where backup remembers its newest seal, to refuse a target\n"
+	"                     rolled back (default: backup's)\n"
+	"  --expect-seal HASH refuse the target unless a seal with this SHA-256 is on it\n"
+	"  --allow-unsigned   show chains that are neither encrypted nor signed\n"
 	"  -o OPT[,OPT]...    FUSE mount options, e.g. allow_other; also\n"
 	"                     entry_timeout=S, attr_timeout=S (default 3600),\n"
 	"                     max_threads=N (default 16), max_idle_threads=N, clone_fd\n"
@@ -77,10 +83,13 @@ enum {
 	O_CACHE_SIZE,
 	O_CACHE_DIR,
 	O_INDEX_DIR,
+	O_ARCHIVE,
 };
 
 const struct option mount_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
+	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"foreground", no_argument, NULL, 'f'},
@@ -98,6 +107,7 @@ const struct option mount_opts[] = {
 struct mount_args {
 	const char *target, *sign, *secret;
 	struct sb_transport_opts to;
+	struct gate_args ga;
 	const char *cache_base; /* --cache-dir, or NULL */
 	const char *index_dir;	/* --index-dir, or NULL */
 	unsigned long long cache_mib;
@@ -345,9 +355,10 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "fdo:vqh", mount_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &a->target, &a->to))
+		if (target_option(c, optarg, &a->target, &a->to) || gate_option(c, optarg, &a->ga))
 			continue;
 		switch (c) {
+		case O_ARCHIVE: a->ga.archive_dir = optarg; break;
 		case O_SIGN: a->sign = optarg; break;
 		case O_SECRET: a->secret = optarg; break;
 		case 'f': a->foreground = true; break;
@@ -423,6 +434,8 @@ static int serve(struct mount_args *a, int notify)
 		goto out;
 	vo.crypto = crypto;
 	vo.sign_fpr = a->sign ? sign_fpr : NULL;
+	if ((rc = open_gate(vo.target, crypto, vo.sign_fpr, &a->ga, &vo.gate)))
+		goto out;
 	vo.index_dir = index;
 	vo.cache_dir = cache;
 	vo.cache_size = (a->cache_mib ? a->cache_mib : 1024) << 20;
@@ -450,6 +463,7 @@ out:
 	/* signals kill again: the unwinding below must still remove the keyring */
 	install_signal_handlers();
 	sb_snapview_close(view);
+	sb_gate_close(vo.gate);
 	sb_transport_close(vo.target);
 	sb_crypto_close(crypto);
 	if (cache[0])

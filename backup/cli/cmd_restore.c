@@ -17,7 +17,8 @@
 static const char restore_usage[] =
 	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                       [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
-	"                       [--time TIME] [--path REL] [--force] [-v | -q] DEST\n"
+	"                       [--time TIME] [--path REL] [--force] [--archive-dir DIR]\n"
+	"                       [--allow-unsigned] [--expect-seal HASH] [-v | -q] DEST\n"
 	"\n"
 	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
 	"  --target URL       file:///abs/path, a plain path, or\n"
@@ -35,13 +36,19 @@ static const char restore_usage[] =
 	"  --path REL         restore only this path (relative to the backed-up folder);\n"
 	"                     into DEST/NAME when DEST is an existing folder\n"
 	"  --force            overwrite existing files in DEST\n"
+	"  --archive-dir DIR  where backup remembers its newest seal, to refuse a target\n"
+	"                     rolled back (default: backup's)\n"
+	"  --expect-seal HASH refuse the target unless a seal with this SHA-256 is on it\n"
+	"  --allow-unsigned   read a chain that is neither encrypted nor signed\n"
 	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 
-enum { O_SIGN = 256, O_SECRET, O_TIME, O_PATH, O_FORCE };
+enum { O_SIGN = 256, O_SECRET, O_TIME, O_PATH, O_FORCE, O_ARCHIVE };
 
 const struct option restore_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
+	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"time", required_argument, NULL, O_TIME},
@@ -59,6 +66,7 @@ int cmd_restore(int argc, char **argv)
 	struct sb_restore_stats st;
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL;
+	struct gate_args ga = {0};
 	const char *target = NULL, *sign = NULL, *secret = NULL;
 	char sign_fpr[41], *path = NULL, when[21];
 	int c, n, rc = 0;
@@ -66,9 +74,10 @@ int cmd_restore(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", restore_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &target, &to))
+		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case O_ARCHIVE: ga.archive_dir = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_TIME:
@@ -113,7 +122,8 @@ int cmd_restore(int argc, char **argv)
 		goto fail;
 	o.sign_fpr = sign ? sign_fpr : NULL;
 	o.crypto = crypto;
-	if ((rc = sb_transport_open(target, &to, &o.target)))
+	if ((rc = sb_transport_open(target, &to, &o.target)) ||
+	    (rc = open_gate(o.target, crypto, o.sign_fpr, &ga, &o.gate)))
 		goto fail;
 	progress_begin(quiet, 0, 0);
 	rc = sb_restore(&o, &st);
@@ -126,6 +136,7 @@ int cmd_restore(int argc, char **argv)
 		       (unsigned long long)st.volumes);
 	}
 fail:
+	sb_gate_close(o.gate);
 	sb_transport_close(o.target);
 	sb_crypto_close(crypto);
 	rc = exit_status(rc);

@@ -23,7 +23,8 @@
 static const char verify_usage[] =
 	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
 	"                      [--secret-key FILE] [--ssh-key FILE] [--known-hosts FILE]\n"
-	"                      [--accept-new-host-key] [-v | -q]\n"
+	"                      [--accept-new-host-key] [--expect-seal HASH]\n"
+	"                      [--allow-unsigned] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
 	"                      [--quick] [--archive-dir DIR] [SOURCE]\n"
 	"\n"
@@ -40,12 +41,16 @@ static const char verify_usage[] =
 	"  --content          also restore the newest snapshot into $TMPDIR and compare it\n"
 	"                     with SOURCE (default: the config file's source) by type,\n"
 	"                     mode, owner (as root), mtime, symlink target and bytes\n"
+	"  --expect-seal HASH the SHA-256 of a seal that must be on the target (what\n"
+	"                     backup printed): a rollback check from any machine\n"
+	"  --allow-unsigned   also accept chains that are neither encrypted nor signed\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
 
 enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT };
 
 const struct option verify_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"quick", no_argument, NULL, O_QUICK},
@@ -167,6 +172,7 @@ int cmd_verify(int argc, char **argv)
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL, *dec = NULL;
 	struct out u = {.tty = isatty(STDERR_FILENO) != 0};
+	struct gate_args ga = {0};
 	const char *target = NULL, *sign = NULL, *secret = NULL, *source = NULL;
 	char archive[4096] = "", sign_fpr[41];
 	bool quick = false, content = false, quiet = false;
@@ -174,7 +180,7 @@ int cmd_verify(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", verify_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &target, &to))
+		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
 		case O_SIGN: sign = optarg; break;
@@ -221,6 +227,9 @@ int cmd_verify(int argc, char **argv)
 	if (!archive[0] && (rc = sb_archive_default_dir(sb_transport_describe(o.target), archive,
 							sizeof(archive))))
 		goto fail;
+	ga.archive_dir = archive;
+	if ((rc = open_gate(o.target, dec ? dec : crypto, sign_fpr, &ga, &o.gate)))
+		goto fail;
 	o.crypto = crypto;
 	o.sign_fpr = sign_fpr;
 	o.archive_dir = archive;
@@ -242,7 +251,8 @@ int cmd_verify(int argc, char **argv)
 		sb_error("verify: %s does not match its seals (exit %d; problems listed on stdout)",
 			 sb_transport_describe(o.target), status);
 	if (content) {
-		struct sb_vcontent_opts co = {.target = o.target,
+		struct sb_vcontent_opts co = {.gate = o.gate,
+					      .target = o.target,
 					      .crypto = dec,
 					      .sign_fpr = sign_fpr,
 					      .source = source,
@@ -259,12 +269,14 @@ int cmd_verify(int argc, char **argv)
 				 sb_transport_describe(o.target), source);
 		}
 	}
+	sb_gate_close(o.gate);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);
 	sb_crypto_close(crypto);
 	return status;
 fail:
 	clear_line(&u);
+	sb_gate_close(o.gate);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);
 	sb_crypto_close(crypto);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/transport.h"
 
 /* Exit statuses, documented in sealbox(1). */
@@ -73,6 +74,26 @@ enum { OPT_TARGET = 1000, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_ACCEPT_HOST_KEY };
 
 /* Take option c if it is one of TARGET_OPTIONS; false otherwise. */
 bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to);
+
+/* The options of every command that reads what is on a target (gate.h). */
+enum { OPT_ALLOW_UNSIGNED = 1010, OPT_EXPECT_SEAL };
+#define GATE_OPTIONS                                                                               \
+	{"allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED},                                 \
+	{                                                                                          \
+		"expect-seal", required_argument, NULL, OPT_EXPECT_SEAL                            \
+	}
+struct gate_args {
+	bool allow_unsigned;
+	const char *expect_seal;
+	const char *archive_dir; /* NULL: the target's default one */
+};
+bool gate_option(int c, const char *arg, struct gate_args *ga);
+/* Open the gate on t: rollback is checked against the archive dir's record
+ * of the newest seal this machine wrote, when there is one (else a note
+ * says it cannot be), and against --expect-seal. c: checks signatures and
+ * decrypts (may be NULL for an unencrypted chain). */
+int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
+	      const struct gate_args *ga, struct sb_gate **out);
 
 /* getopt_long returned '?' or ':': one clear line, EXIT_USAGE. */
 int bad_option(const char *cmd, char **argv);

@@ -7,10 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "sealbox/archive.h"
+#include "sealbox/catalog.h"
 #include "sealbox/error.h"
+#include "sealbox/hash.h"
 #include "sealbox/log.h"
+#include "sealbox/seal.h"
 #include "cmds.h"
 
 int exit_status(int err)
@@ -26,7 +31,10 @@ int exit_status(int err)
 	case SB_ERR_PERM:
 	case SB_ERR_NOSPACE: return EXIT_TARGET;
 	case SB_ERR_CORRUPT:
-	case SB_ERR_BADSIG: return EXIT_INTEGRITY;
+	case SB_ERR_BADSIG:
+	case SB_ERR_UNSIGNED: return EXIT_INTEGRITY;
+	case SB_ERR_CHAIN: return EXIT_V_CHAIN;
+	case SB_ERR_ROLLBACK: return EXIT_V_ROLLBACK;
 	case SB_ERR_NOTFOUND: return EXIT_NOTFOUND;
 	case SB_ERR_MISMATCH: return EXIT_MISMATCH;
 	case SB_ERR_LOCKED: return EXIT_LOCKED;
@@ -136,4 +144,69 @@ bool parse_uint(const char *s, unsigned long long *out)
 		return false;
 	*out = strtoull(s, &end, 10);
 	return !errno && !*end;
+}
+
+bool gate_option(int c, const char *arg, struct gate_args *ga)
+{
+	switch (c) {
+	case OPT_ALLOW_UNSIGNED: ga->allow_unsigned = true; return true;
+	case OPT_EXPECT_SEAL: ga->expect_seal = arg; return true;
+	}
+	return false;
+}
+
+/* "<seal name> <64 hex>" of the catalog's SB_SEAL_CAT_LAST into name/sha. */
+static bool last_seal(const char *dir, char *name, size_t size, unsigned char sha[32])
+{
+	struct sb_catalog *cat = NULL;
+	char path[4200], *val = NULL, *sp;
+	struct stat st;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/sealbox.db", dir);
+	if (stat(path, &st) < 0 || sb_catalog_open(dir, &cat))
+		return false;
+	if (sb_catalog_get(cat, SB_SEAL_CAT_LAST, &val) == 0 && (sp = strchr(val, ' ')) &&
+	    (size_t)(sp - val) < size && strlen(sp + 1) == 64) {
+		ok = true;
+		for (int i = 0; i < 32 && ok; i++) {
+			int a = sb_hexval(sp[1 + 2 * i]), b = sb_hexval(sp[2 + 2 * i]);
+
+			ok = a >= 0 && b >= 0;
+			sha[i] = (unsigned char)(a << 4 | b);
+		}
+		memcpy(name, val, (size_t)(sp - val));
+		name[sp - val] = '\0';
+	}
+	free(val);
+	sb_catalog_close(cat);
+	return ok;
+}
+
+int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
+	      const struct gate_args *ga, struct sb_gate **out)
+{
+	struct sb_gate_opts go = {.target = t,
+				  .crypto = c,
+				  .sign_fpr = sign_fpr,
+				  .allow_unsigned = ga && ga->allow_unsigned,
+				  .expect_seal = ga ? ga->expect_seal : NULL};
+	char dir[4096], name[256];
+	unsigned char sha[32];
+
+	dir[0] = '\0';
+	if (ga && ga->archive_dir)
+		snprintf(dir, sizeof(dir), "%s", ga->archive_dir);
+	else if (sb_archive_default_dir(sb_transport_describe(t), dir, sizeof(dir)))
+		dir[0] = '\0';
+	if (dir[0] && last_seal(dir, name, sizeof(name), sha)) {
+		go.last_seal = name;
+		go.last_sha = sha;
+	} else if (!go.expect_seal) {
+		sb_notice("rollback cannot be checked: this machine holds no record of the newest "
+			  "seal on %s (archive dir %s); pin one with 'sealbox verify "
+			  "--expect-seal HASH'",
+			  sb_transport_describe(t), dir[0] ? dir : "");
+	}
+	return sb_gate_open(&go, out);
 }

@@ -425,8 +425,6 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 {
 	struct restore r = {
 		.o = o, .st = st, .prefix = o->path ? o->path : "", .root = geteuid() == 0};
-	struct sb_dirent_list l = {0};
-	struct sb_collection coll = {0};
 	const struct sb_chain *ch;
 	struct sb_manifest *mans = NULL;
 	struct setstream **ss = NULL;
@@ -435,24 +433,10 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	rc = sb_transport_list(o->target, &l);
-	if (!rc)
-		rc = sb_collection_build(&l, &coll);
+	/* the whole chain up to the time asked for, proven before anything is read */
+	rc = sb_gate_chain(o->gate, o->time, &ch, &nsets);
 	if (rc)
 		goto out;
-	ch = sb_collection_chain_for_time(&coll, o->time);
-	nsets = ch ? sb_chain_sets_upto(ch, o->time) : 0;
-	if (!nsets) {
-		sb_time_format_iso(o->time, when);
-		sb_error("target %s has no backup at or before %s",
-			 sb_transport_describe(o->target), when);
-		rc = SB_ERR_NOTFOUND;
-		goto out;
-	}
-	if (nsets > 1024) {
-		rc = SB_ERR_PARAM;
-		goto out;
-	}
 	st->set_time = ch->sets[nsets - 1].t1;
 	mans = calloc(nsets, sizeof(*mans));
 	ss = calloc(nsets, sizeof(*ss));
@@ -462,26 +446,10 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	}
 	for (i = 0; i < nsets; i++)
 		sb_manifest_init(&mans[i]);
-	if (ch->sets[0].encrypted && !o->sign_fpr) {
-		sb_error(
-			"the chain on %s is encrypted and signed: give --sign-key FPR, the key every "
-			"file must be signed by",
-			sb_transport_describe(o->target));
-		rc = SB_ERR_PARAM;
-		goto out;
-	}
-	if (!ch->sets[0].encrypted)
-		sb_warn("the chain on %s is not encrypted, so not signed either: only the manifests' "
-			"hashes protect it",
-			sb_transport_describe(o->target));
-	/* seals first (cheap): a set whose seal fails is not used */
 	for (i = 0; i < nsets && !rc; i++)
-		rc = sb_verify_set(o->target, o->crypto, o->sign_fpr, &l, &ch->sets[i]);
+		rc = sb_gate_manifest(o->gate, &ch->sets[i], &mans[i]);
 	for (i = 0; i < nsets && !rc; i++)
-		rc = sb_fetch_manifest(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i]);
-	for (i = 0; i < nsets && !rc; i++)
-		rc = ss_open(o->target, o->crypto, o->sign_fpr, &ch->sets[i], &mans[i], r.prefix,
-			     &ss[i]);
+		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	if (!rc)
 		rc = prepare_dest(&r);
 	if (!rc && !*r.prefix && mkdir(o->dest, 0700) < 0 && errno != EEXIST) {
@@ -509,7 +477,5 @@ out:
 		sb_manifest_release(&mans[i]);
 	free(ss);
 	free(mans);
-	sb_collection_release(&coll);
-	sb_dirent_list_release(&l);
 	return rc;
 }

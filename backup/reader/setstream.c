@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * setstream.c - one set's objects from its verified volumes (see setstream.h).
- * Volume check: SHA-1 of the bytes as stored must equal the manifest's, and
- * gpg must report a good signature by the signing key at the end.
+ * setstream.c - one set's objects from its volumes (see setstream.h). Each
+ * volume comes from the gate (gate.h) as proven plaintext in an unlinked
+ * file: hashed against its seal and manifest, decrypted, signer checked,
+ * bounded, before the tar reader sees a byte.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +13,7 @@
 #include <unistd.h>
 
 #include "sealbox/error.h"
-#include "sealbox/gunzip.h"
-#include "sealbox/hash.h"
+#include "sealbox/gate.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
 #include "sealbox/sigstate.h"
@@ -22,20 +22,15 @@
 #define PREFETCH 2 /* volumes read ahead per set */
 
 struct setstream {
-	struct sb_transport *t;
-	struct sb_crypto *c;
-	const char *sign_fpr;
+	struct sb_gate *g;
 	const struct sb_set *set;
 	const struct sb_manifest *m;
 	unsigned *vols; /* selected volume numbers */
 	size_t nvols, next_vol;
 	unsigned read_vols;
-	/* the open volume */
+	/* the open volume: its proven plaintext in an unlinked file */
 	unsigned cur_vol;
-	struct sb_transport_get *get;
-	struct sb_hash_reader hr; /* SHA-1 of the volume as stored */
-	struct sb_crypto_dec *dec;
-	struct sb_gunzip *gz;
+	int fd;
 	struct sb_tar_reader *tar;
 	/* the current tar member */
 	struct sb_tar_entry e;
@@ -49,9 +44,8 @@ struct setstream {
 	int has_obj;
 	int obj_done; /* its data is consumed to the end */
 	int advanced; /* ...and the next member is already in e */
-	/* read-ahead (encrypted sets): the next selected volume is decrypted and
-	   verified into an unlinked temporary file while this one streams */
-	int spool_fd; /* the open volume's verified plaintext, or -1 */
+	/* read-ahead: the next selected volumes are fetched and proven while this
+	   one is parsed */
 	struct prefetch {
 		pthread_t th;
 		bool running;
@@ -62,144 +56,34 @@ struct setstream {
 	} pf[PREFETCH]; /* the next PREFETCH selected volumes, two gpg at once */
 };
 
-int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-		      const struct sb_set *s, struct sb_manifest *m)
+static int fetch_volume(struct setstream *s, unsigned num, int *fd)
 {
-	struct sb_transport_get *g;
-	struct sb_buf text = SB_BUF_INIT;
-	int rc;
+	const char *name = sb_gate_volume_name(s->set, num);
 
-	rc = sb_transport_get_open(t, s->manifest, &g);
-	if (rc)
-		return rc;
-	if (s->encrypted)
-		rc = sb_crypto_decrypt(c, sign_fpr, (struct sb_reader){sb_transport_get_read, g},
-				       (struct sb_writer){sb_buf_write, &text}, s->manifest);
-	else {
-		char buf[65536];
-		ssize_t n;
-
-		while ((n = sb_transport_get_read(g, buf, sizeof(buf))) > 0)
-			if ((rc = sb_buf_add(&text, buf, (size_t)n)))
-				break;
-		if (n < 0)
-			rc = (int)n;
-	}
-	sb_transport_get_close(g);
-	if (!rc)
-		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
-	sb_buf_release(&text);
-	return rc;
+	*fd = -1;
+	if (!name)
+		return SB_ERR_NOTFOUND;
+	return sb_gate_fetch_fd(s->g, s->set, name, s->m, SB_GATE_MAX_VOLUME, fd);
 }
 
-/* Finish the open volume: drain, verify hash and signature. */
-/* The SHA-1 of volume num as stored must be the manifest's. */
-static int check_hash(const struct setstream *s, unsigned num, const unsigned char digest[20])
+static void close_volume(struct setstream *s, bool done)
 {
-	const struct sb_manifest_vol *mv = sb_manifest_get_vol(s->m, num);
-	char hex[41], want[41];
-
-	if (mv && mv->hash_type == SB_HASH_SHA1 && !memcmp(digest, mv->hash, 20))
-		return 0;
-	sb_hex(digest, 20, hex);
-	if (mv && mv->hash_type == SB_HASH_SHA1)
-		sb_hex(mv->hash, 20, want);
-	else
-		strcpy(want, "(no SHA1 in the manifest)");
-	sb_error("volume %s does not match its manifest: SHA1 %s, expected %s",
-		 s->set->vols[num - 1], hex, want);
-	return SB_ERR_CORRUPT;
-}
-
-static int close_volume(struct setstream *s, bool check)
-{
-	unsigned char digest[20];
-	int rc = 0;
-
 	sb_tar_reader_free(s->tar);
 	s->tar = NULL;
-	if (s->spool_fd >= 0) { /* read ahead: verified before it was opened */
-		close(s->spool_fd);
-		s->spool_fd = -1;
-		s->cur_vol = 0;
-		if (check)
-			s->read_vols++;
-		return 0;
-	}
-	sb_gunzip_free(s->gz);
-	s->gz = NULL;
-	if (s->dec) {
-		if (check)
-			rc = sb_crypto_decrypt_finish(s->dec);
-		else
-			sb_crypto_decrypt_abort(s->dec);
-		s->dec = NULL;
-	} else if (check) {
-		/* unencrypted: read the rest so the hash covers every byte */
-		char buf[65536];
-		ssize_t n;
-
-		while ((n = sb_hash_reader_read(&s->hr, buf, sizeof(buf))) > 0)
-			;
-		if (n < 0)
-			rc = (int)n;
-	}
-	if (check && !rc) {
-		sb_hash_final(&s->hr.hash, digest);
-		rc = check_hash(s, s->cur_vol, digest);
-	} else {
-		sb_hash_release(&s->hr.hash);
-	}
-	sb_transport_get_close(s->get);
-	s->get = NULL;
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 	s->cur_vol = 0;
-	if (check && !rc)
+	if (done)
 		s->read_vols++;
-	return rc;
 }
 
-static ssize_t dec_read(void *ctx, void *buf, size_t n) { return sb_crypto_dec_read(ctx, buf, n); }
-
-/* The read-ahead thread: fetch, decrypt and verify volume p->vol into p->fd. */
+/* The read-ahead thread: fetch and prove volume p->vol into p->fd. */
 static void *prefetch_main(void *arg)
 {
 	struct prefetch *p = arg;
-	struct setstream *s = p->s;
-	const char *dir = getenv("TMPDIR"), *name = s->set->vols[p->vol - 1];
-	struct sb_transport_get *get = NULL;
-	struct sb_hash_reader hr = {0};
-	unsigned char digest[20];
-	int fd, rc;
 
-	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		sb_error("cannot create a temporary file for volume %s: %s", name, strerror(errno));
-		p->rc = sb_err_from_errno(errno);
-		return NULL;
-	}
-	rc = sb_transport_get_open(s->t, name, &get);
-	if (!rc)
-		rc = sb_hash_init(&hr.hash, SB_HASH_ALG_SHA1);
-	if (!rc) {
-		hr.src = (struct sb_reader){sb_transport_get_read, get};
-		rc = sb_crypto_decrypt(s->c, s->sign_fpr,
-				       (struct sb_reader){sb_hash_reader_read, &hr},
-				       (struct sb_writer){sb_fd_write, &fd}, name);
-	}
-	if (!rc) {
-		sb_hash_final(&hr.hash, digest);
-		rc = check_hash(s, p->vol, digest);
-	}
-	sb_hash_release(&hr.hash);
-	sb_transport_get_close(get);
-	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
-		rc = sb_err_from_errno(errno);
-	if (rc) {
-		close(fd);
-		fd = -1;
-	}
-	p->fd = fd;
-	p->rc = rc;
+	p->rc = fetch_volume(p->s, p->vol, &p->fd);
 	return NULL;
 }
 
@@ -214,14 +98,12 @@ static struct prefetch *prefetch_find(struct setstream *s, unsigned num)
 	return NULL;
 }
 
-/* Keep the next PREFETCH selected volumes of an encrypted set being read ahead. */
+/* Keep the next PREFETCH selected volumes being read ahead. */
 static void prefetch_next(struct setstream *s)
 {
 	size_t k;
 	int i;
 
-	if (!s->set->encrypted)
-		return;
 	for (k = s->next_vol; k < s->nvols && k < s->next_vol + PREFETCH; k++) {
 		unsigned num = s->vols[k];
 
@@ -250,57 +132,21 @@ static void prefetch_join(struct prefetch *p)
 
 static int open_volume(struct setstream *s, unsigned num)
 {
-	const char *name = num <= s->set->nvols ? s->set->vols[num - 1] : NULL;
 	struct prefetch *p = prefetch_find(s, num);
-	struct sb_reader src;
 	int rc;
 
 	if (p) {
 		prefetch_join(p);
-		if (p->rc)
-			return p->rc;
-		s->spool_fd = p->fd;
+		rc = p->rc;
+		s->fd = p->fd;
 		p->fd = -1;
-		s->cur_vol = num;
-		s->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &s->spool_fd});
-		if (!s->tar) {
-			close_volume(s, false);
-			return SB_ERR_NOMEM;
-		}
-		prefetch_next(s);
-		return 0;
+	} else {
+		rc = fetch_volume(s, num, &s->fd);
 	}
-	if (!name) {
-		sb_error("volume %u of set %s is missing on the target", num, s->set->manifest);
-		return SB_ERR_NOTFOUND;
-	}
-	rc = sb_transport_get_open(s->t, name, &s->get);
 	if (rc)
 		return rc;
-	if ((rc = sb_hash_init(&s->hr.hash, SB_HASH_ALG_SHA1))) {
-		sb_transport_get_close(s->get);
-		s->get = NULL;
-		return rc;
-	}
 	s->cur_vol = num;
-	s->hr.src = (struct sb_reader){sb_transport_get_read, s->get};
-	src = (struct sb_reader){sb_hash_reader_read, &s->hr};
-	if (s->set->encrypted) {
-		rc = sb_crypto_decrypt_start(s->c, s->sign_fpr, src, name, &s->dec);
-		if (rc) {
-			close_volume(s, false);
-			return rc;
-		}
-		src = (struct sb_reader){dec_read, s->dec};
-	} else if (strlen(name) > 2 && !strcmp(name + strlen(name) - 2, "gz")) {
-		s->gz = sb_gunzip_new(src, name);
-		if (!s->gz) {
-			close_volume(s, false);
-			return SB_ERR_NOMEM;
-		}
-		src = (struct sb_reader){sb_gunzip_read, s->gz};
-	}
-	s->tar = sb_tar_reader_new(src);
+	s->tar = sb_tar_reader_new((struct sb_reader){sb_fd_read, &s->fd});
 	if (!s->tar) {
 		close_volume(s, false);
 		return SB_ERR_NOMEM;
@@ -334,9 +180,7 @@ static int next_entry(struct setstream *s)
 			return rc;
 		}
 		if (rc == 0) {
-			rc = close_volume(s, true);
-			if (rc)
-				return rc;
+			close_volume(s, true);
 			continue;
 		}
 		rc = sb_member_split(&s->e.name, &s->prefix, &s->epath, &s->block);
@@ -454,9 +298,8 @@ int ss_next(struct setstream *s)
 	}
 }
 
-int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-	    const struct sb_set *set, const struct sb_manifest *m, const char *prefix,
-	    struct setstream **out)
+int ss_open(struct sb_gate *g, const struct sb_set *set, const struct sb_manifest *m,
+	    const char *prefix, struct setstream **out)
 {
 	struct setstream *s = calloc(1, sizeof(*s));
 	size_t i;
@@ -465,12 +308,10 @@ int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 		free(s);
 		return SB_ERR_NOMEM;
 	}
-	s->t = t;
-	s->c = c;
-	s->sign_fpr = sign_fpr;
+	s->g = g;
 	s->set = set;
 	s->m = m;
-	s->spool_fd = -1;
+	s->fd = -1;
 	s->pf[0].fd = s->pf[1].fd = -1;
 	sb_tar_entry_init(&s->e);
 	sb_tar_entry_init(&s->obj.hdr);
@@ -493,8 +334,7 @@ void ss_free(struct setstream *s)
 		if (s->pf[i].fd >= 0)
 			close(s->pf[i].fd);
 	}
-	if (s->get || s->spool_fd >= 0)
-		close_volume(s, false);
+	close_volume(s, false);
 	sb_tar_entry_release(&s->e);
 	sb_tar_entry_release(&s->obj.hdr);
 	sb_buf_release(&s->epath);

@@ -187,7 +187,8 @@ static int remove_one(const char *p, const struct stat *st, int type, struct FTW
 int sb_vcontent(const struct sb_vcontent_opts *o, uint64_t *diffs)
 {
 	struct cmp *c = calloc(1, sizeof(*c));
-	struct sb_restore_opts ro = {.target = o->target,
+	struct sb_restore_opts ro = {.gate = o->gate,
+				     .target = o->target,
 				     .crypto = o->crypto,
 				     .sign_fpr = o->sign_fpr,
 				     .time = time(NULL)};

@@ -12,6 +12,7 @@
 
 #include "sealbox/catalog.h"
 #include "sealbox/error.h"
+#include "sealbox/gate.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
@@ -50,8 +51,8 @@ struct sealed {
 struct ver {
 	const struct sb_verify_opts *o;
 	struct sb_verify_stats *st;
-	struct sb_dirent_list l;
-	struct sb_collection coll;
+	const struct sb_dirent_list *l;	  /* the gate's */
+	const struct sb_collection *coll; /* the gate's */
 	struct vseal *seals;
 	size_t nseals;
 	struct sealed *files;
@@ -157,15 +158,15 @@ static int load_seals(struct ver *v)
 	size_t i;
 	int rc = 0;
 
-	v->seals = calloc(v->l.n ? v->l.n : 1, sizeof(*v->seals));
+	v->seals = calloc(v->l->n ? v->l->n : 1, sizeof(*v->seals));
 	if (!v->seals)
 		return SB_ERR_NOMEM;
-	for (i = 0; i < v->l.n; i++) {
+	for (i = 0; i < v->l->n; i++) {
 		struct vseal *s = &v->seals[v->nseals];
 
-		if (sb_name_parse(v->l.names[i], &s->n) || s->n.kind != SB_KIND_SEAL)
+		if (sb_name_parse(v->l->names[i], &s->n) || s->n.kind != SB_KIND_SEAL)
 			continue;
-		s->name = v->l.names[i];
+		s->name = v->l->names[i];
 		sb_seal_init(&s->s);
 		v->nseals++;
 		v->st->seals++;
@@ -277,7 +278,7 @@ static void check_rollback(struct ver *v)
 {
 	if (!v->last[0])
 		return;
-	if (listed(&v->l, v->last) < 0)
+	if (listed(v->l, v->last) < 0)
 		report(v, SB_VERIFY_ROLLBACK, v->last,
 		       "the newest seal this machine wrote is not on the target: the target was "
 		       "rolled back, or its newest sets deleted");
@@ -350,8 +351,8 @@ static void set_state(struct ver *v, const struct sb_name *n, bool *manifest, bo
 	struct sb_name m;
 
 	*manifest = *index = false;
-	for (size_t i = 0; i < v->l.n; i++)
-		if (!sb_name_parse(v->l.names[i], &m) && same_set(&m, n)) {
+	for (size_t i = 0; i < v->l->n; i++)
+		if (!sb_name_parse(v->l->names[i], &m) && same_set(&m, n)) {
 			*manifest |= m.kind == SB_KIND_MANIFEST;
 			*index |= m.kind == SB_KIND_INDEX;
 		}
@@ -420,15 +421,15 @@ static bool newer_seal(const struct ver *v, time_t t)
 /* Sizes, missing and unexpected files; *total: bytes to hash. */
 static int check_listing(struct ver *v, uint64_t *total)
 {
-	struct sb_name *done = calloc(v->l.n ? v->l.n : 1, sizeof(*done));
+	struct sb_name *done = calloc(v->l->n ? v->l->n : 1, sizeof(*done));
 	size_t i, ndone = 0;
 	struct sb_name n;
 
 	if (!done)
 		return SB_ERR_NOMEM;
 	*total = 0;
-	for (i = 0; i < v->l.n; i++) {
-		const char *name = v->l.names[i];
+	for (i = 0; i < v->l->n; i++) {
+		const char *name = v->l->names[i];
 		struct sealed *f;
 
 		if (!sb_name_parse(name, &n) && n.kind == SB_KIND_SEAL)
@@ -440,15 +441,15 @@ static int check_listing(struct ver *v, uint64_t *total)
 		}
 		f->seen = true;
 		v->st->files++;
-		if (v->l.sizes[i] < f->f->size)
+		if (v->l->sizes[i] < f->f->size)
 			report(v, SB_VERIFY_TRUNCATED, name,
 			       "truncated: %llu bytes, its seal %s says %llu",
-			       (unsigned long long)v->l.sizes[i], f->seal->name,
+			       (unsigned long long)v->l->sizes[i], f->seal->name,
 			       (unsigned long long)f->f->size);
-		else if (v->l.sizes[i] > f->f->size)
+		else if (v->l->sizes[i] > f->f->size)
 			report(v, SB_VERIFY_TRUNCATED, name,
 			       "size changed: %llu bytes, its seal %s says %llu",
-			       (unsigned long long)v->l.sizes[i], f->seal->name,
+			       (unsigned long long)v->l->sizes[i], f->seal->name,
 			       (unsigned long long)f->f->size);
 		else
 			*total += f->f->size;
@@ -518,9 +519,9 @@ static int hash_sealed(struct ver *v, uint64_t total)
 		return SB_ERR_NOMEM;
 	for (i = 0; i < v->nfiles && !rc; i++) {
 		const struct sealed *f = &v->files[i];
-		ssize_t k = listed(&v->l, f->name);
+		ssize_t k = listed(v->l, f->name);
 
-		if (!f->seen || k < 0 || v->l.sizes[k] != f->f->size)
+		if (!f->seen || k < 0 || v->l->sizes[k] != f->f->size)
 			continue;
 		rc = hash_file(v, f->name, SB_HASH_ALG_SHA256, sha, &got, &done, total, buf);
 		if (rc)
@@ -560,7 +561,7 @@ static int check_unsealed(struct ver *v, const struct sb_set *s)
 	if (!v->o->decrypt)
 		return 0;
 	sb_manifest_init(&m);
-	if (sb_fetch_manifest(v->o->target, v->o->decrypt, v->o->sign_fpr, s, &m)) {
+	if (sb_gate_manifest(v->o->gate, s, &m)) {
 		report(v, SB_VERIFY_MODIFIED, s->manifest,
 		       "manifest cannot be decrypted and verified");
 		sb_manifest_release(&m);
@@ -591,6 +592,31 @@ static int check_unsealed(struct ver *v, const struct sb_set *s)
 	return rc;
 }
 
+/*
+ * The gate's rules for each chain, as restore and mount apply them: what
+ * they refuse that the seal checks above do not see (an unsigned set in a
+ * signed chain, an unsealed set after a sealed one, a set missing in
+ * between) is reported here; the gate has named the file.
+ */
+static int prove_chain(struct ver *v, const struct sb_chain *ch)
+{
+	int rc = sb_gate_prove(v->o->gate, ch, ch->nsets);
+
+	switch (rc) {
+	case SB_ERR_UNSIGNED:
+		report(v, SB_VERIFY_UNEXPECTED, ch->sets[0].manifest,
+		       "the chain holds a set that is neither encrypted nor signed");
+		return 0;
+	case SB_ERR_CHAIN:
+		report(v, SB_VERIFY_CHAIN, ch->sets[0].manifest,
+		       "the chain that starts here is broken (see above)");
+		return 0;
+	case SB_ERR_BADSIG:
+	case SB_ERR_CORRUPT: return 0; /* the seal checks report these by class */
+	default: return rc;
+	}
+}
+
 int sb_verify(const struct sb_verify_opts *o, struct sb_verify_stats *st)
 {
 	struct ver v = {.o = o, .st = st};
@@ -599,17 +625,15 @@ int sb_verify(const struct sb_verify_opts *o, struct sb_verify_stats *st)
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	rc = sb_transport_list(o->target, &v.l);
-	if (!rc)
-		rc = sb_collection_build(&v.l, &v.coll);
-	if (!rc)
-		rc = read_catalog(&v);
+	v.l = sb_gate_listing(o->gate);
+	v.coll = sb_gate_collection(o->gate);
+	rc = read_catalog(&v);
 	if (!rc)
 		rc = load_seals(&v);
 	if (rc)
 		goto out;
-	for (i = 0; i < v.coll.nchains; i++)
-		st->sets += v.coll.chains[i].nsets;
+	for (i = 0; i < v.coll->nchains; i++)
+		st->sets += v.coll->chains[i].nsets;
 	check_ids(&v);
 	if ((rc = check_links(&v)))
 		goto out;
@@ -618,80 +642,15 @@ int sb_verify(const struct sb_verify_opts *o, struct sb_verify_stats *st)
 		goto out;
 	if (!o->quick && (rc = hash_sealed(&v, total)))
 		goto out;
-	for (i = 0; i < v.coll.nchains && !rc; i++)
-		for (j = 0; j < v.coll.chains[i].nsets && !rc; j++)
-			rc = check_unsealed(&v, &v.coll.chains[i].sets[j]);
+	for (i = 0; i < v.coll->nchains && !rc; i++)
+		rc = prove_chain(&v, &v.coll->chains[i]);
+	for (i = 0; i < v.coll->nchains && !rc; i++)
+		for (j = 0; j < v.coll->chains[i].nsets && !rc; j++)
+			rc = check_unsealed(&v, &v.coll->chains[i].sets[j]);
 out:
 	for (i = 0; i < v.nseals; i++)
 		sb_seal_release(&v.seals[i].s);
 	free(v.seals);
 	free(v.files);
-	sb_collection_release(&v.coll);
-	sb_dirent_list_release(&v.l);
-	return rc;
-}
-
-/* ---- the per-set check of restore and mount ---- */
-
-int sb_verify_set(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-		  const struct sb_dirent_list *l, const struct sb_set *s)
-{
-	struct sb_buf text = SB_BUF_INIT;
-	struct sb_seal seal;
-	enum sb_seal_verdict verdict;
-	struct sb_name n;
-	const char *names[4096];
-	char why[256];
-	size_t i, k;
-	int rc;
-
-	if (!sign_fpr)
-		return 0;
-	if (!s->seal) {
-		/* a sealbox set (it has an index) younger than a seal lost its seal */
-		for (i = 0; s->index && i < l->n; i++)
-			if (!sb_name_parse(l->names[i], &n) && n.kind == SB_KIND_SEAL &&
-			    n.t1 < s->t1) {
-				sb_error(
-					"set %s has no seal, but older sets on the target are sealed: "
-					"its seal was removed",
-					s->manifest ? s->manifest : s->index);
-				return SB_ERR_CORRUPT;
-			}
-		return 0;
-	}
-	sb_seal_init(&seal);
-	rc = sb_transport_get_all(t, s->seal, &text);
-	if (!rc)
-		rc = sb_seal_verify(c, sign_fpr, text.data, text.len, &seal, &verdict, why);
-	if (!rc && verdict != SB_SEAL_GOOD) {
-		sb_error("seal %s %s", s->seal, why);
-		rc = SB_ERR_BADSIG;
-	} else if (!rc && (seal.full != s->full || seal.t0 != s->t0 || seal.t1 != s->t1)) {
-		sb_error("seal %s describes another set than its name says", s->seal);
-		rc = SB_ERR_CORRUPT;
-	}
-	for (i = 0; !rc && i < seal.nfiles; i++) {
-		ssize_t at = listed(l, seal.files[i].name);
-
-		if (at < 0) {
-			sb_error("%s, listed in seal %s, is missing on the target",
-				 seal.files[i].name, s->seal);
-			rc = SB_ERR_CORRUPT;
-		} else if (l->sizes[at] != seal.files[i].size) {
-			sb_error("%s has %llu bytes, its seal %s says %llu", seal.files[i].name,
-				 (unsigned long long)l->sizes[at], s->seal,
-				 (unsigned long long)seal.files[i].size);
-			rc = SB_ERR_CORRUPT;
-		}
-	}
-	k = rc ? 0 : sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
-	for (i = 0; !rc && i < k; i++)
-		if (strcmp(names[i], s->seal) && !sb_seal_find(&seal, names[i])) {
-			sb_error("%s is not listed in its set's seal %s", names[i], s->seal);
-			rc = SB_ERR_CORRUPT;
-		}
-	sb_seal_release(&seal);
-	sb_buf_release(&text);
 	return rc;
 }

@@ -14,6 +14,7 @@
 
 #include "sealbox/delta.h"
 #include "sealbox/error.h"
+#include "sealbox/hash.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/idname.h"
 #include "sealbox/index.h"
@@ -115,19 +116,12 @@ static int insert_rec(struct importer *im, const struct sb_index_rec *r)
 static int import_remote(struct importer *im, const struct sb_set *s)
 {
 	struct sb_snapview *v = im->v;
-	struct sb_transport_get *g;
 	struct sb_buf text = SB_BUF_INIT;
 	struct sb_index_rec r;
 	size_t pos = strlen(SB_INDEX_HEADER);
 	int rc;
 
-	rc = sb_transport_get_open(v->o.target, s->index, &g);
-	if (rc)
-		return rc;
-	rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr,
-			       (struct sb_reader){sb_transport_get_read, g},
-			       (struct sb_writer){sb_buf_write, &text}, s->index);
-	sb_transport_get_close(g);
+	rc = sb_gate_fetch_buf(v->o.gate, s, s->index, NULL, SB_SNAPVIEW_MAX_INDEX, &text);
 	if (rc)
 		goto out;
 	if (text.len < pos || memcmp(text.data, SB_INDEX_HEADER, pos)) {
@@ -164,9 +158,9 @@ static int import_build(struct importer *im, const struct sb_set *s)
 	sb_notice("building the index of %s from its volumes (once)", s->manifest);
 	sb_manifest_init(&m);
 	sb_index_rec_init(&r);
-	rc = sb_fetch_manifest(v->o.target, v->o.crypto, v->o.sign_fpr, s, &m);
+	rc = sb_gate_manifest(v->o.gate, s, &m);
 	if (!rc)
-		rc = ss_open(v->o.target, v->o.crypto, v->o.sign_fpr, s, &m, "", &ss);
+		rc = ss_open(v->o.gate, s, &m, "", &ss);
 	while (!rc && (got = ss_peek(ss, &o)) == 1) {
 		r.kind = o->kind == SS_DELETED ? 'x' : o->kind == SS_DIFF ? 'd' : 's';
 		r.type = o->hdr.type;
@@ -205,16 +199,30 @@ static int import_build(struct importer *im, const struct sb_set *s)
 	return rc;
 }
 
+/*
+ * A set's row in the index cache is keyed by its manifest's name and, for a
+ * sealed set, its seal's SHA-256: a set the server replaced is a new row,
+ * never served from what was imported of the old one.
+ */
 static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, int *complete)
 {
+	unsigned char sha[32];
+	char key[512], hex[65];
 	sqlite3_stmt *st;
 	int rc = 0;
+
+	if (sb_gate_seal_sha(v->o.gate, s, sha)) {
+		sb_hex(sha, 32, hex);
+		snprintf(key, sizeof(key), "%s %s", s->manifest, hex);
+	} else {
+		snprintf(key, sizeof(key), "%s", s->manifest);
+	}
 
 	if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO sets(target, name) VALUES(?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");
 	sqlite3_bind_text(st, 1, v->target_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, s->manifest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = sv_db_fail(v, "insert set");
 	sqlite3_finalize(st);
@@ -226,7 +234,7 @@ static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, i
 		    &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");
 	sqlite3_bind_text(st, 1, v->target_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, s->manifest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		complete[0] = sqlite3_column_int(st, 1);
@@ -491,11 +499,8 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 		rc = SB_ERR_NOMEM;
 		goto fail;
 	}
-	rc = sb_transport_list(o->target, &v->listing);
-	if (!rc)
-		rc = sb_collection_build(&v->listing, &v->coll);
-	if (!rc)
-		rc = sb_mkdirs(dir, 0700);
+	v->coll = sb_gate_collection(o->gate);
+	rc = sb_mkdirs(dir, 0700);
 	if (rc)
 		goto fail;
 	snprintf(path, sizeof(path), "%s/index.db", dir);
@@ -516,31 +521,31 @@ int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out)
 		rc = sv_db_fail(v, "prepare");
 		goto fail;
 	}
-	for (c = 0; c < v->coll.nchains; c++)
-		total += v->coll.chains[c].nsets;
+	for (c = 0; c < v->coll->nchains; c++)
+		total += v->coll->chains[c].nsets;
 	v->snaps = calloc(total ? total : 1, sizeof(*v->snaps));
 	v->chain_set_ids = calloc(total ? total : 1, sizeof(*v->chain_set_ids));
-	v->chain_base = calloc(v->coll.nchains ? v->coll.nchains : 1, sizeof(*v->chain_base));
+	v->chain_base = calloc(v->coll->nchains ? v->coll->nchains : 1, sizeof(*v->chain_base));
 	if (!v->snaps || !v->chain_set_ids || !v->chain_base) {
 		rc = SB_ERR_NOMEM;
 		goto fail;
 	}
-	for (c = 0; c < v->coll.nchains; c++) {
+	for (c = 0; c < v->coll->nchains; c++) {
+		/* every chain whole and proven, or nothing is mounted */
+		if ((rc = sb_gate_prove(o->gate, &v->coll->chains[c], v->coll->chains[c].nsets))) {
+			sb_error("refusing to mount %s", sb_transport_describe(o->target));
+			goto fail;
+		}
+	}
+	for (c = 0; c < v->coll->nchains; c++) {
 		v->chain_base[c] = v->nsnaps;
-		for (k = 0; k < v->coll.chains[c].nsets; k++) {
+		for (k = 0; k < v->coll->chains[c].nsets; k++) {
 			struct sv_snap *sn = &v->snaps[v->nsnaps];
 			int flags[2] = {0, 0};
 
-			sn->set = &v->coll.chains[c].sets[k];
+			sn->set = &v->coll->chains[c].sets[k];
 			sn->chain = c;
 			sn->seq = k;
-			/* a set whose seal fails is not shown (nor the chain after it) */
-			if ((rc = sb_verify_set(o->target, o->crypto, o->sign_fpr, &v->listing,
-						sn->set))) {
-				sb_error("refusing to mount %s: its seal does not check out",
-					 sb_transport_describe(o->target));
-				goto fail;
-			}
 			if ((rc = set_row(v, sn->set, &sn->set_id, flags)))
 				goto fail;
 			if (!flags[0] && (rc = import_set(v, sn))) {
@@ -569,8 +574,6 @@ void sb_snapview_close(struct sb_snapview *v)
 	sqlite3_finalize(v->st_lookup);
 	sqlite3_finalize(v->st_readdir);
 	sqlite3_close(v->db);
-	sb_collection_release(&v->coll);
-	sb_dirent_list_release(&v->listing);
 	free(v->snaps);
 	free(v->chain_set_ids);
 	free(v->chain_base);

@@ -128,68 +128,19 @@ static int copy_to_fd(struct sb_reader in, int fd)
 	return (int)n;
 }
 
-static int drain(struct sb_reader in)
-{
-	char buf[65536];
-	ssize_t n;
-
-	while ((n = in.read(in.ctx, buf, sizeof(buf))) > 0)
-		;
-	return (int)n;
-}
-
 static int fetch_volume(struct sb_snapview *v, const struct sb_set *s, unsigned vol, int fd)
 {
-	const char *name = vol && vol <= s->nvols ? s->vols[vol - 1] : NULL;
-	const struct sb_manifest_vol *mv;
+	const char *name = sb_gate_volume_name(s, vol);
 	struct sb_manifest m;
-	struct sb_transport_get *get = NULL;
-	struct sb_hash_reader h = {0};
-	struct sb_gunzip *gz = NULL;
-	unsigned char digest[20];
-	size_t nl;
 	int rc;
 
-	if (!name) {
-		sb_error("volume %u of %s is missing on the target", vol, s->manifest);
+	if (!name)
 		return SB_ERR_NOTFOUND;
-	}
 	sb_manifest_init(&m);
-	rc = sb_fetch_manifest(v->o.target, v->o.crypto, v->o.sign_fpr, s, &m);
-	if (rc)
-		goto out;
-	mv = sb_manifest_get_vol(&m, vol);
-	if ((rc = sb_transport_get_open(v->o.target, name, &get)))
-		goto out;
-	h.src = (struct sb_reader){sb_transport_get_read, get};
-	if ((rc = sb_hash_init(&h.hash, SB_HASH_ALG_SHA1)))
-		goto out;
-	nl = strlen(name);
-	if (s->encrypted) {
-		rc = sb_crypto_decrypt(v->o.crypto, v->o.sign_fpr,
-				       (struct sb_reader){sb_hash_reader_read, &h},
-				       (struct sb_writer){sb_fd_write, &fd}, name);
-	} else if (nl > 2 && !strcmp(name + nl - 2, "gz")) {
-		gz = sb_gunzip_new((struct sb_reader){sb_hash_reader_read, &h}, name);
-		rc = gz ? copy_to_fd((struct sb_reader){sb_gunzip_read, gz}, fd) : SB_ERR_NOMEM;
-		if (!rc) /* the hash covers every byte stored */
-			rc = drain((struct sb_reader){sb_hash_reader_read, &h});
-	} else {
-		rc = copy_to_fd((struct sb_reader){sb_hash_reader_read, &h}, fd);
-	}
-	if (!rc) {
-		sb_hash_final(&h.hash, digest);
-		if (!mv || mv->hash_type != SB_HASH_SHA1 || memcmp(digest, mv->hash, 20)) {
-			sb_error(
-				"volume %s does not match its manifest: refusing to serve its files",
-				name);
-			rc = SB_ERR_CORRUPT;
-		}
-	}
-out:
-	sb_hash_release(&h.hash);
-	sb_gunzip_free(gz);
-	sb_transport_get_close(get);
+	rc = sb_gate_manifest(v->o.gate, s, &m);
+	if (!rc)
+		rc = sb_gate_fetch(v->o.gate, s, name, &m, SB_GATE_MAX_VOLUME,
+				   (struct sb_writer){sb_fd_write, &fd});
 	sb_manifest_release(&m);
 	return rc;
 }

@@ -32,8 +32,7 @@ struct sv_cache_file {
 struct sb_snapview {
 	struct sb_snapview_opts o;
 	char *target_id;
-	struct sb_dirent_list listing;
-	struct sb_collection coll;
+	const struct sb_collection *coll; /* the gate's */
 	struct sv_snap *snaps;
 	size_t nsnaps;
 	int64_t *chain_set_ids; /* per chain: set ids by seq, flattened */

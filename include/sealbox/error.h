@@ -30,6 +30,9 @@ enum sb_err {
 	SB_ERR_PARTIAL = -16,	  /* done, but some files could not be read */
 	SB_ERR_PERM = -17,	  /* permission denied (local or on the target) */
 	SB_ERR_LOCKED = -18,	  /* another sealbox holds the lock */
+	SB_ERR_CHAIN = -19,	  /* a set missing, replayed, reordered or foreign */
+	SB_ERR_ROLLBACK = -20,	  /* the target is older than what this machine wrote */
+	SB_ERR_UNSIGNED = -21,	  /* an unencrypted (unsigned) set where signed ones are due */
 };
 
 /* Short static description of an sb_err code; never NULL. */

@@ -2,7 +2,7 @@
 /*
  * setstream.h - the reader's stream (restore, verify, and the snapshot view
  * above them): the objects of one backup set, read from its volumes in order (only the volumes a
- * path may be in), verified volume by volume. An object is one snapshot/diff/deleted entry, or a
+ * path may be in), each proven by the gate before it is parsed. An object is one snapshot/diff/deleted entry, or a
  * run of multivol chunks read as one stream of data.
  */
 #ifndef SEALBOX_SETSTREAM_H
@@ -12,7 +12,7 @@
 
 #include "sealbox/buf.h"
 #include "sealbox/chain.h"
-#include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/manifest.h"
 #include "sealbox/tar.h"
 #include "sealbox/transport.h"
@@ -30,16 +30,10 @@ struct ss_object {
 	uint64_t offset; /* ... and offset in that volume's plaintext */
 };
 
-/*
- * Fetch, decrypt and verify the manifest of set s into m (caller releases).
- */
-int sb_fetch_manifest(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-		      const struct sb_set *s, struct sb_manifest *m);
-
-/* prefix: only volumes that may hold it are read ("" for all). m borrowed. */
-int ss_open(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-	    const struct sb_set *s, const struct sb_manifest *m, const char *prefix,
-	    struct setstream **out);
+/* Set s (proven by g, gate.h): only volumes that may hold prefix are read
+ * ("" for all). m (its manifest, from sb_gate_manifest()) is borrowed. */
+int ss_open(struct sb_gate *g, const struct sb_set *s, const struct sb_manifest *m,
+	    const char *prefix, struct setstream **out);
 /* 1: *o is the current object; 0: the set is exhausted (all verified); < 0 error. */
 int ss_peek(struct setstream *s, const struct ss_object **o);
 /* Data of the current object (across chunks and volumes): > 0, 0 at its end, < 0. */

@@ -37,7 +37,11 @@
 
 struct sb_snapview;
 
+/* An index is read into memory before it is imported: at most this much. */
+#define SB_SNAPVIEW_MAX_INDEX (64u << 20)
+
 struct sb_snapview_opts {
+	struct sb_gate *gate; /* the target, proven (gate.h) */
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;	  /* every file read must be signed by it */

@@ -12,12 +12,14 @@
 #include <stdint.h>
 
 #include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/transport.h"
 
 /* path: relative to the source ("." for its root); what: the difference. */
 typedef void (*sb_vcontent_fn)(void *ctx, const char *path, const char *what);
 
 struct sb_vcontent_opts {
+	struct sb_gate *gate; /* the target, proven (gate.h) */
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;

@@ -23,6 +23,7 @@
 
 #include "sealbox/chain.h"
 #include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/transport.h"
 
 enum sb_verify_class {
@@ -47,6 +48,7 @@ typedef void (*sb_verify_report_fn)(void *ctx, enum sb_verify_class c, const cha
 typedef void (*sb_verify_progress_fn)(void *ctx, uint64_t done, uint64_t total, const char *file);
 
 struct sb_verify_opts {
+	struct sb_gate *gate; /* the target (gate.h): listing, chain rules, manifests */
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the public signing key */
 	const char *sign_fpr;
@@ -70,15 +72,5 @@ struct sb_verify_stats {
 /* 0 when the check ran (problems are counted in st), else an operational
  * error (target unreachable, key missing), logged. */
 int sb_verify(const struct sb_verify_opts *o, struct sb_verify_stats *st);
-
-/*
- * Before restore/mount use set s: if it has a seal, the seal must be good
- * (signed by sign_fpr, naming s) and list exactly s's files with the sizes
- * in listing l; a sealbox set (with an index) without a seal is refused
- * when an older seal exists. 0, SB_ERR_BADSIG or SB_ERR_CORRUPT (logged,
- * naming the remote file). sign_fpr NULL: nothing is checked.
- */
-int sb_verify_set(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
-		  const struct sb_dirent_list *l, const struct sb_set *s);
 
 #endif

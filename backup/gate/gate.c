@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gate.c - the one gate for trust (see gate.h): listing and chain rules,
+ * seals, and proven fetches. Nothing else in the tree opens a remote file
+ * for its contents.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sealbox/error.h"
+#include "sealbox/gate.h"
+#include "sealbox/gunzip.h"
+#include "sealbox/hash.h"
+#include "sealbox/log.h"
+#include "sealbox/names.h"
+#include "sealbox/seal.h"
+#include "sealbox/timefmt.h"
+
+struct proven {
+	const struct sb_set *set;
+	bool sealed;
+	struct sb_seal seal;
+	unsigned char seal_sha[32];
+};
+
+struct sb_gate {
+	struct sb_gate_opts o;
+	struct sb_dirent_list l;
+	struct sb_collection coll;
+	bool rollback_checked;
+	pthread_mutex_t mu;
+	struct proven *pv;
+	size_t npv, cap;
+};
+
+const struct sb_dirent_list *sb_gate_listing(const struct sb_gate *g) { return &g->l; }
+const struct sb_collection *sb_gate_collection(const struct sb_gate *g) { return &g->coll; }
+bool sb_gate_rollback_checked(const struct sb_gate *g) { return g->rollback_checked; }
+
+static const struct proven *find_proven(const struct sb_gate *g, const struct sb_set *s)
+{
+	for (size_t i = 0; i < g->npv; i++)
+		if (g->pv[i].set == s)
+			return &g->pv[i];
+	return NULL;
+}
+
+static void sha256_of(const void *p, size_t n, unsigned char out[32])
+{
+	struct sb_hash h;
+
+	memset(out, 0, 32);
+	if (sb_hash_init(&h, SB_HASH_ALG_SHA256) == 0) {
+		sb_hash_update(&h, p, n);
+		sb_hash_final(&h, out);
+	}
+}
+
+static ssize_t listed(const struct sb_dirent_list *l, const char *name)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->names[mid], name);
+
+		if (!c)
+			return (ssize_t)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* A small remote file (a seal), at most max bytes. */
+static int get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out)
+{
+	struct sb_transport_get *get;
+	char buf[65536];
+	ssize_t n;
+	int rc;
+
+	if ((rc = sb_transport_get_open(g->o.target, name, &get)))
+		return rc;
+	while ((n = sb_transport_get_read(get, buf, sizeof(buf))) > 0) {
+		if (out->len + (size_t)n > max) {
+			sb_error("%s is larger than %zu bytes: not a file sealbox wrote", name, max);
+			rc = SB_ERR_CORRUPT;
+			break;
+		}
+		if ((rc = sb_buf_add(out, buf, (size_t)n)))
+			break;
+	}
+	if (n < 0 && !rc)
+		rc = (int)n;
+	sb_transport_get_close(get);
+	return rc;
+}
+
+/* ---- the listing: bounds, dates, rollback ---- */
+
+static int check_dates(struct sb_gate *g)
+{
+	time_t limit = time(NULL) + SB_GATE_FUTURE_SKEW;
+	struct sb_name n;
+	char when[32];
+
+	for (size_t i = 0; i < g->l.n; i++) {
+		if (sb_name_parse(g->l.names[i], &n) || n.t1 <= limit)
+			continue;
+		sb_time_format_iso(n.t1, when);
+		sb_error("%s on %s is dated %s, in the future: refusing a target that a clock "
+			 "or the server set ahead",
+			 sb_log_str(g->l.names[i], strlen(g->l.names[i])),
+			 sb_transport_describe(g->o.target), when);
+		return SB_ERR_CORRUPT;
+	}
+	return 0;
+}
+
+static int parse_hex32(const char *hex, unsigned char out[32])
+{
+	if (!hex || strlen(hex) != 64)
+		return SB_ERR_PARAM;
+	for (int i = 0; i < 32; i++) {
+		int a = sb_hexval(hex[2 * i]), b = sb_hexval(hex[2 * i + 1]);
+
+		if (a < 0 || b < 0)
+			return SB_ERR_PARAM;
+		out[i] = (unsigned char)(a << 4 | b);
+	}
+	return 0;
+}
+
+/* Some seal on the target must hash to want; names it in *which. */
+static int find_seal_by_sha(struct sb_gate *g, const unsigned char want[32], const char **which)
+{
+	struct sb_buf text = SB_BUF_INIT;
+	unsigned char sha[32];
+	struct sb_name n;
+	int rc = 0;
+
+	*which = NULL;
+	for (size_t i = g->l.n; i-- > 0 && !*which;) { /* newest names sort last */
+		if (sb_name_parse(g->l.names[i], &n) || n.kind != SB_KIND_SEAL)
+			continue;
+		sb_buf_reset(&text);
+		if ((rc = get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text)))
+			break;
+		sha256_of(text.data, text.len, sha);
+		if (!memcmp(sha, want, 32))
+			*which = g->l.names[i];
+	}
+	sb_buf_release(&text);
+	return rc;
+}
+
+static int check_rollback(struct sb_gate *g)
+{
+	const char *which;
+	unsigned char want[32];
+	struct sb_name last, n;
+	int rc;
+
+	if (g->o.expect_seal) {
+		if (parse_hex32(g->o.expect_seal, want)) {
+			sb_error("--expect-seal %s: not a SHA-256 (64 hex digits)",
+				 sb_log_str(g->o.expect_seal, strlen(g->o.expect_seal)));
+			return SB_ERR_PARAM;
+		}
+		if ((rc = find_seal_by_sha(g, want, &which)))
+			return rc;
+		if (!which) {
+			sb_error("no seal on %s has the SHA-256 %s given with --expect-seal: the "
+				 "target was rolled back, or its seals replaced",
+				 sb_transport_describe(g->o.target), g->o.expect_seal);
+			return SB_ERR_ROLLBACK;
+		}
+		g->rollback_checked = true;
+	}
+	if (!g->o.last_seal || !g->o.last_sha || sb_name_parse(g->o.last_seal, &last))
+		return 0;
+	g->rollback_checked = true;
+	if (listed(&g->l, g->o.last_seal) >= 0) {
+		struct sb_buf text = SB_BUF_INIT;
+		unsigned char sha[32];
+
+		rc = get_small(g, g->o.last_seal, SB_GATE_MAX_SEAL, &text);
+		sha256_of(text.data, text.len, sha);
+		sb_buf_release(&text);
+		if (!rc && memcmp(sha, g->o.last_sha, 32)) {
+			sb_error("seal %s on %s is not the one this machine wrote: replaced",
+				 g->o.last_seal, sb_transport_describe(g->o.target));
+			rc = SB_ERR_CHAIN;
+		}
+		return rc;
+	}
+	/* gone: fine only when a newer seal follows it (it links back to it) */
+	for (size_t i = 0; i < g->l.n; i++)
+		if (!sb_name_parse(g->l.names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 > last.t1)
+			return 0;
+	sb_error("%s, the newest seal this machine wrote, is not on %s: the target was rolled "
+		 "back or its newest sets deleted",
+		 g->o.last_seal, sb_transport_describe(g->o.target));
+	return SB_ERR_ROLLBACK;
+}
+
+int sb_gate_open(const struct sb_gate_opts *o, struct sb_gate **out)
+{
+	struct sb_gate *g = calloc(1, sizeof(*g));
+	int rc;
+
+	*out = NULL;
+	if (!g)
+		return SB_ERR_NOMEM;
+	g->o = *o;
+	pthread_mutex_init(&g->mu, NULL);
+	rc = sb_transport_list(o->target, &g->l);
+	if (!rc && g->l.n > SB_GATE_MAX_NAMES) {
+		sb_error("%s holds %zu files, more than the %u a target of sealbox may hold",
+			 sb_transport_describe(o->target), g->l.n, SB_GATE_MAX_NAMES);
+		rc = SB_ERR_CORRUPT;
+	}
+	if (!rc)
+		rc = check_dates(g);
+	if (!rc)
+		rc = sb_collection_build(&g->l, &g->coll);
+	if (!rc)
+		rc = check_rollback(g);
+	if (rc) {
+		sb_gate_close(g);
+		return rc;
+	}
+	*out = g;
+	return 0;
+}
+
+void sb_gate_close(struct sb_gate *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->npv; i++)
+		sb_seal_release(&g->pv[i].seal);
+	free(g->pv);
+	sb_collection_release(&g->coll);
+	sb_dirent_list_release(&g->l);
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+}
+
+/* ---- the chain rules ---- */
+
+static const char *set_name(const struct sb_set *s)
+{
+	return s->manifest ? s->manifest : s->seal ? s->seal : s->index ? s->index : "(a set)";
+}
+
+static bool chain_signed(const struct sb_chain *ch)
+{
+	for (size_t i = 0; i < ch->nsets; i++)
+		if (ch->sets[i].encrypted || ch->sets[i].seal)
+			return true;
+	return false;
+}
+
+/* An incremental of the target that follows a set that is not there. */
+static int check_whole(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
+{
+	time_t start = sb_chain_start(ch), upto = ch->sets[nsets - 1].t1;
+	const struct sb_collection *c = &g->coll;
+	char when[32];
+
+	for (size_t i = 0; i < c->norphans; i++) {
+		const struct sb_set *o = &c->orphans[i];
+
+		if (o->t0 < start)
+			continue; /* a leftover of an older chain */
+		if (nsets < ch->nsets && o->t1 > upto)
+			continue; /* after the snapshot asked for */
+		sb_time_format_iso(o->t0, when);
+		sb_error("%s follows a set of %s that is missing on %s: the chain is broken there "
+			 "(a set was removed or replaced)",
+			 set_name(o), when, sb_transport_describe(g->o.target));
+		return SB_ERR_CHAIN;
+	}
+	for (size_t i = 1; i < nsets; i++)
+		if (ch->sets[i].t0 != ch->sets[i - 1].t1 || ch->sets[i].full)
+			return SB_ERR_INTERNAL;
+	return 0;
+}
+
+static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *p)
+{
+	struct sb_buf text = SB_BUF_INIT;
+	enum sb_seal_verdict verdict;
+	const char *names[4096];
+	char why[256];
+	size_t i, k;
+	int rc;
+
+	rc = get_small(g, s->seal, SB_GATE_MAX_SEAL, &text);
+	if (!rc) {
+		sha256_of(text.data, text.len, p->seal_sha);
+		rc = sb_seal_verify(g->o.crypto, g->o.sign_fpr, text.data, text.len, &p->seal,
+				    &verdict, why);
+	}
+	sb_buf_release(&text);
+	if (rc)
+		return rc;
+	if (verdict != SB_SEAL_GOOD) {
+		sb_error("seal %s %s", s->seal, why);
+		return SB_ERR_BADSIG;
+	}
+	if (p->seal.full != s->full || p->seal.t0 != s->t0 || p->seal.t1 != s->t1) {
+		sb_error("seal %s describes another set than its name says: a set copied or "
+			 "renamed (replayed)",
+			 s->seal);
+		return SB_ERR_CHAIN;
+	}
+	for (i = 0; i < p->seal.nfiles; i++) {
+		const struct sb_seal_file *f = &p->seal.files[i];
+		ssize_t at = listed(&g->l, f->name);
+
+		if (at < 0) {
+			sb_error("%s, listed in seal %s, is missing on the target", f->name, s->seal);
+			return SB_ERR_CORRUPT;
+		}
+		if (g->l.sizes && g->l.sizes[at] != f->size) {
+			sb_error("%s has %llu bytes, its seal %s says %llu", f->name,
+				 (unsigned long long)g->l.sizes[at], s->seal,
+				 (unsigned long long)f->size);
+			return SB_ERR_CORRUPT;
+		}
+	}
+	k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
+	for (i = 0; i < k; i++)
+		if (strcmp(names[i], s->seal) && !sb_seal_find(&p->seal, names[i])) {
+			sb_error("%s is not listed in its set's seal %s: added by the server",
+				 names[i], s->seal);
+			return SB_ERR_CORRUPT;
+		}
+	if (!s->manifest || !sb_seal_find(&p->seal, s->manifest)) {
+		sb_error("seal %s lists no manifest", s->seal);
+		return SB_ERR_CORRUPT;
+	}
+	p->sealed = true;
+	return 0;
+}
+
+/* Prove set i of ch; prev is set i - 1's proof (NULL for the first). */
+static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
+		     const struct proven *prev, const char *backup_id, struct proven *p)
+{
+	const struct sb_set *s = &ch->sets[i];
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	sb_seal_init(&p->seal);
+	p->set = s;
+	if (chain_signed(ch) && !s->encrypted) {
+		sb_error("%s is not encrypted, so not signed, in a chain that is: refusing a set "
+			 "the server may have made",
+			 set_name(s));
+		return SB_ERR_UNSIGNED;
+	}
+	if (!s->seal) {
+		/* unsealed sets are duplicity's; sealbox seals every set it writes */
+		if (prev && prev->sealed) {
+			sb_error("%s has no seal, but the set before it, %s, is sealed: its seal "
+				 "was removed, or the set was not written by sealbox",
+				 set_name(s), set_name(prev->set));
+			return SB_ERR_CHAIN;
+		}
+		if (s->index) {
+			sb_error("%s has an index but no seal: sealbox wrote it and its seal was "
+				 "removed",
+				 set_name(s));
+			return SB_ERR_CHAIN;
+		}
+		return 0;
+	}
+	if (!g->o.sign_fpr || !g->o.crypto) {
+		sb_error("the chain on %s is signed: give --sign-key FPR, the key every file must "
+			 "be signed by",
+			 sb_transport_describe(g->o.target));
+		return SB_ERR_PARAM;
+	}
+	if ((rc = prove_seal(g, s, p)))
+		return rc;
+	if (backup_id && strcmp(p->seal.backup_id, backup_id)) {
+		sb_error("seal %s belongs to another backup (id %s, the chain's is %s): a set "
+			 "copied from elsewhere",
+			 s->seal, p->seal.backup_id, backup_id);
+		return SB_ERR_CHAIN;
+	}
+	if (prev && prev->sealed) {
+		if (!p->seal.has_prev || memcmp(p->seal.prev, prev->seal_sha, 32)) {
+			sb_error("seal %s does not follow %s, the set before it: a set was removed, "
+				 "replaced or reordered",
+				 s->seal, prev->set->seal);
+			return SB_ERR_CHAIN;
+		}
+	}
+	return 0;
+}
+
+int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
+{
+	char id[SB_SEAL_ID_LEN + 1] = "";
+	struct proven p;
+	ssize_t prev = -1; /* index in g->pv of the set before */
+	int rc = 0;
+
+	if (!nsets || nsets > ch->nsets)
+		return SB_ERR_INTERNAL;
+	if ((rc = check_whole(g, ch, nsets)))
+		return rc;
+	if (!chain_signed(ch)) {
+		if (!g->o.allow_unsigned) {
+			sb_error("the chain on %s starting %s is neither encrypted nor signed: "
+				 "anyone with access to the server could have written it; give "
+				 "--allow-unsigned to read it anyway",
+				 sb_transport_describe(g->o.target), set_name(&ch->sets[0]));
+			return SB_ERR_UNSIGNED;
+		}
+		sb_warn("the chain on %s is neither encrypted nor signed (--allow-unsigned): only "
+			"the manifests' hashes protect it",
+			sb_transport_describe(g->o.target));
+	} else if (!g->o.sign_fpr) {
+		sb_error("the chain on %s is encrypted and signed: give --sign-key FPR, the key "
+			 "every file must be signed by",
+			 sb_transport_describe(g->o.target));
+		return SB_ERR_PARAM;
+	}
+	pthread_mutex_lock(&g->mu);
+	for (size_t i = 0; i < nsets && !rc; i++) {
+		const struct proven *done = find_proven(g, &ch->sets[i]);
+
+		if (done) {
+			prev = done - g->pv;
+		} else {
+			if (g->npv == g->cap) {
+				size_t cap = g->cap ? g->cap * 2 : 64;
+				struct proven *np = realloc(g->pv, cap * sizeof(*np));
+
+				if (!np) {
+					rc = SB_ERR_NOMEM;
+					break;
+				}
+				g->pv = np;
+				g->cap = cap;
+			}
+			rc = prove_set(g, ch, i, prev >= 0 ? &g->pv[prev] : NULL, id[0] ? id : NULL,
+				       &p);
+			if (rc) {
+				sb_seal_release(&p.seal);
+				break;
+			}
+			g->pv[g->npv] = p;
+			prev = (ssize_t)g->npv++;
+		}
+		if (g->pv[prev].sealed && !id[0])
+			memcpy(id, g->pv[prev].seal.backup_id, sizeof(id));
+	}
+	pthread_mutex_unlock(&g->mu);
+	return rc;
+}
+
+int sb_gate_chain(struct sb_gate *g, time_t t, const struct sb_chain **chp, size_t *nsets)
+{
+	const struct sb_chain *ch = sb_collection_chain_for_time(&g->coll, t);
+	size_t n = ch ? sb_chain_sets_upto(ch, t) : 0;
+	char when[32];
+	int rc;
+
+	*chp = NULL;
+	*nsets = 0;
+	if (!n) {
+		sb_time_format_iso(t, when);
+		sb_error("target %s has no backup at or before %s",
+			 sb_transport_describe(g->o.target), when);
+		return SB_ERR_NOTFOUND;
+	}
+	if ((rc = sb_gate_prove(g, ch, n)))
+		return rc;
+	*chp = ch;
+	*nsets = n;
+	return 0;
+}
+
+bool sb_gate_seal_sha(const struct sb_gate *g, const struct sb_set *s, unsigned char out[32])
+{
+	const struct proven *p;
+	bool ok;
+
+	pthread_mutex_lock((pthread_mutex_t *)&g->mu);
+	p = find_proven(g, s);
+	ok = p && p->sealed;
+	if (ok)
+		memcpy(out, p->seal_sha, 32);
+	pthread_mutex_unlock((pthread_mutex_t *)&g->mu);
+	return ok;
+}
+
+/* ---- proven fetches ---- */
+
+const char *sb_gate_volume_name(const struct sb_set *s, unsigned num)
+{
+	const char *name = num >= 1 && num <= s->nvols ? s->vols[num - 1] : NULL;
+
+	if (!name)
+		sb_error("volume %u of set %s is missing on the target", num, set_name(s));
+	return name;
+}
+
+/* The expectations for one file, copied out under the lock. */
+struct expect {
+	bool sealed, encrypted, gzipped;
+	uint64_t size;
+	unsigned char sha256[32];
+	bool has_sha1;
+	unsigned char sha1[20];
+};
+
+static int expectations(struct sb_gate *g, const struct sb_set *s, const char *name,
+			const struct sb_manifest *m, struct expect *e)
+{
+	const struct proven *p;
+	struct sb_name n;
+	int rc = 0;
+
+	memset(e, 0, sizeof(*e));
+	if (sb_name_parse(name, &n)) {
+		sb_error("%s is not a file of set %s", name, set_name(s));
+		return SB_ERR_INTERNAL;
+	}
+	e->encrypted = n.encrypted;
+	e->gzipped = n.gzipped && !n.encrypted;
+	if (n.kind == SB_KIND_VOL && m) {
+		const struct sb_manifest_vol *mv = sb_manifest_get_vol(m, n.vol);
+
+		if (mv && mv->hash_type == SB_HASH_SHA1) {
+			e->has_sha1 = true;
+			memcpy(e->sha1, mv->hash, 20);
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	p = find_proven(g, s);
+	if (!p) {
+		sb_error("set %s was not proven before use", set_name(s));
+		rc = SB_ERR_INTERNAL;
+	} else if (p->sealed) {
+		const struct sb_seal_file *f = sb_seal_find(&p->seal, name);
+
+		if (!f) {
+			sb_error("%s is not listed in its set's seal %s", name, s->seal);
+			rc = SB_ERR_CORRUPT;
+		} else {
+			e->sealed = true;
+			e->size = f->size;
+			memcpy(e->sha256, f->sha256, 32);
+		}
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (rc)
+		return rc;
+	if (n.kind == SB_KIND_VOL && !e->sealed && !e->has_sha1) {
+		sb_error("volume %s: its manifest gives no SHA1 to check it against", name);
+		return SB_ERR_CORRUPT;
+	}
+	if (e->encrypted && !g->o.sign_fpr && !g->o.allow_unsigned) {
+		sb_error("%s is encrypted and signed: give --sign-key FPR", name);
+		return SB_ERR_PARAM;
+	}
+	if (!e->encrypted && !g->o.allow_unsigned) {
+		sb_error("%s is not encrypted, so not signed: refusing it", name);
+		return SB_ERR_UNSIGNED;
+	}
+	return 0;
+}
+
+static int tmpfile_in(const struct sb_gate *g, const char *name, int *fd)
+{
+	const char *dir = g->o.tmpdir;
+
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	*fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (*fd < 0) {
+		sb_error("cannot create a temporary file in %s for %s: %s", dir, name,
+			 strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	return 0;
+}
+
+/* The ciphertext into an unlinked file, checked against e before anyone reads it. */
+static int spool(struct sb_gate *g, const char *name, const struct expect *e, int *out)
+{
+	struct sb_transport_get *get = NULL;
+	struct sb_hash h256, h1;
+	unsigned char d256[32], d1[20];
+	char buf[65536], hex[65], want[65];
+	uint64_t total = 0, max = e->sealed ? e->size : SB_GATE_MAX_VOLUME;
+	ssize_t n = 0;
+	int fd, rc;
+
+	*out = -1;
+	if ((rc = tmpfile_in(g, name, &fd)))
+		return rc;
+	sb_hash_init(&h256, SB_HASH_ALG_SHA256);
+	sb_hash_init(&h1, SB_HASH_ALG_SHA1);
+	rc = sb_transport_get_open(g->o.target, name, &get);
+	while (!rc && (n = sb_transport_get_read(get, buf, sizeof(buf))) > 0) {
+		total += (uint64_t)n;
+		if (total > max) {
+			sb_error("%s has more bytes than %s", name,
+				 e->sealed ? "its seal says" : "any volume may have");
+			rc = SB_ERR_CORRUPT;
+			break;
+		}
+		sb_hash_update(&h256, buf, (size_t)n);
+		sb_hash_update(&h1, buf, (size_t)n);
+		rc = sb_fd_write(&fd, buf, (size_t)n);
+	}
+	if (!rc && n < 0)
+		rc = (int)n;
+	sb_transport_get_close(get);
+	sb_hash_final(&h256, d256);
+	sb_hash_final(&h1, d1);
+	if (!rc && e->sealed && (total != e->size || memcmp(d256, e->sha256, 32))) {
+		sb_hex(d256, 32, hex);
+		sb_hex(e->sha256, 32, want);
+		sb_error("%s does not match its seal: %llu bytes, SHA-256 %s; the seal says %llu "
+			 "bytes, %s",
+			 name, (unsigned long long)total, hex, (unsigned long long)e->size, want);
+		rc = SB_ERR_CORRUPT;
+	}
+	if (!rc && e->has_sha1 && memcmp(d1, e->sha1, 20)) {
+		sb_hex(d1, 20, hex);
+		sb_hex(e->sha1, 20, want);
+		sb_error("volume %s does not match its manifest: SHA1 %s, expected %s", name, hex,
+			 want);
+		rc = SB_ERR_CORRUPT;
+	}
+	if (!rc && lseek(fd, 0, SEEK_SET) < 0)
+		rc = sb_err_from_errno(errno);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	*out = fd;
+	return 0;
+}
+
+struct bounded {
+	struct sb_writer w;
+	uint64_t left;
+	const char *name;
+	bool over;
+};
+
+static int bounded_write(void *ctx, const void *p, size_t n)
+{
+	struct bounded *b = ctx;
+
+	if (n > b->left) {
+		b->over = true;
+		return SB_ERR_CORRUPT;
+	}
+	b->left -= n;
+	return b->w.write(b->w.ctx, p, n);
+}
+
+int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
+{
+	struct bounded b = {.w = out, .left = max, .name = name};
+	struct sb_writer bw = {bounded_write, &b};
+	struct expect e;
+	int fd, rc;
+
+	if ((rc = expectations(g, s, name, m, &e)) || (rc = spool(g, name, &e, &fd)))
+		return rc;
+	if (e.encrypted) {
+		rc = sb_crypto_decrypt(g->o.crypto, g->o.sign_fpr,
+				       (struct sb_reader){sb_fd_read, &fd}, bw, name);
+	} else {
+		struct sb_gunzip *gz = NULL;
+		struct sb_reader in = {sb_fd_read, &fd};
+		char buf[65536];
+		ssize_t n;
+
+		if (e.gzipped) {
+			if (!(gz = sb_gunzip_new(in, name))) {
+				close(fd);
+				return SB_ERR_NOMEM;
+			}
+			in = (struct sb_reader){sb_gunzip_read, gz};
+		}
+		while ((n = in.read(in.ctx, buf, sizeof(buf))) > 0)
+			if ((rc = bounded_write(&b, buf, (size_t)n)))
+				break;
+		if (n < 0 && !rc)
+			rc = (int)n;
+		sb_gunzip_free(gz);
+	}
+	close(fd);
+	if (b.over) {
+		sb_error("%s expands to more than %llu bytes: refusing it", name,
+			 (unsigned long long)max);
+		rc = SB_ERR_CORRUPT;
+	}
+	return rc;
+}
+
+int sb_gate_fetch_buf(struct sb_gate *g, const struct sb_set *s, const char *name,
+		      const struct sb_manifest *m, uint64_t max, struct sb_buf *out)
+{
+	return sb_gate_fetch(g, s, name, m, max, (struct sb_writer){sb_buf_write, out});
+}
+
+int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name,
+		     const struct sb_manifest *m, uint64_t max, int *fd)
+{
+	int rc;
+
+	if ((rc = tmpfile_in(g, name, fd)))
+		return rc;
+	rc = sb_gate_fetch(g, s, name, m, max, (struct sb_writer){sb_fd_write, fd});
+	if (!rc && lseek(*fd, 0, SEEK_SET) < 0)
+		rc = sb_err_from_errno(errno);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+{
+	struct sb_buf text = SB_BUF_INIT;
+	int rc;
+
+	if (!s->manifest) {
+		sb_error("set %s has no manifest", set_name(s));
+		return SB_ERR_NOTFOUND;
+	}
+	rc = sb_gate_fetch_buf(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST, &text);
+	if (!rc)
+		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
+	sb_buf_release(&text);
+	return rc;
+}

@@ -24,17 +24,23 @@
 static const char prune_usage[] =
 	"usage: sealbox prune --target URL (--keep-chains N | --older-than AGE) [--dry-run]\n"
 	"                     [--archive-dir DIR] [--ssh-key FILE] [--known-hosts FILE]\n"
-	"                     [--accept-new-host-key] [--log-file FILE] [--syslog] [-v | -q]\n"
+	"                     [--accept-new-host-key] [--sign-key FPR] [--allow-unsigned]\n"
+	"                     [--allow-unsealed] [--expect-seal HASH] [--log-file FILE]\n"
+	"                     [--syslog] [-v | -q]\n"
 	"\n"
 	"Removes old backup chains (a full set and its incrementals), whole, from the target\n"
 	"and their local copies from the archive dir. The newest chain always stays, and a\n"
-	"chain is never cut: every snapshot kept can still be restored. No key is needed.\n"
+	"chain is never cut: every snapshot kept can still be restored. No key is needed;\n"
+	"with --sign-key (or sign-key in the config file) every chain kept is checked\n"
+	"first (seals, signatures, links), and nothing is removed unless they all pass.\n"
 	"  --target URL          file:///abs/path, a plain path, or\n"
 	"                        sftp://user@host[:port]/abs/path\n"
 	"  --keep-chains N       keep the newest N chains (N >= 1), remove the older ones\n"
 	"  --older-than AGE      remove the chains whose newest set is older than AGE\n"
 	"                        (e.g. 6M, 1Y; Y=365 days, M=30 days)\n"
 	"  --dry-run             list what would be removed; remove nothing\n"
+	"  --sign-key FPR        check the chains kept against this signing key first\n"
+	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"
 	"  --archive-dir DIR     local signatures and state (default ~/.cache/sealbox/...)\n"
 	"  --ssh-key FILE        sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
 	"                        default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
@@ -51,10 +57,13 @@ enum {
 	O_ARCHIVE,
 	O_LOG_FILE,
 	O_SYSLOG,
+	O_SIGN,
 };
 
 const struct option prune_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
+	{"sign-key", required_argument, NULL, O_SIGN},
 	{"keep-chains", required_argument, NULL, O_KEEP},
 	{"older-than", required_argument, NULL, O_OLDER},
 	{"dry-run", no_argument, NULL, O_DRY},
@@ -166,8 +175,13 @@ int cmd_prune(int argc, char **argv)
 	struct prune p = {0};
 	struct runlog_opts lo = {0};
 	struct run_locks locks = {0};
-	struct sb_dirent_list l = {0};
-	struct sb_collection coll = {0};
+	struct sb_crypto *crypto = NULL;
+	struct sb_gate *g = NULL;
+	struct gate_args ga = {0};
+	const struct sb_dirent_list *l;
+	const struct sb_collection *cp;
+	const char *sign = NULL;
+	char sign_fpr[41];
 	const char *target = NULL;
 	char archive[4096] = "", summary[256] = "";
 	unsigned long long keep = 0;
@@ -179,9 +193,10 @@ int cmd_prune(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", prune_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &target, &to))
+		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case O_SIGN: sign = optarg; break;
 		case O_KEEP:
 			if (!parse_uint(optarg, &keep) || keep == 0)
 				return usage_error("prune", "bad --keep-chains '%s' (1 or more)",
@@ -235,49 +250,60 @@ int cmd_prune(int argc, char **argv)
 	if (!p.dry && (rc = run_locks_take(archive, p.t, &locks)))
 		goto out;
 	/* listed under the lock: no backup is half-way */
-	if ((rc = sb_transport_list(p.t, &l)) || (rc = sb_collection_build(&l, &coll)))
+	ga.archive_dir = archive;
+	if (sign && ((rc = open_user_crypto(&crypto)) ||
+		     (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
 		goto out;
-	if (!coll.nchains) {
+	if ((rc = open_gate(p.t, crypto, sign ? sign_fpr : NULL, &ga, &g)))
+		goto out;
+	l = sb_gate_listing(g);
+	cp = sb_gate_collection(g);
+	if (!cp->nchains) {
 		sb_error("target %s holds no backup chain", sb_transport_describe(p.t));
 		rc = SB_ERR_NOTFOUND;
 		goto out;
 	}
-	if (!(del = calloc(coll.nchains, sizeof(*del)))) {
+	if (!(del = calloc(cp->nchains, sizeof(*del)))) {
 		rc = SB_ERR_NOMEM;
 		goto out;
 	}
 	/* never the newest chain; a chain is removed whole or not at all */
-	for (i = 0; i + 1 < coll.nchains; i++) {
+	for (i = 0; i + 1 < cp->nchains; i++) {
 		if (keep)
-			del[i] = i + keep < coll.nchains;
+			del[i] = i + keep < cp->nchains;
 		else
-			del[i] = (long long)sb_chain_end(&coll.chains[i]) <
+			del[i] = (long long)sb_chain_end(&cp->chains[i]) <
 				 (long long)time(NULL) - older;
 		ndel += del[i];
 	}
-	for (i = 0; i < coll.nchains && !rc; i++)
+	/* the chains kept must prove themselves before any other is removed */
+	for (i = 0; sign && i < cp->nchains && !rc; i++)
+		if (!del[i] && (rc = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)))
+			sb_error("prune: removing nothing from %s, a chain kept does not check out",
+				 sb_transport_describe(p.t));
+	for (i = 0; i < cp->nchains && !rc; i++)
 		if (del[i])
-			rc = remove_chain(&p, &l, &coll.chains[i], i + 1);
+			rc = remove_chain(&p, l, &cp->chains[i], i + 1);
 	if (!rc && (!p.quiet || p.dry)) {
 		if (!ndel)
-			printf("Nothing to remove: %zu chain(s) on %s, all kept.\n", coll.nchains,
+			printf("Nothing to remove: %zu chain(s) on %s, all kept.\n", cp->nchains,
 			       sb_transport_describe(p.t));
 		else
 			printf("%s %zu chain(s), %llu set(s), %llu file(s), %llu bytes; %zu chain(s) "
 			       "kept.\n",
 			       p.dry ? "Would remove" : "Removed", ndel, p.sets, p.files, p.bytes,
-			       coll.nchains - ndel);
+			       cp->nchains - ndel);
 	}
 	snprintf(summary, sizeof(summary),
 		 "%s%zu chain(s), %llu set(s), %llu file(s), %llu bytes "
 		 "removed; %zu kept",
-		 p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes, coll.nchains - ndel);
+		 p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes, cp->nchains - ndel);
 out:
 	free(del);
-	sb_collection_release(&coll);
-	sb_dirent_list_release(&l);
+	sb_gate_close(g);
 	run_locks_release(&locks);
 	sb_transport_close(p.t);
+	sb_crypto_close(crypto);
 	rc = exit_status(rc);
 	runlog_end(rc, summary);
 	return rc;

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cmd_snapshots.c - `sealbox snapshots`: the chains and sets on a target,
- * from the listing alone (no key needed), like duplicity collection-status.
+ * like duplicity collection-status. The listing passes the gate (gate.h);
+ * with --sign-key every chain is also proven (seals, with the public key
+ * alone) and marked so.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sealbox/chain.h"
@@ -17,15 +20,18 @@
 static const char snapshots_usage[] =
 	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json] [-v | -q]\n"
 	"                         [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+	"                         [--allow-unsigned] [--allow-unsealed] [--expect-seal HASH]\n"
 	"\n"
-	"Lists the backup chains and sets on the target (no key needed).\n"
+	"Lists the backup chains and sets on the target; with --sign-key, each chain is\n"
+	"also checked (seals, signatures, links: the public key alone).\n"
 	"  --target URL   file:///abs/path, a plain path, or\n"
 	"                 sftp://user@host[:port]/abs/path\n"
 	"  --ssh-key FILE sftp: private key (passphrase: $SEALBOX_SSH_PASSPHRASE);\n"
 	"                 default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
 	"  --known-hosts FILE     sftp: host keys to check (default ~/.ssh/known_hosts)\n"
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
-	"  --sign-key FPR accepted for symmetry with the other commands\n"
+	"  --sign-key FPR check every chain against this signing key's seals\n"
+	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"
 	"  --json         machine-readable output\n"
 	"  -v, --verbose  more messages;  -q, --quiet  no warnings (the list is printed)\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
@@ -34,6 +40,7 @@ enum { O_SIGN = 256, O_JSON };
 
 const struct option snapshots_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
@@ -66,20 +73,23 @@ int cmd_snapshots(int argc, char **argv)
 {
 	struct sb_transport_opts to = {0};
 	struct sb_transport *t = NULL;
-	struct sb_dirent_list l = {0};
-	struct sb_collection coll = {0};
-	const char *target = NULL;
-	char a[21], b[21];
+	struct sb_crypto *crypto = NULL;
+	struct sb_gate *g = NULL;
+	struct gate_args ga = {0};
+	const struct sb_collection *cp;
+	const char *target = NULL, *sign = NULL;
+	char a[21], b[21], sign_fpr[41];
+	int *proof = NULL; /* per chain: 0 proven, else its error; NULL: not checked */
 	bool json = false;
 	size_t i, j;
-	int c, rc;
+	int c, rc, bad = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", snapshots_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &target, &to))
+		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
-		case O_SIGN: break;
+		case O_SIGN: sign = optarg; break;
 		case O_JSON: json = true; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': sb_log_set_level(SB_LOG_ERR); break;
@@ -91,50 +101,68 @@ int cmd_snapshots(int argc, char **argv)
 		return usage_error("snapshots", "--target URL is required");
 	if (optind != argc)
 		return usage_error("snapshots", "unexpected argument '%s'", argv[optind]);
+	if (sign && ((rc = open_user_crypto(&crypto)) ||
+		     (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
+		goto out;
 	rc = sb_transport_open(target, &to, &t);
 	if (!rc)
-		rc = sb_transport_list(t, &l);
-	if (!rc)
-		rc = sb_collection_build(&l, &coll);
+		rc = open_gate(t, crypto, sign ? sign_fpr : NULL, &ga, &g);
 	if (rc)
 		goto out;
+	cp = sb_gate_collection(g);
+	if (sign) {
+		if (!(proof = calloc(cp->nchains ? cp->nchains : 1, sizeof(*proof)))) {
+			rc = SB_ERR_NOMEM;
+			goto out;
+		}
+		for (i = 0; i < cp->nchains; i++)
+			if ((proof[i] = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)) &&
+			    !bad)
+				bad = proof[i];
+	}
 	if (json) {
 		printf("{\n  \"target\": ");
 		json_str(stdout, sb_transport_describe(t));
 		printf(",\n  \"chains\": [\n");
-		for (i = 0; i < coll.nchains; i++) {
+		for (i = 0; i < cp->nchains; i++) {
 			printf("    {\"sets\": [\n");
-			for (j = 0; j < coll.chains[i].nsets; j++)
-				print_set_json(&coll.chains[i].sets[j],
-					       j + 1 == coll.chains[i].nsets);
-			printf("    ]}%s\n", i + 1 == coll.nchains ? "" : ",");
+			for (j = 0; j < cp->chains[i].nsets; j++)
+				print_set_json(&cp->chains[i].sets[j],
+					       j + 1 == cp->chains[i].nsets);
+			printf("    ], \"checked\": %s}%s\n",
+			       !proof ? "null" : proof[i] ? "false" : "true",
+			       i + 1 == cp->nchains ? "" : ",");
 		}
 		printf("  ],\n  \"incomplete_sets\": %zu,\n  \"orphaned_sets\": %zu\n}\n",
-		       coll.nincomplete, coll.norphans);
+		       cp->nincomplete, cp->norphans);
 		goto out;
 	}
 	printf("Target: %s\n", sb_transport_describe(t));
-	printf("Backup chains: %zu\n", coll.nchains);
-	for (i = 0; i < coll.nchains; i++) {
-		const struct sb_chain *ch = &coll.chains[i];
+	printf("Backup chains: %zu\n", cp->nchains);
+	for (i = 0; i < cp->nchains; i++) {
+		const struct sb_chain *ch = &cp->chains[i];
 
 		sb_time_format_iso(sb_chain_start(ch), a);
 		sb_time_format_iso(sb_chain_end(ch), b);
-		printf("\nChain %zu: %s .. %s, %zu set(s)%s\n", i + 1, a, b, ch->nsets,
-		       i + 1 == coll.nchains ? " (current)" : "");
+		printf("\nChain %zu: %s .. %s, %zu set(s)%s%s\n", i + 1, a, b, ch->nsets,
+		       i + 1 == cp->nchains ? " (current)" : "",
+		       !proof	    ? ""
+		       : proof[i] ? ", NOT PROVEN (see the error above)"
+				  : ", checked");
 		printf("  %-12s %-20s  %5s  %12s\n", "Type", "Time", "Vols", "Bytes");
 		for (j = 0; j < ch->nsets; j++)
 			print_set_text(&ch->sets[j]);
 	}
-	if (coll.nincomplete)
-		printf("\nIncomplete sets (interrupted backups, ignored): %zu\n", coll.nincomplete);
-	if (coll.norphans)
-		printf("\nOrphaned incremental sets (no chain to attach to): %zu\n", coll.norphans);
-	if (!coll.nchains)
+	if (cp->nincomplete)
+		printf("\nIncomplete sets (interrupted backups, ignored): %zu\n", cp->nincomplete);
+	if (cp->norphans)
+		printf("\nOrphaned incremental sets (no chain to attach to): %zu\n", cp->norphans);
+	if (!cp->nchains)
 		printf("No backups.\n");
 out:
-	sb_collection_release(&coll);
-	sb_dirent_list_release(&l);
+	free(proof);
+	sb_gate_close(g);
 	sb_transport_close(t);
-	return exit_status(rc);
+	sb_crypto_close(crypto);
+	return exit_status(rc ? rc : bad);
 }

@@ -228,6 +228,7 @@ int cmd_verify(int argc, char **argv)
 							sizeof(archive))))
 		goto fail;
 	ga.archive_dir = archive;
+	ga.own_rollback = true;
 	if ((rc = open_gate(o.target, dec ? dec : crypto, sign_fpr, &ga, &o.gate)))
 		goto fail;
 	o.crypto = crypto;

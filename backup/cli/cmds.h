@@ -76,16 +76,18 @@ enum { OPT_TARGET = 1000, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_ACCEPT_HOST_KEY };
 bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to);
 
 /* The options of every command that reads what is on a target (gate.h). */
-enum { OPT_ALLOW_UNSIGNED = 1010, OPT_EXPECT_SEAL };
+enum { OPT_ALLOW_UNSIGNED = 1010, OPT_ALLOW_UNSEALED, OPT_EXPECT_SEAL };
 #define GATE_OPTIONS                                                                               \
 	{"allow-unsigned", no_argument, NULL, OPT_ALLOW_UNSIGNED},                                 \
+		{"allow-unsealed", no_argument, NULL, OPT_ALLOW_UNSEALED},                         \
 	{                                                                                          \
 		"expect-seal", required_argument, NULL, OPT_EXPECT_SEAL                            \
 	}
 struct gate_args {
-	bool allow_unsigned;
+	bool allow_unsigned, allow_unsealed;
 	const char *expect_seal;
 	const char *archive_dir; /* NULL: the target's default one */
+	bool own_rollback;	 /* the caller reports rollback itself (verify) */
 };
 bool gate_option(int c, const char *arg, struct gate_args *ga);
 /* Open the gate on t: rollback is checked against the archive dir's record

@@ -150,35 +150,24 @@ bool gate_option(int c, const char *arg, struct gate_args *ga)
 {
 	switch (c) {
 	case OPT_ALLOW_UNSIGNED: ga->allow_unsigned = true; return true;
+	case OPT_ALLOW_UNSEALED: ga->allow_unsealed = true; return true;
 	case OPT_EXPECT_SEAL: ga->expect_seal = arg; return true;
 	}
 	return false;
 }
 
-/* "<seal name> <64 hex>" of the catalog's SB_SEAL_CAT_LAST into name/sha. */
-static bool last_seal(const char *dir, char *name, size_t size, unsigned char sha[32])
+/* The newest seal this machine wrote to the target, from its archive dir. */
+static bool last_seal(const char *dir, char name[256], unsigned char sha[32])
 {
 	struct sb_catalog *cat = NULL;
-	char path[4200], *val = NULL, *sp;
+	char path[4200];
 	struct stat st;
-	bool ok = false;
+	bool ok;
 
 	snprintf(path, sizeof(path), "%s/sealbox.db", dir);
 	if (stat(path, &st) < 0 || sb_catalog_open(dir, &cat))
 		return false;
-	if (sb_catalog_get(cat, SB_SEAL_CAT_LAST, &val) == 0 && (sp = strchr(val, ' ')) &&
-	    (size_t)(sp - val) < size && strlen(sp + 1) == 64) {
-		ok = true;
-		for (int i = 0; i < 32 && ok; i++) {
-			int a = sb_hexval(sp[1 + 2 * i]), b = sb_hexval(sp[2 + 2 * i]);
-
-			ok = a >= 0 && b >= 0;
-			sha[i] = (unsigned char)(a << 4 | b);
-		}
-		memcpy(name, val, (size_t)(sp - val));
-		name[sp - val] = '\0';
-	}
-	free(val);
+	ok = sb_catalog_last_seal(cat, name, sha) == 1;
 	sb_catalog_close(cat);
 	return ok;
 }
@@ -190,6 +179,7 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 				  .crypto = c,
 				  .sign_fpr = sign_fpr,
 				  .allow_unsigned = ga && ga->allow_unsigned,
+				  .allow_unsealed = ga && ga->allow_unsealed,
 				  .expect_seal = ga ? ga->expect_seal : NULL};
 	char dir[4096], name[256];
 	unsigned char sha[32];
@@ -199,7 +189,9 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 		snprintf(dir, sizeof(dir), "%s", ga->archive_dir);
 	else if (sb_archive_default_dir(sb_transport_describe(t), dir, sizeof(dir)))
 		dir[0] = '\0';
-	if (dir[0] && last_seal(dir, name, sizeof(name), sha)) {
+	if (ga && ga->own_rollback) {
+		/* the caller checks the record itself and reports it by class */
+	} else if (dir[0] && last_seal(dir, name, sha)) {
 		go.last_seal = name;
 		go.last_sha = sha;
 	} else if (!go.expect_seal) {

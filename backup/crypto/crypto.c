@@ -274,8 +274,12 @@ static bool key_owns(gpgme_key_t key, const char *fpr)
 	return false;
 }
 
-/* 0 when a good signature by op->sign_key is present, else SB_ERR_BADSIG. */
-static int check_signature(struct op *op, bool all_must_match)
+/*
+ * The one signature rule of sealbox: a good signature by op->sign_key (its
+ * primary key or a subkey) must be present; with all_must_match, every
+ * signature must be such (clear-signed seals: nothing else may ride along).
+ */
+static enum sb_sig_verdict judge(struct op *op, bool all_must_match, char why[256])
 {
 	gpgme_verify_result_t vr = gpgme_op_verify_result(op->ctx);
 	gpgme_signature_t sig, first_bad = NULL;
@@ -289,17 +293,37 @@ static int check_signature(struct op *op, bool all_must_match)
 			first_bad = sig;
 	}
 	if (good && !(all_must_match && first_bad))
-		return 0;
-	if (!first_bad)
-		sb_error("%s is not signed (expected a signature by %s)", op->what,
+		return SB_SIG_GOOD;
+	if (!first_bad) {
+		snprintf(why, 256, "is not signed (expected a signature by %s)",
 			 op->sign_key->fpr);
-	else if (gpgme_err_code(first_bad->status) == GPG_ERR_NO_ERROR)
-		sb_error("%s is signed by %s, not by the expected key %s", op->what,
-			 first_bad->fpr ? first_bad->fpr : "?", op->sign_key->fpr);
-	else
-		sb_error("%s: signature by %s: %s (expected %s)", op->what,
+		return SB_SIG_BAD;
+	}
+	switch (gpgme_err_code(first_bad->status)) {
+	case GPG_ERR_NO_ERROR:
+	case GPG_ERR_NO_PUBKEY:
+		snprintf(why, 256, "is signed by %s, not by the signing key %s",
+			 first_bad->fpr ? first_bad->fpr : "an unknown key", op->sign_key->fpr);
+		return SB_SIG_FOREIGN;
+	case GPG_ERR_BAD_SIGNATURE:
+		snprintf(why, 256, "has a bad signature (altered after signing)");
+		return SB_SIG_BAD;
+	default:
+		snprintf(why, 256, "signature by %s: %s (expected %s)",
 			 first_bad->fpr ? first_bad->fpr : "?", gpgme_strerror(first_bad->status),
 			 op->sign_key->fpr);
+		return SB_SIG_BAD;
+	}
+}
+
+/* 0 when judge() finds the signatures good, else SB_ERR_BADSIG (logged). */
+static int check_signature(struct op *op, bool all_must_match)
+{
+	char why[256];
+
+	if (judge(op, all_must_match, why) == SB_SIG_GOOD)
+		return 0;
+	sb_error("%s %s", op->what, why);
 	return SB_ERR_BADSIG;
 }
 
@@ -721,21 +745,24 @@ out:
 
 static const char clear_hdr[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 
-int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
-				 size_t len, struct sb_buf *out, const char *what)
+int sb_crypto_check_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
+				size_t len, struct sb_buf *out, enum sb_sig_verdict *verdict,
+				char why[256])
 {
 	struct sb_cursor cur;
 	gpgme_error_t e;
 	struct op op;
 	int rc;
 
+	*verdict = SB_SIG_BAD;
+	why[0] = '\0';
 	/* exactly one signed block: no unsigned text can ride along */
 	if (len < sizeof(clear_hdr) - 1 || memcmp(in, clear_hdr, sizeof(clear_hdr) - 1) ||
 	    memmem((const char *)in + 1, len - 1, clear_hdr, sizeof(clear_hdr) - 1)) {
-		sb_error("%s is not one clear-signed message", what ? what : "seal");
-		return SB_ERR_BADSIG;
+		snprintf(why, 256, "is not one clear-signed message");
+		return 0;
 	}
-	rc = crypto_dec_prepare(&op, c, signer_fpr, what);
+	rc = crypto_dec_prepare(&op, c, signer_fpr, "seal");
 	if (rc)
 		goto out;
 	sb_cursor_init(&cur, in, len);
@@ -745,14 +772,26 @@ int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, co
 	if (e) {
 		if (op.io.err)
 			rc = op.io.err;
-		else {
-			sb_error("cannot verify %s: %s", op.what, gpgme_strerror(e));
-			rc = SB_ERR_BADSIG;
-		}
+		else
+			snprintf(why, 256, "cannot be verified: %s", gpgme_strerror(e));
 		goto out;
 	}
-	rc = check_signature(&op, true);
+	*verdict = judge(&op, true, why);
 out:
 	crypto_op_release(&op);
+	return rc;
+}
+
+int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
+				 size_t len, struct sb_buf *out, const char *what)
+{
+	enum sb_sig_verdict v;
+	char why[256];
+	int rc = sb_crypto_check_clearsigned(c, signer_fpr, in, len, out, &v, why);
+
+	if (!rc && v != SB_SIG_GOOD) {
+		sb_error("%s %s", what ? what : "seal", why);
+		rc = SB_ERR_BADSIG;
+	}
 	return rc;
 }

@@ -12,8 +12,6 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include <gpgme.h>
-
 #include "sealbox/error.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
@@ -312,110 +310,30 @@ int sb_seal_sign(struct sb_seal *s, struct sb_crypto *c, const char *sign_fpr, s
 
 /* ---- verification ---- */
 
-static const char clear_hdr[] = "-----BEGIN PGP SIGNED MESSAGE-----";
-
-static bool key_owns(gpgme_key_t key, const char *fpr)
-{
-	gpgme_subkey_t sk;
-	size_t n, m;
-
-	if (!key || !fpr || (n = strlen(fpr)) < 16)
-		return false;
-	for (sk = key->subkeys; sk; sk = sk->next)
-		if (sk->fpr && (m = strlen(sk->fpr)) >= n && !strcasecmp(sk->fpr + m - n, fpr))
-			return true;
-	return false;
-}
-
-/* Signature verdict of a finished gpgme_op_verify (every signature must be good and ours). */
-static enum sb_seal_verdict judge(gpgme_ctx_t ctx, gpgme_key_t key, char why[256])
-{
-	gpgme_verify_result_t vr = gpgme_op_verify_result(ctx);
-	gpgme_signature_t sig = vr ? vr->signatures : NULL;
-
-	if (!sig) {
-		snprintf(why, 256, "carries no signature");
-		return SB_SEAL_BAD;
-	}
-	for (; sig; sig = sig->next) {
-		gpgme_err_code_t ec = gpgme_err_code(sig->status);
-
-		if (ec == GPG_ERR_NO_ERROR && key_owns(key, sig->fpr))
-			continue;
-		if (ec == GPG_ERR_NO_ERROR || ec == GPG_ERR_NO_PUBKEY) {
-			snprintf(why, 256, "is signed by %s, not by the signing key %s",
-				 sig->fpr ? sig->fpr : "an unknown key", key->fpr);
-			return SB_SEAL_FOREIGN;
-		}
-		if (key_owns(key, sig->fpr) && ec != GPG_ERR_BAD_SIGNATURE)
-			snprintf(why, 256, "signature by %s: %s", sig->fpr,
-				 gpgme_strerror(sig->status));
-		else
-			snprintf(why, 256, "has a bad signature (altered after signing)");
-		return SB_SEAL_BAD;
-	}
-	return SB_SEAL_GOOD;
-}
-
 int sb_seal_verify(struct sb_crypto *c, const char *signer_fpr, const void *text, size_t len,
 		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256])
 {
-	gpgme_ctx_t ctx = NULL;
-	gpgme_data_t in = NULL, out = NULL;
-	gpgme_key_t key = NULL;
-	gpgme_error_t e;
+	struct sb_buf plain = SB_BUF_INIT;
+	enum sb_sig_verdict v;
 	struct lines lines;
-	char *plain = NULL;
-	size_t plen = 0;
 	int rc;
 
 	*verdict = SB_SEAL_BAD;
-	why[0] = '\0';
 	sb_seal_release(s);
-	rc = sb_crypto_gpgme_new(c, "SEALBOX_SIGN_PASSPHRASE", &ctx);
-	if (rc)
-		return rc;
-	e = gpgme_get_key(ctx, signer_fpr, &key, 0);
-	if (e) {
-		sb_error("signing key %s: %s", signer_fpr, gpgme_strerror(e));
-		rc = SB_ERR_KEY;
+	/* the one signature check of the crypto layer; the text is parsed only after it */
+	rc = sb_crypto_check_clearsigned(c, signer_fpr, text, len, &plain, &v, why);
+	if (rc || v != SB_SIG_GOOD) {
+		*verdict = v == SB_SIG_FOREIGN ? SB_SEAL_FOREIGN : SB_SEAL_BAD;
 		goto out;
 	}
-	/* exactly one signed block: no unsigned text can ride along */
-	if (len < sizeof(clear_hdr) - 1 || memcmp(text, clear_hdr, sizeof(clear_hdr) - 1) ||
-	    memmem((const char *)text + 1, len - 1, clear_hdr, sizeof(clear_hdr) - 1)) {
-		snprintf(why, 256, "is not one clear-signed message");
-		goto out;
-	}
-	if (gpgme_data_new_from_mem(&in, text, len, 0) || gpgme_data_new(&out)) {
-		rc = SB_ERR_NOMEM;
-		goto out;
-	}
-	e = gpgme_op_verify(ctx, in, NULL, out);
-	if (e) {
-		snprintf(why, 256, "cannot be verified: %s", gpgme_strerror(e));
-		goto out;
-	}
-	*verdict = judge(ctx, key, why);
-	if (*verdict != SB_SEAL_GOOD)
-		goto out;
-	plain = gpgme_data_release_and_get_mem(out, &plen);
-	out = NULL;
-	lines = (struct lines){.p = plain ? plain : "", .end = (plain ? plain : "") + plen};
-	if (parse(s, &lines)) {
-		*verdict = SB_SEAL_BAD;
+	lines = (struct lines){.p = plain.data ? (const char *)plain.data : "",
+			       .end = (plain.data ? (const char *)plain.data : "") + plain.len};
+	if (parse(s, &lines))
 		snprintf(why, 256, "is signed but not a valid seal (line %u)", lines.no);
-	}
+	else
+		*verdict = SB_SEAL_GOOD;
 out:
-	if (plain)
-		gpgme_free(plain);
-	if (in)
-		gpgme_data_release(in);
-	if (out)
-		gpgme_data_release(out);
-	if (key)
-		gpgme_key_unref(key);
-	sb_crypto_gpgme_free(ctx);
+	sb_buf_release(&plain);
 	return rc;
 }
 

@@ -353,9 +353,9 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 	return 0;
 }
 
-/* Prove set i of ch; prev is set i - 1's proof (NULL for the first). */
+/* Prove set i of ch; prev_sealed: the newest sealed set before it (NULL: none). */
 static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
-		     const struct proven *prev, const char *backup_id, struct proven *p)
+		     const struct proven *prev_sealed, const char *backup_id, struct proven *p)
 {
 	const struct sb_set *s = &ch->sets[i];
 	int rc;
@@ -371,19 +371,24 @@ static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
 	}
 	if (!s->seal) {
 		/* unsealed sets are duplicity's; sealbox seals every set it writes */
-		if (prev && prev->sealed) {
-			sb_error("%s has no seal, but the set before it, %s, is sealed: its seal "
-				 "was removed, or the set was not written by sealbox",
-				 set_name(s), set_name(prev->set));
-			return SB_ERR_CHAIN;
+		if (!prev_sealed && !s->index)
+			return 0;
+		if (g->o.allow_unsealed && s->encrypted) {
+			sb_warn("%s has no seal (--allow-unsealed): it is signed, but a server could "
+				"have replayed or renamed it",
+				set_name(s));
+			return 0;
 		}
-		if (s->index) {
+		if (s->index)
 			sb_error("%s has an index but no seal: sealbox wrote it and its seal was "
 				 "removed",
 				 set_name(s));
-			return SB_ERR_CHAIN;
-		}
-		return 0;
+		else
+			sb_error("%s has no seal, but the set before it, %s, is sealed: its seal "
+				 "was removed, or duplicity wrote it (give --allow-unsealed to read "
+				 "such a set)",
+				 set_name(s), set_name(prev_sealed->set));
+		return SB_ERR_CHAIN;
 	}
 	if (!g->o.sign_fpr || !g->o.crypto) {
 		sb_error("the chain on %s is signed: give --sign-key FPR, the key every file must "
@@ -399,11 +404,11 @@ static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
 			 s->seal, p->seal.backup_id, backup_id);
 		return SB_ERR_CHAIN;
 	}
-	if (prev && prev->sealed) {
-		if (!p->seal.has_prev || memcmp(p->seal.prev, prev->seal_sha, 32)) {
-			sb_error("seal %s does not follow %s, the set before it: a set was removed, "
-				 "replaced or reordered",
-				 s->seal, prev->set->seal);
+	if (prev_sealed) {
+		if (!p->seal.has_prev || memcmp(p->seal.prev, prev_sealed->seal_sha, 32)) {
+			sb_error("seal %s does not follow %s, the sealed set before it: a set was "
+				 "removed, replaced or reordered",
+				 s->seal, prev_sealed->set->seal);
 			return SB_ERR_CHAIN;
 		}
 	}
@@ -414,7 +419,7 @@ int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
 {
 	char id[SB_SEAL_ID_LEN + 1] = "";
 	struct proven p;
-	ssize_t prev = -1; /* index in g->pv of the set before */
+	ssize_t prev = -1; /* index in g->pv of the newest sealed set before */
 	int rc = 0;
 
 	if (!nsets || nsets > ch->nsets)
@@ -442,8 +447,10 @@ int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
 	for (size_t i = 0; i < nsets && !rc; i++) {
 		const struct proven *done = find_proven(g, &ch->sets[i]);
 
+		ssize_t at;
+
 		if (done) {
-			prev = done - g->pv;
+			at = done - g->pv;
 		} else {
 			if (g->npv == g->cap) {
 				size_t cap = g->cap ? g->cap * 2 : 64;
@@ -463,10 +470,13 @@ int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
 				break;
 			}
 			g->pv[g->npv] = p;
-			prev = (ssize_t)g->npv++;
+			at = (ssize_t)g->npv++;
 		}
-		if (g->pv[prev].sealed && !id[0])
-			memcpy(id, g->pv[prev].seal.backup_id, sizeof(id));
+		if (g->pv[at].sealed) {
+			prev = at;
+			if (!id[0])
+				memcpy(id, g->pv[at].seal.backup_id, sizeof(id));
+		}
 	}
 	pthread_mutex_unlock(&g->mu);
 	return rc;

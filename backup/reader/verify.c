@@ -118,7 +118,7 @@ static int read_catalog(struct ver *v)
 {
 	const char *dir = v->o->archive_dir;
 	struct sb_catalog *cat = NULL;
-	char path[4200], *val = NULL, *sp;
+	char path[4200], *val = NULL;
 	struct stat st;
 	int rc;
 
@@ -133,18 +133,10 @@ static int read_catalog(struct ver *v)
 		memcpy(v->id, val, SB_SEAL_ID_LEN + 1);
 	free(val);
 	val = NULL;
-	if (sb_catalog_get(cat, SB_SEAL_CAT_LAST, &val) == 0 && (sp = strchr(val, ' ')) &&
-	    (size_t)(sp - val) < sizeof(v->last) && strlen(sp + 1) == 64) {
-		memcpy(v->last, val, (size_t)(sp - val));
-		v->last[sp - val] = '\0';
-		for (int i = 0; i < 32; i++) {
-			unsigned x = 0;
-
-			sscanf(sp + 1 + 2 * i, "%2x", &x);
-			v->last_sha[i] = (unsigned char)x;
-		}
+	if (sb_catalog_last_seal(cat, v->last, v->last_sha) == 1)
 		v->st->rollback_checked = true;
-	}
+	else
+		v->last[0] = '\0';
 	free(val);
 	sb_catalog_close(cat);
 	return 0;

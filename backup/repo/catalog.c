@@ -14,7 +14,9 @@
 #include "sealbox/catalog.h"
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
+#include "sealbox/hash.h"
 #include "sealbox/log.h"
+#include "sealbox/seal.h"
 
 struct sb_catalog {
 	sqlite3 *db;
@@ -250,4 +252,29 @@ void sb_catalog_stat_abort(struct sb_catalog *c)
 	c->stat_put = NULL;
 	c->in_stat_txn = false;
 	exec(c, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;");
+}
+
+int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha[32])
+{
+	char *v = NULL, *sp;
+	int rc = sb_catalog_get(c, SB_SEAL_CAT_LAST, &v), ok = 0;
+
+	if (rc)
+		return rc == SB_ERR_NOTFOUND ? 0 : rc;
+	sp = strchr(v, ' ');
+	if (sp && sp > v && (size_t)(sp - v) < 256 && strlen(sp + 1) == 64) {
+		ok = 1;
+		for (int i = 0; i < 32 && ok; i++) {
+			int a = sb_hexval(sp[1 + 2 * i]), b = sb_hexval(sp[2 + 2 * i]);
+
+			ok = a >= 0 && b >= 0;
+			sha[i] = (unsigned char)(a << 4 | b);
+		}
+		if (ok) {
+			memcpy(name, v, (size_t)(sp - v));
+			name[sp - v] = '\0';
+		}
+	}
+	free(v);
+	return ok;
 }

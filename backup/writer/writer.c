@@ -346,31 +346,6 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	return rc;
 }
 
-/* The newest seal this machine wrote, from the catalog: name and hash. 1 if known. */
-static int remembered_seal(struct sb_catalog *cat, char name[256], unsigned char sha[32])
-{
-	char *v = NULL, *sp;
-	int rc = sb_catalog_get(cat, SB_SEAL_CAT_LAST, &v), ok = 0;
-
-	if (rc)
-		return rc == SB_ERR_NOTFOUND ? 0 : rc;
-	sp = strchr(v, ' ');
-	if (sp && (size_t)(sp - v) < 256 && strlen(sp + 1) == 64) {
-		memcpy(name, v, (size_t)(sp - v));
-		name[sp - v] = '\0';
-		ok = 1;
-		for (int i = 0; i < 32 && ok; i++) {
-			unsigned x;
-
-			if (sscanf(sp + 1 + 2 * i, "%2x", &x) != 1)
-				ok = 0;
-			sha[i] = (unsigned char)x;
-		}
-	}
-	free(v);
-	return ok;
-}
-
 /*
  * Link the new seal into the target's hash chain: previous = the newest
  * seal on the target (across chains), or the one this machine wrote last
@@ -413,7 +388,7 @@ static int link_seal(struct run *r)
 		sb_hash_final(&h, r->seal.prev);
 		r->seal.has_prev = true;
 	}
-	known = remembered_seal(r->cat, last, last_sha);
+	known = sb_catalog_last_seal(r->cat, last, last_sha);
 	if (known < 0) {
 		rc = known;
 		goto out;

@@ -37,6 +37,13 @@ void sb_catalog_close(struct sb_catalog *c);
 int sb_catalog_get(struct sb_catalog *c, const char *key, char **out);
 int sb_catalog_set(struct sb_catalog *c, const char *key, const char *value); /* NULL deletes */
 
+/*
+ * The newest seal this machine wrote to the target (SB_SEAL_CAT_LAST, set by
+ * backup): its remote name and the SHA-256 of its bytes. 1 found, 0 none
+ * (or unreadable record), < 0 error.
+ */
+int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha[32]);
+
 /* Time (set end) the current stat cache describes, 0 when none. */
 time_t sb_catalog_stat_time(struct sb_catalog *c);
 /* 1 found, 0 not found, < 0 error. */

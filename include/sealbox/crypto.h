@@ -131,7 +131,21 @@ void sb_crypto_decrypt_abort(struct sb_crypto_dec *s);
 /* Clear-signed text (for seals): sign in by sign_fpr, armored to out. */
 int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *in, size_t len,
 			struct sb_buf *out);
-/* Verify clear-signed text by signer_fpr; the signed text to out. */
+/* How a signature check came out; why[256] says it in words ("is signed by X, ..."). */
+enum sb_sig_verdict {
+	SB_SIG_GOOD,	/* good, and by the expected key only */
+	SB_SIG_FOREIGN, /* a good (or unverifiable) signature by another key */
+	SB_SIG_BAD,	/* missing, bad, expired, or not one clear-signed message */
+};
+/*
+ * Verify clear-signed text by signer_fpr: the signed text to out, the
+ * verdict to *verdict and why (nothing logged). Non-zero only for an error
+ * of the check itself (the signing key unknown, no memory).
+ */
+int sb_crypto_check_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
+				size_t len, struct sb_buf *out, enum sb_sig_verdict *verdict,
+				char why[256]);
+/* The same, logged: 0 only for SB_SIG_GOOD, else SB_ERR_BADSIG. */
 int sb_crypto_verify_clearsigned(struct sb_crypto *c, const char *signer_fpr, const void *in,
 				 size_t len, struct sb_buf *out, const char *what);
 

@@ -23,8 +23,11 @@
  *                     decrypted, the signer checked, and its plaintext
  *                     bounded. Only then is it handed to a parser.
  *
- * Sets written by duplicity carry no seal: their manifest, signatures and
- * index can only be proven by gpg's signature check while they decrypt, so
+ * Sets written by duplicity carry no seal: a chain may start with them (a
+ * duplicity chain that sealbox continued), but once a set is sealed every
+ * later one must be, unless the caller allows it (--allow-unsealed: a
+ * duplicity incremental appended to sealbox's chain). Unsealed sets have
+ * their manifest, signatures and index proven only by gpg's signature check while they decrypt, so
  * their plaintext is bounded (SB_GATE_MAX_*) and used only after the
  * signature checked out; their volumes are checked against the manifest's
  * SHA-1 first. Unencrypted (unsigned) chains are read only when the caller
@@ -63,6 +66,8 @@ struct sb_gate_opts {
 	struct sb_crypto *crypto; /* signature checks and decryption */
 	const char *sign_fpr;	  /* the key every file must be signed by */
 	bool allow_unsigned;	  /* read unencrypted (unsigned) chains */
+	bool allow_unsealed;	  /* accept signed but unsealed sets (duplicity's)
+				     after sealed ones in a chain */
 	/* rollback: the newest seal this machine wrote (archive dir), or NULL */
 	const char *last_seal;
 	const unsigned char *last_sha; /* its SHA-256 (32 bytes) */

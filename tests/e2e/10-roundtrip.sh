@@ -45,6 +45,7 @@ T3=$(nth_time "$TGT" 3)
 
 log "snapshots lists 3 sets"
 expect_exit 0 sb snapshots --target "$URL" --sign-key "$SIGN_FPR"
+expect_stdout_match ", checked$"
 for t in "$T1" "$T2" "$T3"; do
     grep -aEq "$(iso "$t" | sed 's/Z$//')|$(date -u -d "@$t" +%Y%m%dT%H%M%S)|$(date -u -d "@$t" '+%Y-%m-%d %H:%M:%S')|$(LC_ALL=C date -u -d "@$t" '+%a %b %e %H:%M:%S %Y')" "$LAST_OUT" ||
         { cat "$LAST_OUT" >&2; fail "snapshots does not show set time $(iso "$t")"; }

@@ -40,8 +40,11 @@ for k in $DUP_KINDS; do
         log "$k: restore set $i ($(iso "$t"))"
         if [ "$k" = plain ]; then
             DUP_PLAIN=1 run dup restore --time "$t" "$url" "$T/d-$k-$i"
-            # Nothing to decrypt and no signatures to check: no keys given.
-            expect_exit 0 sb restore --target "$url" --time "$t" "$T/s-$k-$i"
+            # Neither encrypted nor signed: refused unless the user says so.
+            expect_exit 6 sb restore --target "$url" --time "$t" "$T/s-$k-$i"
+            expect_stderr_match "neither encrypted nor signed.*--allow-unsigned"
+            [ ! -e "$T/s-$k-$i" ] || fail "a refused restore created $T/s-$k-$i"
+            expect_exit 0 sb restore --target "$url" --time "$t" --allow-unsigned "$T/s-$k-$i"
         else
             run dup restore --time "$t" "$url" "$T/d-$k-$i"
             sb_restore "$url" "$T/s-$k-$i" --time "$t"

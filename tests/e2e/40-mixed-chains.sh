@@ -29,7 +29,8 @@ check_all() {
         n=${EXPECT["$dir:$t"]:-}
         [ -n "$n" ] || fail "$dir: unexpected set at $(iso "$t")"
         rm -rf "$T/rs" "$T/rd"
-        sb_restore "$url" "$T/rs" --time "$t"
+        # duplicity's sets carry no seal: after a sealed set, read only when allowed
+        sb_restore "$url" "$T/rs" --time "$t" --allow-unsealed
         compare "$T/expect/$n" "$T/rs" --ignore-root
         DUP_ARCHIVE="$T/dupcache-restore" run dup restore --time "$t" "$url" "$T/rd"
         compare "$T/expect/$n" "$T/rd" --ignore-root --ignore-symlink-mtime
@@ -60,6 +61,11 @@ expect_stats
 [ "$(set_times "$A" | wc -l)" = 3 ] || { ls -l "$A" >&2; fail "sealbox did not add a third set"; }
 [ "$(ls "$A"/duplicity-full.*.manifest.gpg | wc -l)" = 1 ] || fail "sealbox started a new chain"
 remember "$A"
+log "A: without --allow-unsealed, duplicity's unsealed set after sealbox's is refused"
+expect_exit 17 sb restore --target "file://$A" --sign-key "$SIGN_FPR" \
+    --secret-key "$T/enc-secret.asc" "$T/rs-refused"
+expect_stderr_match "duplicity-inc\.[0-9TZ.to]+\.manifest\.gpg has no seal.*--allow-unsealed"
+[ ! -e "$T/rs-refused" ] || fail "a refused restore created its DEST"
 check_all "$A"
 run dup collection-status "file://$A"
 expect_stdout_match '^Number of contained backup sets: 3$'

@@ -25,7 +25,8 @@ static const char backup_usage[] =
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
 	"                      [--allow-source-mismatch] [--allow-same-key]\n"
 	"                      [--sign-passphrase-file FILE] [--log-file FILE] [--syslog]\n"
-	"                      [--json] [-v | -q] [SOURCE]\n"
+	"                      [--allow-unsealed] [--expect-seal HASH] [--json] [-v | -q]\n"
+	"                      [SOURCE]\n"
 	"\n"
 	"Writes a full backup of SOURCE to the target the first time, incrementals after.\n"
 	"Options and SOURCE ('source = DIR') may come from the config file, sealbox.conf(5).\n"
@@ -49,7 +50,11 @@ static const char backup_usage[] =
 	"                          of $SEALBOX_SIGN_PASSPHRASE (which wins when set)\n"
 	"  --log-file FILE         append one line about the run to FILE\n"
 	"  --syslog                one line about the run, and errors, to syslog\n"
-	"  --json                  the statistics as JSON on stdout\n"
+	"  --allow-unsealed        continue a chain holding duplicity's (unsealed) sets after\n"
+	"                          sealed ones, when the archive dir must be rebuilt\n"
+	"  --expect-seal HASH      refuse a target without this seal (see verify)\n"
+	"  --json                  the statistics as JSON on stdout (with the new seal's\n"
+	"                          SHA-256, for verify --expect-seal)\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n"
 	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
 	"lock; see sealbox(1) for the others.\n";
@@ -73,6 +78,7 @@ enum {
 
 const struct option backup_opts[] = {
 	TARGET_OPTIONS,
+	GATE_OPTIONS,
 	{"encrypt-key", required_argument, NULL, O_ENC},
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"full", no_argument, NULL, O_FULL},
@@ -97,6 +103,10 @@ static void print_json(const struct sb_backup_stats *s, int status)
 {
 	printf("{\n  \"set\": ");
 	json_str(stdout, s->set_name);
+	printf(",\n  \"seal\": ");
+	json_str(stdout, s->seal_name);
+	printf(",\n  \"seal_sha256\": ");
+	json_str(stdout, s->seal_sha);
 	printf(",\n  \"type\": \"%s\",\n  \"start_time\": %.2f,\n  \"end_time\": %.2f,\n"
 	       "  \"elapsed_time\": %.2f,\n",
 	       s->full ? "full" : "incremental", s->start, s->end, s->end - s->start);
@@ -148,6 +158,7 @@ int cmd_backup(int argc, char **argv)
 	struct sb_transport_opts to = {.create = true, .sessions = 2}; /* one per packer worker */
 	struct sb_backup_stats stats;
 	struct sb_crypto *user = NULL, *dec = NULL;
+	struct gate_args ga = {0};
 	const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));
 	const char *target = NULL, *enc = NULL, *sign = NULL, *secret = NULL, *pass_file = NULL;
 	char archive[4096] = "", enc_fpr[41], sign_fpr[41], pass[1024], summary[512] = "";
@@ -161,7 +172,7 @@ int cmd_backup(int argc, char **argv)
 		return EXIT_INTERNAL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", backup_opts, NULL)) != -1) {
-		if (target_option(c, optarg, &target, &to))
+		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
 		case O_ENC: enc = optarg; break;
@@ -258,6 +269,11 @@ int cmd_backup(int argc, char **argv)
 	o.sign_fpr = sign_fpr;
 	if ((rc = run_locks_take(archive, o.target, &locks)))
 		goto fail;
+	/* listed under the lock; the backup reports a lost seal itself (it links to it) */
+	ga.archive_dir = archive;
+	ga.own_rollback = true;
+	if ((rc = open_gate(o.target, o.decrypt ? o.decrypt : user, sign_fpr, &ga, &o.gate)))
+		goto fail;
 	if (!quiet && isatty(STDERR_FILENO))
 		last_totals(archive, &last_files, &last_size, NULL);
 	progress_begin(quiet, last_files, last_size);
@@ -285,6 +301,7 @@ int cmd_backup(int argc, char **argv)
 			stats.end - stats.start);
 	}
 fail:
+	sb_gate_close(o.gate);
 	run_locks_release(&locks);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);

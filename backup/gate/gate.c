@@ -78,8 +78,7 @@ static ssize_t listed(const struct sb_dirent_list *l, const char *name)
 	return -1;
 }
 
-/* A small remote file (a seal), at most max bytes. */
-static int get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out)
+int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out)
 {
 	struct sb_transport_get *get;
 	char buf[65536];
@@ -151,7 +150,7 @@ static int find_seal_by_sha(struct sb_gate *g, const unsigned char want[32], con
 		if (sb_name_parse(g->l.names[i], &n) || n.kind != SB_KIND_SEAL)
 			continue;
 		sb_buf_reset(&text);
-		if ((rc = get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text)))
+		if ((rc = sb_gate_get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text)))
 			break;
 		sha256_of(text.data, text.len, sha);
 		if (!memcmp(sha, want, 32))
@@ -191,7 +190,7 @@ static int check_rollback(struct sb_gate *g)
 		struct sb_buf text = SB_BUF_INIT;
 		unsigned char sha[32];
 
-		rc = get_small(g, g->o.last_seal, SB_GATE_MAX_SEAL, &text);
+		rc = sb_gate_get_small(g, g->o.last_seal, SB_GATE_MAX_SEAL, &text);
 		sha256_of(text.data, text.len, sha);
 		sb_buf_release(&text);
 		if (!rc && memcmp(sha, g->o.last_sha, 32)) {
@@ -269,10 +268,14 @@ static bool chain_signed(const struct sb_chain *ch)
 	return false;
 }
 
-/* An incremental of the target that follows a set that is not there. */
-static int check_whole(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
+/*
+ * An incremental of the target that follows a set that is not there, and
+ * that a snapshot of time t would need (t: the time asked for; a whole
+ * chain is asked for when nsets is all of it).
+ */
+static int check_whole(struct sb_gate *g, const struct sb_chain *ch, size_t nsets, time_t t)
 {
-	time_t start = sb_chain_start(ch), upto = ch->sets[nsets - 1].t1;
+	time_t start = sb_chain_start(ch);
 	const struct sb_collection *c = &g->coll;
 	char when[32];
 
@@ -281,7 +284,7 @@ static int check_whole(struct sb_gate *g, const struct sb_chain *ch, size_t nset
 
 		if (o->t0 < start)
 			continue; /* a leftover of an older chain */
-		if (nsets < ch->nsets && o->t1 > upto)
+		if (t != (time_t)-1 && o->t1 > t)
 			continue; /* after the snapshot asked for */
 		sb_time_format_iso(o->t0, when);
 		sb_error("%s follows a set of %s that is missing on %s: the chain is broken there "
@@ -304,7 +307,7 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 	size_t i, k;
 	int rc;
 
-	rc = get_small(g, s->seal, SB_GATE_MAX_SEAL, &text);
+	rc = sb_gate_get_small(g, s->seal, SB_GATE_MAX_SEAL, &text);
 	if (!rc) {
 		sha256_of(text.data, text.len, p->seal_sha);
 		rc = sb_seal_verify(g->o.crypto, g->o.sign_fpr, text.data, text.len, &p->seal,
@@ -415,7 +418,14 @@ static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
 	return 0;
 }
 
+static int prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets, time_t t);
+
 int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
+{
+	return prove(g, ch, nsets, nsets < ch->nsets ? ch->sets[nsets - 1].t1 : (time_t)-1);
+}
+
+static int prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets, time_t t)
 {
 	char id[SB_SEAL_ID_LEN + 1] = "";
 	struct proven p;
@@ -424,7 +434,7 @@ int sb_gate_prove(struct sb_gate *g, const struct sb_chain *ch, size_t nsets)
 
 	if (!nsets || nsets > ch->nsets)
 		return SB_ERR_INTERNAL;
-	if ((rc = check_whole(g, ch, nsets)))
+	if ((rc = check_whole(g, ch, nsets, t)))
 		return rc;
 	if (!chain_signed(ch)) {
 		if (!g->o.allow_unsigned) {
@@ -497,7 +507,7 @@ int sb_gate_chain(struct sb_gate *g, time_t t, const struct sb_chain **chp, size
 			 sb_transport_describe(g->o.target), when);
 		return SB_ERR_NOTFOUND;
 	}
-	if ((rc = sb_gate_prove(g, ch, n)))
+	if ((rc = prove(g, ch, n, t)))
 		return rc;
 	*chp = ch;
 	*nsets = n;

@@ -51,11 +51,10 @@ int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, s
 	return sb_name_format(&n, out, size) < 0 ? SB_ERR_PARAM : 0;
 }
 
-/* Download, decrypt and verify one remote file into a local one. */
-static int fetch(const char *dir, const char *remote, const char *local, bool gzip,
-		 struct sb_transport *t, struct sb_crypto *crypto, const char *sign_fpr)
+/* One remote file of set s, proven by the gate, into a local one. */
+static int fetch(const char *dir, struct sb_gate *g, const struct sb_set *s, const char *remote,
+		 const char *local, bool gzip)
 {
-	struct sb_transport_get *g = NULL;
 	struct sb_gzwriter *gz = NULL;
 	struct sb_writer out;
 	char path[4096], tmp[4200];
@@ -75,11 +74,8 @@ static int fetch(const char *dir, const char *remote, const char *local, bool gz
 		}
 		out = (struct sb_writer){sb_fd_write, &fd};
 	}
-	rc = sb_transport_get_open(t, remote, &g);
-	if (!rc)
-		rc = sb_crypto_decrypt(crypto, sign_fpr,
-				       (struct sb_reader){sb_transport_get_read, g}, out, remote);
-	sb_transport_get_close(g);
+	/* renamed into place only once the signature checked out */
+	rc = sb_gate_fetch(g, s, remote, NULL, gzip ? SB_GATE_MAX_META : SB_GATE_MAX_MANIFEST, out);
 	if (sb_gzwriter_close(gz) && !rc)
 		rc = SB_ERR_IO;
 	if (fd >= 0 && close(fd) < 0 && !rc)
@@ -91,11 +87,11 @@ static int fetch(const char *dir, const char *remote, const char *local, bool gz
 	return rc;
 }
 
-int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_transport *t,
-			  struct sb_crypto *crypto, const char *enc_fpr, const char *sign_fpr)
+int sb_archive_sync_chain(const char *dir, struct sb_gate *g, const struct sb_chain *ch,
+			  struct sb_crypto *crypto, const char *enc_fpr)
 {
 	char name[256], path[4096];
-	bool secret_checked = false;
+	bool checked = false;
 	size_t i;
 	int k, rc;
 
@@ -118,14 +114,17 @@ int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_
 				sb_error("set %s has no signature file on the target", name);
 				return SB_ERR_CORRUPT;
 			}
-			if (!secret_checked) {
+			if (!checked) {
 				/* Without the secret key, say so without gpg's noise. */
 				if (!crypto || (enc_fpr && sb_crypto_have_secret(crypto, enc_fpr)))
 					return SB_ERR_NOSECRET;
-				secret_checked = true;
+				/* what is read from the target is the whole chain, proven */
+				if ((rc = sb_gate_prove(g, ch, ch->nsets)))
+					return rc;
+				checked = true;
 			}
 			sb_info("fetching %s into the archive dir", remote);
-			rc = fetch(dir, remote, name, k == 1, t, crypto, sign_fpr);
+			rc = fetch(dir, g, s, remote, name, k == 1);
 			if (rc)
 				return rc;
 		}

@@ -205,7 +205,7 @@ struct run {
 	const struct sb_backup_opts *o;
 	struct sb_backup_stats *st;
 	struct sb_catalog *cat;
-	struct sb_collection coll;
+	const struct sb_collection *coll; /* the gate's */
 	const struct sb_chain *chain; /* continued chain, NULL for a full */
 	struct sb_name set;	      /* the new set (kind filled per file) */
 	struct sb_spool *index;	      /* its index records */
@@ -228,15 +228,14 @@ static int set_name(const struct run *r, enum sb_file_kind kind, bool local, cha
 static int decide(struct run *r)
 {
 	const struct sb_backup_opts *o = r->o;
-	const struct sb_chain *latest = sb_collection_latest(&r->coll);
+	const struct sb_chain *latest = sb_collection_latest(r->coll);
 	time_t now = time(NULL), after;
 	int rc;
 
 	r->chain = NULL;
 	if (latest && !o->force_full &&
 	    !(o->full_if_older_than && now - sb_chain_start(latest) > o->full_if_older_than)) {
-		rc = sb_archive_sync_chain(o->archive_dir, latest, o->target, o->decrypt,
-					   o->enc_fpr, o->sign_fpr);
+		rc = sb_archive_sync_chain(o->archive_dir, o->gate, latest, o->decrypt, o->enc_fpr);
 		if (rc == SB_ERR_NOSECRET) {
 			sb_warn("the archive dir %s lacks the signatures of the chain on %s, and the "
 				"secret encryption key is not at hand to fetch them (--secret-key "
@@ -254,12 +253,12 @@ static int decide(struct run *r)
 	}
 	/* A new set's time must be later than every set on the target. */
 	after = 0;
-	for (size_t i = 0; i < r->coll.nchains; i++)
-		if (sb_chain_end(&r->coll.chains[i]) > after)
-			after = sb_chain_end(&r->coll.chains[i]);
-	for (size_t i = 0; i < r->coll.nincomplete; i++)
-		if (r->coll.incomplete[i].t1 > after)
-			after = r->coll.incomplete[i].t1;
+	for (size_t i = 0; i < r->coll->nchains; i++)
+		if (sb_chain_end(&r->coll->chains[i]) > after)
+			after = sb_chain_end(&r->coll->chains[i]);
+	for (size_t i = 0; i < r->coll->nincomplete; i++)
+		if (r->coll->incomplete[i].t1 > after)
+			after = r->coll->incomplete[i].t1;
 	while ((now = time(NULL)) <= after)
 		usleep(200000);
 	r->set.full = !r->chain;
@@ -355,7 +354,7 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 static int link_seal(struct run *r)
 {
 	const struct sb_backup_opts *o = r->o;
-	struct sb_dirent_list l = {0};
+	const struct sb_dirent_list *l = sb_gate_listing(o->gate); /* taken under the lock */
 	struct sb_buf text = SB_BUF_INIT;
 	struct sb_seal prev;
 	struct sb_name n;
@@ -372,16 +371,14 @@ static int link_seal(struct run *r)
 	r->seal.full = r->set.full;
 	r->seal.t0 = r->set.t0;
 	r->seal.t1 = r->set.t1;
-	if ((rc = sb_transport_list(o->target, &l)))
-		return rc;
-	for (i = 0; i < l.n; i++)
-		if (!sb_name_parse(l.names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 < r->set.t1 &&
+	for (i = 0; i < l->n; i++)
+		if (!sb_name_parse(l->names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 < r->set.t1 &&
 		    (!newest || n.t1 > nt)) {
-			newest = l.names[i];
+			newest = l->names[i];
 			nt = n.t1;
 		}
 	if (newest) {
-		if ((rc = sb_transport_get_all(o->target, newest, &text)) ||
+		if ((rc = sb_gate_get_small(o->gate, newest, SB_GATE_MAX_SEAL, &text)) ||
 		    (rc = sb_hash_init(&h, SB_HASH_ALG_SHA256)))
 			goto out;
 		sb_hash_update(&h, text.data, text.len);
@@ -396,8 +393,8 @@ static int link_seal(struct run *r)
 	if (known && (!newest || strcmp(newest, last))) {
 		bool present = false;
 
-		for (i = 0; i < l.n; i++)
-			present |= !strcmp(l.names[i], last);
+		for (i = 0; i < l->n; i++)
+			present |= !strcmp(l->names[i], last);
 		if (!present && sb_name_parse(last, &n) == 0 && (!newest || n.t1 > nt)) {
 			sb_warn("the target %s lacks %s, the newest seal this machine wrote: it was "
 				"rolled back or pruned; the new seal links to it, so 'sealbox verify' "
@@ -429,7 +426,6 @@ out:
 	free(id);
 	sb_seal_release(&prev);
 	sb_buf_release(&text);
-	sb_dirent_list_release(&l);
 	return rc;
 }
 
@@ -505,6 +501,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 			sb_hash_update(&h, seal.data, seal.len);
 			sb_hash_final(&h, sha);
 			sb_hex(sha, 32, hex);
+			snprintf(r->st->seal_name, sizeof(r->st->seal_name), "%s", sealname);
+			memcpy(r->st->seal_sha, hex, sizeof(r->st->seal_sha));
 			sb_buf_reset(&text);
 			rc = sb_buf_addf(&text, "%s %s", sealname, hex);
 		}
@@ -521,7 +519,6 @@ out:
 int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 {
 	struct run r = {.o = o, .st = stats};
-	struct sb_dirent_list l = {0};
 	struct sb_manifest man;
 	char name[256];
 	int rc;
@@ -535,11 +532,8 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	rc = sb_catalog_open(o->archive_dir, &r.cat);
 	if (rc)
 		goto out;
-	rc = sb_transport_list(o->target, &l);
-	if (!rc)
-		rc = sb_collection_build(&l, &r.coll);
-	if (!rc)
-		rc = cleanup_target(o->target, r.cat, &r.coll);
+	r.coll = sb_gate_collection(o->gate);
+	rc = cleanup_target(o->target, r.cat, r.coll);
 	if (!rc)
 		rc = decide(&r);
 	if (rc)
@@ -577,8 +571,6 @@ out:
 	sb_spool_free(r.index);
 	sb_seal_release(&r.seal);
 	sb_manifest_release(&man);
-	sb_collection_release(&r.coll);
-	sb_dirent_list_release(&l);
 	sb_catalog_close(r.cat);
 	return rc;
 }
@@ -630,5 +622,7 @@ void sb_backup_stats_print(const struct sb_backup_stats *s, FILE *f)
 	LINE("TotalDestinationSizeChange", s->dest_change);
 #undef LINE
 	fprintf(f, "Errors %llu\n", (unsigned long long)s->errors);
+	if (s->seal_sha[0]) /* what `verify --expect-seal` pins from any machine */
+		fprintf(f, "SealSHA256 %s (%s)\n", s->seal_sha, s->seal_name);
 	fprintf(f, "-------------------------------------------------\n");
 }

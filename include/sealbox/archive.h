@@ -16,6 +16,7 @@
 #include "sealbox/buf.h"
 #include "sealbox/chain.h"
 #include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/names.h"
 #include "sealbox/transport.h"
 
@@ -27,12 +28,13 @@ int sb_archive_default_dir(const char *url, char *out, size_t size);
 int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, size_t size);
 
 /*
- * Make sure dir holds the manifest and signatures of every set of ch. Missing
- * ones are downloaded and decrypted when crypto has the secret key for
- * enc_fpr (the signer is checked); otherwise SB_ERR_NOSECRET, not logged.
+ * Make sure dir holds the manifest and signatures of every set of ch (a
+ * chain of g's collection). Missing ones are read through the gate (the
+ * chain proven first, gate.h) when crypto has the secret key for enc_fpr;
+ * otherwise SB_ERR_NOSECRET, not logged.
  */
-int sb_archive_sync_chain(const char *dir, const struct sb_chain *ch, struct sb_transport *t,
-			  struct sb_crypto *crypto, const char *enc_fpr, const char *sign_fpr);
+int sb_archive_sync_chain(const char *dir, struct sb_gate *g, const struct sb_chain *ch,
+			  struct sb_crypto *crypto, const char *enc_fpr);
 
 /* Read a local manifest into out. */
 int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_buf *out);

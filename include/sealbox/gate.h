@@ -112,6 +112,13 @@ int sb_gate_fetch_buf(struct sb_gate *g, const struct sb_set *s, const char *nam
 int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name,
 		     const struct sb_manifest *m, uint64_t max, int *fd);
 
+/*
+ * The raw bytes of a small remote file (a seal), at most max (more is
+ * SB_ERR_CORRUPT, logged): only to hash, or for sb_seal_verify(), which
+ * checks the signature before it parses.
+ */
+int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out);
+
 /* The proven, parsed manifest of s. */
 int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);
 

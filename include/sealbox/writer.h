@@ -19,11 +19,14 @@
 #include <time.h>
 
 #include "sealbox/crypto.h"
+#include "sealbox/gate.h"
 #include "sealbox/transport.h"
 
 struct sb_backup_opts {
 	const char *source; /* as given: recorded as the manifest's Localdir */
 	struct sb_transport *target;
+	struct sb_gate *gate;	   /* the target as listed under the lock (gate.h):
+				      anything read back from it passes there */
 	struct sb_crypto *crypto;  /* user's keyring: encrypts and signs */
 	struct sb_crypto *decrypt; /* may decrypt (secret key): fills a missing
 				      archive dir; NULL: none at hand */
@@ -43,6 +46,8 @@ struct sb_backup_stats {
 	double start, end; /* epoch seconds */
 	bool full;
 	char set_name[256]; /* the manifest's remote name */
+	char seal_name[256]; /* its seal's remote name */
+	char seal_sha[65];   /* SHA-256 of the seal's bytes (verify --expect-seal) */
 	uint64_t source_files, source_size;
 	uint64_t new_files, new_size;
 	uint64_t deleted_files;

@@ -56,7 +56,7 @@ log "A: sealbox incremental after duplicity's (--secret-key to sync)"
 wait_next_second
 mutate_tree "$SRC" 2
 expect_exit 0 sb backup --target "file://$A" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \
-    --volsize 1 --archive-dir "$T/sbcache-a" --secret-key "$T/enc-secret.asc" "$SRC"
+    --volsize 1 --archive-dir "$T/sbcache-a" --secret-key "$T/enc-secret.asc" --allow-unsealed "$SRC"
 expect_stats
 [ "$(set_times "$A" | wc -l)" = 3 ] || { ls -l "$A" >&2; fail "sealbox did not add a third set"; }
 [ "$(ls "$A"/duplicity-full.*.manifest.gpg | wc -l)" = 1 ] || fail "sealbox started a new chain"
@@ -106,7 +106,7 @@ log "B: sealbox incremental with an empty archive dir and --secret-key"
 wait_next_second
 mutate_tree "$SRC" 6
 expect_exit 0 sb backup --target "$URLB" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \
-    --volsize 1 --archive-dir "$T/sbcache-b-empty" --secret-key "$T/enc-secret.asc" "$SRC"
+    --volsize 1 --archive-dir "$T/sbcache-b-empty" --secret-key "$T/enc-secret.asc" --allow-unsealed "$SRC"
 expect_stats
 [ "$(set_times "$B" | wc -l)" = 5 ] || { ls -l "$B" >&2; fail "sealbox did not add a fifth set"; }
 [ "$(ls "$B"/duplicity-full.*.manifest.gpg | wc -l)" = 1 ] || fail "sealbox started a new chain"

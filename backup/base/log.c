@@ -2,6 +2,7 @@
 /* log.c - sb_log(): level filter, replaceable handler, byte-safe rendering. */
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,21 +31,6 @@ void sb_log_set_handler(sb_log_fn fn, void *ctx)
 	pthread_mutex_lock(&log_lock);
 	log_fn = fn;
 	log_ctx = ctx;
-	pthread_mutex_unlock(&log_lock);
-}
-
-void sb_log(enum sb_log_level level, const char *fmt, ...)
-{
-	char msg[2048];
-	va_list ap;
-
-	if (level > log_max)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&log_lock);
-	(log_fn ? log_fn : log_default)(level, msg, log_ctx);
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -81,19 +67,27 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return len;
 }
 
-const char *sb_log_str(const char *bytes, size_t len)
+/* A C1 control (U+0080..U+009F) encoded in the valid UTF-8 sequence at p? */
+static bool c1_control(const unsigned char *p, size_t l)
 {
-	static __thread char ring[4][1024];
-	static __thread unsigned next;
-	char *out = ring[next++ % 4];
-	const unsigned char *p = (const unsigned char *)bytes;
+	return l == 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f;
+}
+
+/*
+ * The one sanitizer for bytes a server chose (file names, messages): C0 and
+ * C1 controls, DEL and invalid UTF-8 become \xNN; with esc_backslash, '\'
+ * too, so that the output names the input unambiguously. At most size - 1
+ * bytes into out ("..." when cut).
+ */
+static void sanitize(const unsigned char *p, size_t len, bool esc_backslash, char *out, size_t size)
+{
 	size_t o = 0, i = 0, l;
 
-	while (i < len && o + 8 < sizeof(ring[0])) {
+	while (i < len && o + 8 < size) {
 		l = utf8_len(p + i, len - i);
-		if (l == 1 && p[i] >= 0x20 && p[i] != 0x7f && p[i] != '\\') {
+		if (l == 1 && p[i] >= 0x20 && p[i] != 0x7f && (p[i] != '\\' || !esc_backslash)) {
 			out[o++] = (char)p[i++];
-		} else if (l > 1) {
+		} else if (l > 1 && !c1_control(p + i, l)) {
 			memcpy(out + o, p + i, l);
 			o += l;
 			i += l;
@@ -106,5 +100,31 @@ const char *sb_log_str(const char *bytes, size_t len)
 		o += 3;
 	}
 	out[o] = '\0';
+}
+
+/* Every message passes the sanitizer: no name a server chose can drive the terminal. */
+void sb_log(enum sb_log_level level, const char *fmt, ...)
+{
+	char msg[2048], safe[2048 + 64];
+	va_list ap;
+
+	if (level > log_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sanitize((const unsigned char *)msg, strlen(msg), false, safe, sizeof(safe));
+	pthread_mutex_lock(&log_lock);
+	(log_fn ? log_fn : log_default)(level, safe, log_ctx);
+	pthread_mutex_unlock(&log_lock);
+}
+
+const char *sb_log_str(const char *bytes, size_t len)
+{
+	static __thread char ring[4][1024];
+	static __thread unsigned next;
+	char *out = ring[next++ % 4];
+
+	sanitize((const unsigned char *)bytes, len, true, out, sizeof(ring[0]));
 	return out;
 }

@@ -251,8 +251,8 @@ int cmd_prune(int argc, char **argv)
 		goto out;
 	/* listed under the lock: no backup is half-way */
 	ga.archive_dir = archive;
-	if (sign && ((rc = open_user_crypto(&crypto)) ||
-		     (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
+	if (sign &&
+	    ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
 		goto out;
 	if ((rc = open_gate(p.t, crypto, sign ? sign_fpr : NULL, &ga, &g)))
 		goto out;

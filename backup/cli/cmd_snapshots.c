@@ -101,8 +101,8 @@ int cmd_snapshots(int argc, char **argv)
 		return usage_error("snapshots", "--target URL is required");
 	if (optind != argc)
 		return usage_error("snapshots", "unexpected argument '%s'", argv[optind]);
-	if (sign && ((rc = open_user_crypto(&crypto)) ||
-		     (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
+	if (sign &&
+	    ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr))))
 		goto out;
 	rc = sb_transport_open(target, &to, &t);
 	if (!rc)
@@ -130,7 +130,9 @@ int cmd_snapshots(int argc, char **argv)
 				print_set_json(&cp->chains[i].sets[j],
 					       j + 1 == cp->chains[i].nsets);
 			printf("    ], \"checked\": %s}%s\n",
-			       !proof ? "null" : proof[i] ? "false" : "true",
+			       !proof	  ? "null"
+			       : proof[i] ? "false"
+					  : "true",
 			       i + 1 == cp->nchains ? "" : ",");
 		}
 		printf("  ],\n  \"incomplete_sets\": %zu,\n  \"orphaned_sets\": %zu\n}\n",
@@ -146,7 +148,7 @@ int cmd_snapshots(int argc, char **argv)
 		sb_time_format_iso(sb_chain_end(ch), b);
 		printf("\nChain %zu: %s .. %s, %zu set(s)%s%s\n", i + 1, a, b, ch->nsets,
 		       i + 1 == cp->nchains ? " (current)" : "",
-		       !proof	    ? ""
+		       !proof	  ? ""
 		       : proof[i] ? ", NOT PROVEN (see the error above)"
 				  : ", checked");
 		printf("  %-12s %-20s  %5s  %12s\n", "Type", "Time", "Vols", "Bytes");

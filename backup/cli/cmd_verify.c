@@ -93,7 +93,9 @@ static void on_problem(void *ctx, enum sb_verify_class c, const char *file, cons
 	if (u->quiet && c == SB_VERIFY_NOTE)
 		return; /* -q: nothing on success, so cron mails nothing */
 	clear_line(u);
-	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? file : "-", msg);
+	/* names and messages may hold what the server chose: one sanitizer */
+	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? sb_log_str(file, strlen(file)) : "-",
+	       sb_log_str(msg, strlen(msg)));
 	fflush(stdout);
 }
 
@@ -109,16 +111,16 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *fi
 	if (total)
 		fprintf(stderr, "\r\033[K%5.1f%%  %llu/%llu MiB  %.0f MiB/s  %.60s",
 			100.0 * (double)done / (double)total, (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20), rate, file);
+			(unsigned long long)(total >> 20), rate, sb_log_str(file, strlen(file)));
 	else
 		fprintf(stderr, "\r\033[K%llu MiB  %.0f MiB/s  %.60s",
-			(unsigned long long)(done >> 20), rate, file);
+			(unsigned long long)(done >> 20), rate, sb_log_str(file, strlen(file)));
 	u->shown = true;
 }
 
 static void on_diff(void *ctx, const char *path, const char *what)
 {
-	printf("content: %s: %s\n", path, what);
+	printf("content: %s: %s\n", sb_log_str(path, strlen(path)), what);
 }
 
 /* The exit status of the worst class found (order documented in sealbox(1)). */

@@ -295,8 +295,7 @@ static enum sb_sig_verdict judge(struct op *op, bool all_must_match, char why[25
 	if (good && !(all_must_match && first_bad))
 		return SB_SIG_GOOD;
 	if (!first_bad) {
-		snprintf(why, 256, "is not signed (expected a signature by %s)",
-			 op->sign_key->fpr);
+		snprintf(why, 256, "is not signed (expected a signature by %s)", op->sign_key->fpr);
 		return SB_SIG_BAD;
 	}
 	switch (gpgme_err_code(first_bad->status)) {

@@ -89,7 +89,8 @@ int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb
 		return rc;
 	while ((n = sb_transport_get_read(get, buf, sizeof(buf))) > 0) {
 		if (out->len + (size_t)n > max) {
-			sb_error("%s is larger than %zu bytes: not a file sealbox wrote", name, max);
+			sb_error("%s is larger than %zu bytes: not a file sealbox wrote", name,
+				 max);
 			rc = SB_ERR_CORRUPT;
 			break;
 		}
@@ -331,7 +332,8 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 		ssize_t at = listed(&g->l, f->name);
 
 		if (at < 0) {
-			sb_error("%s, listed in seal %s, is missing on the target", f->name, s->seal);
+			sb_error("%s, listed in seal %s, is missing on the target", f->name,
+				 s->seal);
 			return SB_ERR_CORRUPT;
 		}
 		if (g->l.sizes && g->l.sizes[at] != f->size) {
@@ -387,10 +389,11 @@ static int prove_set(struct sb_gate *g, const struct sb_chain *ch, size_t i,
 				 "removed",
 				 set_name(s));
 		else
-			sb_error("%s has no seal, but the set before it, %s, is sealed: its seal "
-				 "was removed, or duplicity wrote it (give --allow-unsealed to read "
-				 "such a set)",
-				 set_name(s), set_name(prev_sealed->set));
+			sb_error(
+				"%s has no seal, but the set before it, %s, is sealed: its seal "
+				"was removed, or duplicity wrote it (give --allow-unsealed to read "
+				"such a set)",
+				set_name(s), set_name(prev_sealed->set));
 		return SB_ERR_CHAIN;
 	}
 	if (!g->o.sign_fpr || !g->o.crypto) {

@@ -206,10 +206,10 @@ struct run {
 	struct sb_backup_stats *st;
 	struct sb_catalog *cat;
 	const struct sb_collection *coll; /* the gate's */
-	const struct sb_chain *chain; /* continued chain, NULL for a full */
-	struct sb_name set;	      /* the new set (kind filled per file) */
-	struct sb_spool *index;	      /* its index records */
-	struct sb_seal seal;	      /* its seal, filled as files are uploaded */
+	const struct sb_chain *chain;	  /* continued chain, NULL for a full */
+	struct sb_name set;		  /* the new set (kind filled per file) */
+	struct sb_spool *index;		  /* its index records */
+	struct sb_seal seal;		  /* its seal, filled as files are uploaded */
 	char host[256];
 	char sigtmp[4200], sigfinal[4200], mantmp[4200], manfinal[4200];
 };

@@ -22,7 +22,9 @@ enum sb_log_level {
 
 typedef void (*sb_log_fn)(enum sb_log_level level, const char *msg, void *ctx);
 
-/* Log one message (no trailing newline needed). Thread-safe. */
+/* Log one message (no trailing newline needed). Thread-safe. The formatted
+ * message passes the sanitizer of sb_log_str() (backslashes left as they
+ * are), so a name a server chose cannot drive the terminal or forge lines. */
 void sb_log(enum sb_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Messages above max are dropped (default SB_LOG_NOTICE). */
@@ -43,7 +45,8 @@ void sb_log_set_handler(sb_log_fn fn, void *ctx);
 
 /*
  * Render bytes (a path, a name from the target) for a log line: printable
- * ASCII and valid UTF-8 pass, everything else becomes \xNN. Returns a
+ * ASCII and valid UTF-8 pass; C0 and C1 controls, DEL, '\\' and invalid
+ * UTF-8 become \xNN. Returns a
  * thread-local buffer valid until the 4th next call in the same thread.
  */
 const char *sb_log_str(const char *bytes, size_t len);

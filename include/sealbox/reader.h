@@ -21,7 +21,7 @@
 #include "sealbox/transport.h"
 
 struct sb_restore_opts {
-	struct sb_gate *gate;	  /* the target, proven (gate.h) */
+	struct sb_gate *gate; /* the target, proven (gate.h) */
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;	  /* every file must be signed by this key; NULL

@@ -2,8 +2,8 @@
 /*
  * setstream.h - the reader's stream (restore, verify, and the snapshot view
  * above them): the objects of one backup set, read from its volumes in order (only the volumes a
- * path may be in), each proven by the gate before it is parsed. An object is one snapshot/diff/deleted entry, or a
- * run of multivol chunks read as one stream of data.
+ * path may be in), each proven by the gate before it is parsed. An object is one
+ * snapshot/diff/deleted entry, or a run of multivol chunks read as one stream of data.
  */
 #ifndef SEALBOX_SETSTREAM_H
 #define SEALBOX_SETSTREAM_H

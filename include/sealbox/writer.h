@@ -45,7 +45,7 @@ struct sb_backup_opts {
 struct sb_backup_stats {
 	double start, end; /* epoch seconds */
 	bool full;
-	char set_name[256]; /* the manifest's remote name */
+	char set_name[256];  /* the manifest's remote name */
 	char seal_name[256]; /* its seal's remote name */
 	char seal_sha[65];   /* SHA-256 of the seal's bytes (verify --expect-seal) */
 	uint64_t source_files, source_size;

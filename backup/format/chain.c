@@ -54,7 +54,8 @@ static struct sb_set *find_set(struct set_list *l, const struct sb_name *n)
 
 /* Record one name into its set; duplicates keep the first (the build records
  * encrypted names before plain ones, so the encrypted copy wins). */
-static int add_name(struct sb_set *s, const struct sb_name *n, const char *name, uint64_t size)
+static int add_name(struct sb_set *s, const struct sb_name *n, const char *name, uint64_t size,
+		    size_t *slots)
 {
 	char **slot = NULL;
 
@@ -67,7 +68,13 @@ static int add_name(struct sb_set *s, const struct sb_name *n, const char *name,
 		if (n->vol == 0 || n->vol > MAX_VOL)
 			return 0;
 		if (n->vol > s->nvols) {
-			char **v = realloc(s->vols, n->vol * sizeof(*v));
+			char **v;
+
+			/* volume slots are bounded by the listing, not by the numbers in it */
+			if (n->vol - s->nvols > *slots)
+				return SB_ERR_CORRUPT;
+			*slots -= n->vol - s->nvols;
+			v = realloc(s->vols, n->vol * sizeof(*v));
 			if (!v)
 				return SB_ERR_NOMEM;
 			memset(v + s->nvols, 0, (n->vol - s->nvols) * sizeof(*v));
@@ -116,6 +123,7 @@ int sb_collection_build(const struct sb_dirent_list *l, struct sb_collection *c)
 	struct sb_name n;
 	struct sb_set *s;
 	size_t i, j, pass;
+	size_t slots = 4 * l->n + 1024; /* volume slots all sets may take */
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -149,7 +157,12 @@ int sb_collection_build(const struct sb_dirent_list *l, struct sb_collection *c)
 			if (n.kind == SB_KIND_VOL && n.vol > MAX_VOL)
 				continue;
 			s = find_set(&sets, &n);
-			rc = s ? add_name(s, &n, name, l->sizes ? l->sizes[i] : 0) : SB_ERR_NOMEM;
+			rc = s ? add_name(s, &n, name, l->sizes ? l->sizes[i] : 0, &slots)
+			       : SB_ERR_NOMEM;
+			if (rc == SB_ERR_CORRUPT)
+				sb_error("%s: a volume number far beyond the files listed: not a "
+					 "target sealbox reads",
+					 sb_log_str(name, strlen(name)));
 		}
 	}
 	if (rc)

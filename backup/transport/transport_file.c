@@ -139,6 +139,12 @@ static int file_list(struct sb_transport *t, struct sb_dirent_list *out)
 		if (fstatat(ft->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
+		if (l.n >= SB_DIRENT_MAX) {
+			sb_error("%s holds more than %u files: not a target sealbox reads",
+				 sb_transport_describe(t), SB_DIRENT_MAX);
+			rc = SB_ERR_CORRUPT;
+			break;
+		}
 		if (l.n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			char **nn = realloc(l.names, ncap * sizeof(*nn));

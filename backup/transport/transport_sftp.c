@@ -411,10 +411,13 @@ static int cmp_ents(const void *a, const void *b)
 struct list_arg {
 	struct sb_dirent_list l;
 	size_t cap;
+	bool too_many; /* past SB_DIRENT_MAX: stopped reading */
 };
 
 static int list_add(struct list_arg *la, const char *name, uint64_t size)
 {
+	if (la->l.n >= SB_DIRENT_MAX)
+		return -2;
 	if (la->l.n == la->cap) {
 		size_t ncap = la->cap ? la->cap * 2 : 64;
 		char **nn = realloc(la->l.names, ncap * sizeof(*nn));
@@ -444,6 +447,7 @@ static int op_list(struct sftp_transport *st, struct lane *ln, void *arg)
 
 	sb_dirent_list_release(&la->l); /* a previous attempt's part */
 	la->cap = 0;
+	la->too_many = false;
 	h = libssh2_sftp_open_ex(ln->conn->sftp, st->ep.path, (unsigned)strlen(st->ep.path), 0, 0,
 				 LIBSSH2_SFTP_OPENDIR);
 	if (!h)
@@ -452,7 +456,14 @@ static int op_list(struct sftp_transport *st, struct lane *ln, void *arg)
 		if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||
 		    !LIBSSH2_SFTP_S_ISREG(a.permissions))
 			continue;
-		if (list_add(la, name, a.flags & LIBSSH2_SFTP_ATTR_SIZE ? a.filesize : 0)) {
+		int r = list_add(la, name, a.flags & LIBSSH2_SFTP_ATTR_SIZE ? a.filesize : 0);
+
+		if (r == -2) {
+			la->too_many = true;
+			n = 0;
+			break;
+		}
+		if (r) {
 			n = LIBSSH2_ERROR_ALLOC;
 			break;
 		}
@@ -469,6 +480,11 @@ static int sftp_list(struct sb_transport *t, struct sb_dirent_list *out)
 	int rc;
 
 	rc = run_op(st, &st->lane[0], "list", "folder", op_list, &la);
+	if (!rc && la.too_many) {
+		sb_error("%s holds more than %u files: not a target sealbox reads",
+			 sb_transport_describe(t), SB_DIRENT_MAX);
+		rc = SB_ERR_CORRUPT;
+	}
 	if (rc) {
 		sb_dirent_list_release(&la.l);
 		return rc;

@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A target holds at most this many files; a listing past it is refused
+ * while it is read, so a server cannot grow it without bound. */
+#define SB_DIRENT_MAX 400000u
+
 struct sb_dirent_list {
 	char **names; /* sorted, each malloc'd */
 	uint64_t *sizes;

@@ -227,7 +227,7 @@ int cmd_backup(int argc, char **argv)
 	if (!o.source)
 		o.source = argv[optind];
 	o.excludes = excludes;
-	if (pass_file && !getenv("SEALBOX_SIGN_PASSPHRASE")) {
+	if (pass_file && !sb_crypto_env_passphrase("SEALBOX_SIGN_PASSPHRASE")) {
 		if (sb_config_read_secret(pass_file, pass, sizeof(pass))) {
 			rc = SB_ERR_PASSPHRASE;
 			goto fail;

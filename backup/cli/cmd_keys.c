@@ -82,7 +82,7 @@ static const char check_usage[] =
 static int get_new_pass(const char *env, const char *what, bool allow_empty, char out[PASS_MAX])
 {
 	char again[PASS_MAX], prompt[160];
-	const char *v = getenv(env);
+	const char *v = sb_crypto_env_passphrase(env);
 	int tries, rc = SB_ERR_PASSPHRASE;
 
 	if (v) {

@@ -398,7 +398,7 @@ static void ask_passphrase(const struct mount_args *a)
 {
 	char prompt[PATH_MAX + 96];
 
-	if (getenv("SEALBOX_SECRET_PASSPHRASE"))
+	if (sb_crypto_env_passphrase("SEALBOX_SECRET_PASSPHRASE"))
 		return;
 	snprintf(prompt, sizeof(prompt),
 		 "Passphrase of the secret key%s%s (empty if none): ", a->secret ? " in " : "",

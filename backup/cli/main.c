@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sealbox/crypto.h"
 #include "sealbox/log.h"
 #include "cmds.h"
 #include "config.h"
@@ -92,6 +93,9 @@ int main(int argc, char **argv)
 	size_t i;
 	int rc;
 
+	/* before any child: gpg-agents started on our behalf outlive us */
+	if (sb_crypto_take_env_passphrases())
+		return EXIT_INTERNAL;
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -42,11 +42,15 @@ struct op {
 
 /* crypto_keyring.c: gpgme initialised and usable (logs once if not). */
 int crypto_ready(void);
-/* A new registered 0700 keyring folder into dir; its slot for release. */
+/* A new registered 0700 keyring folder into dir, its gpg-agent started in a
+ * clean environment; its slot for release. */
 int crypto_eph_create(char *dir, size_t size, int *slot);
 /* Stop its agent, remove it, free the slot. */
 void crypto_eph_release(int slot);
 
+/* crypto_pass.c: overwrite the passphrases taken from the environment
+ * (async-signal-safe: no unmapping). */
+void crypto_pp_wipe_quick(void);
 /* crypto_pass.c: gpgme's passphrase callback; hook is the op's pp_state. */
 gpgme_error_t crypto_pp_cb(void *hook, const char *uid_hint, const char *info, int prev_was_bad,
 			   int fd);

@@ -2,10 +2,11 @@
 /*
  * crypto_keyring.c - gpgme's one-time set-up, and the ephemeral keyrings
  * that hold an offline secret key while a command runs: made 0700 below
- * $XDG_RUNTIME_DIR/sealbox (else /tmp), registered so that a signal handler
- * can stop their agent and remove them (sb_crypto_emergency_cleanup only
- * forks and execs prebuilt argument vectors), and reaped by the next run
- * when their process died.
+ * $XDG_RUNTIME_DIR/sealbox (else /tmp), their gpg-agent started at once in
+ * a clean environment (gpg would start it with ours), registered so that
+ * exit() and a signal handler can stop their agent and remove them
+ * (sb_crypto_emergency_cleanup only forks and execs prebuilt argument
+ * vectors), and reaped by the next run when their process died.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,8 +32,6 @@
 #define EPH_MAX 16 /* ephemeral keyrings per process */
 #define EPH_PREFIX "sealbox-gnupg."
 
-extern char **environ;
-
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static gpgme_error_t init_err;
 static char gpgconf_path[PATH_MAX];
@@ -41,6 +40,7 @@ static char rm_path[16];
 /* Argument vectors prebuilt at registration so a signal handler only forks. */
 struct eph_slot {
 	volatile sig_atomic_t used;
+	pid_t owner; /* the process that made it (a fork's child does not remove it) */
 	char dir[PATH_MAX];
 	char *kill_argv[6];
 	char *rm_argv[5];
@@ -49,7 +49,11 @@ struct eph_slot {
 static struct eph_slot eph_slots[EPH_MAX];
 static pthread_mutex_t eph_lock = PTHREAD_MUTEX_INITIALIZER; /* protects slot allocation */
 static char arg_homedir[] = "--homedir", arg_kill[] = "--kill", arg_all[] = "all";
+static char arg_launch[] = "--launch", arg_agent[] = "gpg-agent";
 static char arg_rf[] = "-rf", arg_dashes[] = "--";
+/* The whole environment of what we run here: gpgconf, the agent it starts, rm. */
+static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+static char *const clean_env[] = {env_path, NULL};
 
 static void crypto_init(void)
 {
@@ -73,11 +77,15 @@ int crypto_ready(void)
 	return 0;
 }
 
-/* fork + execve + waitpid, output to /dev/null; async-signal-safe. */
-static void run_quiet(char *const argv[])
+/*
+ * fork + execve in clean_env + waitpid, output to /dev/null, no other
+ * descriptor inherited (an agent would keep them); async-signal-safe. The
+ * exit status, or -1.
+ */
+static int run_quiet(char *const argv[])
 {
 	pid_t pid = fork();
-	int fd;
+	int fd, status;
 
 	if (pid == 0) {
 		fd = open("/dev/null", O_RDWR);
@@ -86,12 +94,18 @@ static void run_quiet(char *const argv[])
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		execve(argv[0], argv, environ);
+		if (close_range(3, ~0U, 0))
+			for (fd = 3; fd < 1024; fd++)
+				close(fd);
+		execve(argv[0], argv, clean_env);
 		_exit(127);
 	}
-	if (pid > 0)
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int eph_register(const char *dir)
@@ -108,6 +122,7 @@ static int eph_register(const char *dir)
 		return SB_ERR_INTERNAL;
 	}
 	s = &eph_slots[i];
+	s->owner = getpid();
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	s->kill_argv[0] = gpgconf_path;
 	s->kill_argv[1] = arg_homedir;
@@ -157,15 +172,28 @@ static void eph_release(int slot)
 
 void sb_crypto_emergency_cleanup(void)
 {
+	pid_t self = getpid();
 	int i;
 
 	for (i = 0; i < EPH_MAX; i++) {
-		if (!eph_slots[i].used)
+		if (!eph_slots[i].used || eph_slots[i].owner != self)
 			continue;
 		run_quiet(eph_slots[i].kill_argv);
 		run_quiet(eph_slots[i].rm_argv);
 		eph_slots[i].used = 0;
 	}
+	crypto_pp_wipe_quick();
+}
+
+/* At exit(): the keyrings an error path or an exit() left open. */
+static void eph_atexit(void)
+{
+	pid_t self = getpid();
+	int i;
+
+	for (i = 0; i < EPH_MAX; i++)
+		if (eph_slots[i].used && eph_slots[i].owner == self)
+			eph_release(i);
 }
 
 static void reap_in(const char *base)
@@ -223,8 +251,23 @@ void sb_crypto_reap_stale(void)
 		reap_in("/tmp");
 }
 
+/* Start dir's agent now, with nothing of our environment. */
+static void eph_launch_agent(const char *dir)
+{
+	char d[PATH_MAX];
+	char *argv[] = {gpgconf_path, arg_homedir, d, arg_launch, arg_agent, NULL};
+	int st;
+
+	snprintf(d, sizeof(d), "%s", dir);
+	st = run_quiet(argv);
+	if (st != 0) /* gpg will start it, with our environment less the passphrases */
+		sb_debug("%s --launch gpg-agent for %s: exit %d", gpgconf_path,
+			 sb_log_str(d, strlen(d)), st);
+}
+
 int crypto_eph_create(char *dir, size_t size, int *slot)
 {
+	static bool atexit_registered; /* protected by eph_lock */
 	char base[PATH_MAX - 64];
 	int rc;
 
@@ -240,6 +283,11 @@ int crypto_eph_create(char *dir, size_t size, int *slot)
 		return rc;
 	}
 	*slot = rc;
+	pthread_mutex_lock(&eph_lock);
+	if (!atexit_registered && atexit(eph_atexit) == 0)
+		atexit_registered = true;
+	pthread_mutex_unlock(&eph_lock);
+	eph_launch_agent(dir);
 	return 0;
 }
 

@@ -19,7 +19,10 @@
  *
  * Passphrases: the signing key's from $SEALBOX_SIGN_PASSPHRASE, the secret
  * encryption key's from $SEALBOX_SECRET_PASSPHRASE, else a prompt on the
- * controlling terminal, else SB_ERR_PASSPHRASE. gpg runs with
+ * controlling terminal, else SB_ERR_PASSPHRASE. The program takes both
+ * variables out of its environment before anything else
+ * (sb_crypto_take_env_passphrases), so that gpg and the gpg-agents it starts,
+ * which may outlive the program, never see them. gpg runs with
  * pinentry-mode loopback. Passphrases are wiped after use and never logged.
  */
 #ifndef SEALBOX_CRYPTO_H
@@ -42,7 +45,8 @@ struct sb_crypto_opts {
 };
 
 int sb_crypto_open(const struct sb_crypto_opts *o, struct sb_crypto **out);
-/* Stops the ephemeral keyring's gpg-agent and removes the keyring. NULL ok. */
+/* Stops the ephemeral keyring's gpg-agent and removes the keyring. NULL ok.
+ * Keyrings still open at exit() are removed then too. */
 void sb_crypto_close(struct sb_crypto *c);
 /* The GNUPGHOME in use (ephemeral or not); NULL for gpg's default. */
 const char *sb_crypto_home(const struct sb_crypto *c);
@@ -53,6 +57,23 @@ const char *sb_crypto_home(const struct sb_crypto *c);
  * (cron, tests, daemonized mount).
  */
 void sb_crypto_set_tty_prompt(bool allow);
+
+/*
+ * Move $SEALBOX_SIGN_PASSPHRASE and $SEALBOX_SECRET_PASSPHRASE out of the
+ * environment: their values into one page of memory (mlock'ed when the limit
+ * allows, left out of core dumps), the variables unset, and their bytes in
+ * the initial environment block (what /proc/PID/environ shows) overwritten.
+ * Call first thing in main(), before any thread or child; every later call
+ * replaces the copies with what the environment holds then (tests). Wiped by
+ * sb_crypto_wipe_passphrases(), which also runs at exit. 0, or SB_ERR_NOMEM
+ * (logged; the variables are removed all the same).
+ */
+int sb_crypto_take_env_passphrases(void);
+/* The value env ("SEALBOX_SIGN_PASSPHRASE" or "SEALBOX_SECRET_PASSPHRASE")
+ * had when taken; NULL if it was not set. Borrowed until the next take or wipe. */
+const char *sb_crypto_env_passphrase(const char *env);
+/* Wipe and forget the copies taken from the environment. */
+void sb_crypto_wipe_passphrases(void);
 
 /*
  * Use pass instead of the variable env ("SEALBOX_SIGN_PASSPHRASE" or
@@ -84,8 +105,10 @@ void sb_crypto_gpgme_free(struct gpgme_context *ctx);
 int sb_crypto_gpgme_pp_error(struct gpgme_context *ctx);
 
 /*
- * Remove every ephemeral keyring still registered in this process. Only
- * async-signal-safe calls (fork/execve/waitpid): for SIGINT/SIGTERM handlers.
+ * Stop the agents of the ephemeral keyrings still registered in this process
+ * and remove the keyrings; wipe the passphrases taken from the environment.
+ * Only async-signal-safe calls (fork/execve/waitpid): for SIGINT/SIGTERM
+ * handlers.
  */
 void sb_crypto_emergency_cleanup(void);
 /* Remove ephemeral keyrings left by dead sealbox processes of this user. */

@@ -234,6 +234,22 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* $name as sealbox's main() sees it: set to v (NULL: unset), then taken out
+ * of the environment into crypto.c's copy. */
+static void pass_env(const char *name, const char *v)
+{
+	if (v)
+		setenv(name, v, 1);
+	else
+		unsetenv(name);
+	assert_int_equal(sb_crypto_take_env_passphrases(), 0);
+	assert_null(getenv(name));
+	if (v)
+		assert_string_equal(sb_crypto_env_passphrase(name), v);
+	else
+		assert_null(sb_crypto_env_passphrase(name));
+}
+
 static int setup(void **state)
 {
 	struct sb_crypto_opts o = {0};
@@ -245,8 +261,8 @@ static int setup(void **state)
 	if (!mkdtemp(f->home) ||
 	    sh("cp -a %s/. %s/ && rm -f %s/S.*", template_home, f->home, f->home) != 0)
 		return -1;
-	unsetenv("SEALBOX_SIGN_PASSPHRASE");
-	unsetenv("SEALBOX_SECRET_PASSPHRASE");
+	pass_env("SEALBOX_SIGN_PASSPHRASE", NULL);
+	pass_env("SEALBOX_SECRET_PASSPHRASE", NULL);
 	o.gnupghome = f->home;
 	if (sb_crypto_open(&o, &f->c))
 		return -1;
@@ -476,22 +492,27 @@ static void test_crypto__sign_passphrase(void **state)
 
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	assert_non_null(strstr(last_error, "SEALBOX_SIGN_PASSPHRASE"));
-	setenv("SEALBOX_SIGN_PASSPHRASE", "wrong", 1);
+	pass_env("SEALBOX_SIGN_PASSPHRASE", "wrong");
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	assert_non_null(strstr(last_error, "wrong passphrase for"));
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
-	setenv("SEALBOX_SIGN_PASSPHRASE", "", 1); /* a cron line with VAR= */
+	pass_env("SEALBOX_SIGN_PASSPHRASE", ""); /* a cron line with VAR= */
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	assert_non_null(strstr(last_error, "passphrase for"));
-	setenv("SEALBOX_SIGN_PASSPHRASE", PSIGN_PASS, 1);
+	pass_env("SEALBOX_SIGN_PASSPHRASE", PSIGN_PASS);
 	sb_buf_reset(&ct);
 	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), 0);
 	assert_int_equal(decrypt_mem(f->c, K.psign, ct.data, ct.len, &pt), 0);
 	assert_int_equal(pt.len, 1);
-	unsetenv("SEALBOX_SIGN_PASSPHRASE");
+	/* wiped: gone for good, the environment has nothing either */
+	sb_crypto_wipe_passphrases();
+	assert_null(sb_crypto_env_passphrase("SEALBOX_SIGN_PASSPHRASE"));
+	assert_null(getenv("SEALBOX_SIGN_PASSPHRASE"));
+	sb_buf_reset(&ct);
+	assert_int_equal(encrypt_mem(f->c, K.psign, 0, "x", 1, &ct), SB_ERR_PASSPHRASE);
 	sb_buf_release(&ct);
 	sb_buf_release(&pt);
 }
@@ -577,7 +598,7 @@ static void test_crypto__ephemeral_keyring(void **state)
 	o.gnupghome = f->home;
 	o.secret_key_file = keyfile;
 	o.import_pub = pubs;
-	setenv("SEALBOX_SECRET_PASSPHRASE", "nope", 1);
+	pass_env("SEALBOX_SECRET_PASSPHRASE", "nope");
 	assert_int_equal(sb_crypto_open(&o, &e), 0);
 	snprintf(home, sizeof(home), "%s", sb_crypto_home(e));
 	assert_non_null(strstr(home, "sealbox-gnupg."));
@@ -590,7 +611,7 @@ static void test_crypto__ephemeral_keyring(void **state)
 	sb_crypto_close(e);
 	assert_int_not_equal(stat(home, &st), 0);
 
-	setenv("SEALBOX_SECRET_PASSPHRASE", OFFLINE_PASS, 1);
+	pass_env("SEALBOX_SECRET_PASSPHRASE", OFFLINE_PASS);
 	assert_int_equal(sb_crypto_open(&o, &e), 0);
 	snprintf(home, sizeof(home), "%s", sb_crypto_home(e));
 	sb_buf_reset(&pt);
@@ -603,7 +624,7 @@ static void test_crypto__ephemeral_keyring(void **state)
 	sb_buf_reset(&pt);
 	assert_int_equal(decrypt_mem(e, K.foreign, ct.data, ct.len, &pt), SB_ERR_KEY);
 	sb_crypto_close(e);
-	unsetenv("SEALBOX_SECRET_PASSPHRASE");
+	pass_env("SEALBOX_SECRET_PASSPHRASE", NULL);
 	assert_int_not_equal(stat(home, &st), 0);
 	assert_int_equal(errno, ENOENT);
 

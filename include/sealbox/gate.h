@@ -54,7 +54,7 @@
 #include "sealbox/transport.h"
 
 /* Bounds on what the server's bytes may amount to (memory stays < 100 MB). */
-#define SB_GATE_MAX_NAMES 400000u		/* files in a listing */
+#define SB_GATE_MAX_NAMES SB_DIRENT_MAX		/* files in a listing (dirent.h) */
 #define SB_GATE_MAX_SEAL (8u << 20)		/* bytes of one seal file */
 #define SB_GATE_MAX_MANIFEST (16u << 20)	/* plaintext of one manifest */
 #define SB_GATE_MAX_META ((uint64_t)4 << 30)	/* plaintext of a signature tar or index */

@@ -45,23 +45,25 @@ struct pending {
 };
 
 struct dirmeta {
-	char *rel;    /* relative to the base folder; "" is the base itself */
-	bool created; /* made by this restore: removed if it fails */
+	char *rel;		/* relative to the base folder; "" is the base itself */
+	bool created;		/* made by this restore: removed if it fails */
+	struct timespec was[2]; /* else its atime and mtime, put back if it fails */
 	struct sb_tar_entry hdr;
 };
 
 struct restore {
 	const struct sb_restore_opts *o;
 	struct sb_restore_stats *st;
-	const char *prefix;   /* "" or the path restored */
-	int base;	      /* folder everything is created in: DEST or its parent */
-	struct sb_buf shown;  /* base's path for messages: "" or ends in '/' */
-	struct sb_buf outrel; /* where prefix lands, relative to base: "" or one name */
-	int destparent;	      /* DEST's parent if this restore made DEST, else -1 */
-	char *destname;	      /* DEST's name in destparent */
-	int dirfd;	      /* the folder last walked to (WALK_FLAGS), or -1 */
-	struct sb_buf dirrel; /* its path relative to base */
-	bool undoing;	      /* walking to clean up: no messages */
+	const char *prefix;	     /* "" or the path restored */
+	int base;		     /* folder everything is created in: DEST or its parent */
+	struct timespec base_was[2]; /* its atime and mtime, put back if it fails */
+	struct sb_buf shown;	     /* base's path for messages: "" or ends in '/' */
+	struct sb_buf outrel;	     /* where prefix lands, relative to base: "" or one name */
+	int destparent;		     /* DEST's parent if this restore made DEST, else -1 */
+	char *destname;		     /* DEST's name in destparent */
+	int dirfd;		     /* the folder last walked to (WALK_FLAGS), or -1 */
+	struct sb_buf dirrel;	     /* its path relative to base */
+	bool undoing;		     /* walking to clean up: no messages */
 	struct pending *pend;
 	size_t npend, cappend;
 	struct dirmeta *dirs;
@@ -355,7 +357,9 @@ static int rebuild_file(struct restore *r, struct setstream **ss, size_t base, s
 	return rc;
 }
 
-static int add_dir(struct restore *r, const char *rel, bool created, const struct sb_tar_entry *h)
+/* A folder to give its metadata at the end; existing: its stat if it was there, NULL if made. */
+static int add_dir(struct restore *r, const char *rel, const struct stat *existing,
+		   const struct sb_tar_entry *h)
 {
 	struct dirmeta *d;
 
@@ -376,7 +380,11 @@ static int add_dir(struct restore *r, const char *rel, bool created, const struc
 	memcpy(d->hdr.uname, h->uname, sizeof(h->uname));
 	memcpy(d->hdr.gname, h->gname, sizeof(h->gname));
 	d->hdr.mtime = h->mtime;
-	d->created = created;
+	d->created = !existing;
+	if (existing) {
+		d->was[0] = existing->st_atim;
+		d->was[1] = existing->st_mtim;
+	}
 	if (!(d->rel = strdup(rel))) {
 		sb_tar_entry_release(&d->hdr);
 		return SB_ERR_NOMEM;
@@ -397,8 +405,8 @@ static int make_dir(struct restore *r, const char *rel, const struct sb_tar_entr
 	bool created;
 	int dirfd, rc;
 
-	if (!*rel)
-		return add_dir(r, rel, false, h);
+	if (!*rel) /* the base itself */
+		return add_dir(r, rel, NULL, h);
 	if ((rc = parent_dir(r, rel, &dirfd, &name)))
 		return rc;
 	created = mkdirat(dirfd, name, 0700) == 0;
@@ -413,7 +421,7 @@ static int make_dir(struct restore *r, const char *rel, const struct sb_tar_entr
 		sb_error("cannot create folder %s%s: a file is in the way", SHOWN(r, rel));
 		return SB_ERR_EXISTS;
 	}
-	rc = add_dir(r, rel, created, h);
+	rc = add_dir(r, rel, created ? NULL : &st, h);
 	if (rc && created)
 		unlinkat(dirfd, name, AT_REMOVEDIR);
 	return rc;
@@ -587,9 +595,13 @@ static int finish(struct restore *r)
 	return 0;
 }
 
-/* A failed restore: remove its temporary files and the folders it made. */
+/*
+ * A failed restore: remove its temporary files and the folders it made, and
+ * put back the times of the folders it wrote into.
+ */
 static void undo(struct restore *r)
 {
+	const struct dirmeta *d;
 	const char *name;
 	size_t i;
 	int dirfd;
@@ -599,14 +611,21 @@ static void undo(struct restore *r)
 		if (r->pend[i].tmp && !parent_dir(r, r->pend[i].rel, &dirfd, &name))
 			unlinkat(dirfd, r->pend[i].tmp, 0);
 	for (i = r->ndirs; i-- > 0;) {
-		if (!r->dirs[i].created || parent_dir(r, r->dirs[i].rel, &dirfd, &name))
+		d = &r->dirs[i];
+		if (!d->created || !*d->rel || parent_dir(r, d->rel, &dirfd, &name))
 			continue;
 		/* not empty: files already renamed into it, or not ours */
 		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
 		    errno != ENOTEMPTY)
-			sb_warn("cannot remove folder %s%s: %s", SHOWN(r, r->dirs[i].rel),
-				strerror(errno));
+			sb_warn("cannot remove folder %s%s: %s", SHOWN(r, d->rel), strerror(errno));
 	}
+	for (i = r->ndirs; i-- > 0;) {
+		d = &r->dirs[i];
+		if (!d->created && *d->rel && !parent_dir(r, d->rel, &dirfd, &name))
+			utimensat(dirfd, name, d->was, AT_SYMLINK_NOFOLLOW);
+	}
+	if (r->base >= 0) /* UTIME_OMIT until base_times() */
+		futimens(r->base, r->base_was);
 	if (r->destparent >= 0 && unlinkat(r->destparent, r->destname, AT_REMOVEDIR) < 0 &&
 	    errno != ENOENT && errno != ENOTEMPTY)
 		sb_warn("cannot remove folder %s: %s", r->o->dest, strerror(errno));
@@ -777,12 +796,25 @@ static int prepare_dest_one(struct restore *r)
 	return 0;
 }
 
+/* The base folder's times, put back if the restore fails. */
+static int base_times(struct restore *r)
+{
+	struct stat st;
+
+	if (fstat(r->base, &st) < 0)
+		return fail_errno("read", sb_buf_str(&r->shown), "");
+	r->base_was[0] = st.st_atim;
+	r->base_was[1] = st.st_mtim;
+	return 0;
+}
+
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 {
 	struct restore r = {.o = o,
 			    .st = st,
 			    .prefix = o->path ? o->path : "",
 			    .base = -1,
+			    .base_was = {{0, UTIME_OMIT}, {0, UTIME_OMIT}},
 			    .destparent = -1,
 			    .dirfd = -1,
 			    .root = geteuid() == 0};
@@ -813,6 +845,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	if (!rc)
 		rc = *r.prefix ? prepare_dest_one(&r) : prepare_dest_all(&r);
+	if (!rc)
+		rc = base_times(&r);
 	if (!rc)
 		rc = merge(&r, ss, nsets);
 	for (i = 0; i < nsets && ss && ss[i]; i++)

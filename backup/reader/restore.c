@@ -6,12 +6,11 @@
  * renames everything into place only once every volume verified.
  *
  * Nothing below DEST is reached by a path string: each object is created
- * relative to a descriptor of its folder, reached from DEST's descriptor one
- * name at a time with O_NOFOLLOW, so a symlink in DEST (planted before or
- * during the restore) is never followed. A failed restore removes what it
- * made (temporary files, the folders it created, DEST if it made it).
+ * relative to a descriptor of its folder, walked to from DEST's without
+ * following symlinks (destdir.h). A failed restore removes what it made
+ * (temporary files, the folders it created, DEST if it made it) and puts
+ * back the times of the folders it wrote into.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +23,7 @@
 
 #include "sealbox/chain.h"
 #include "sealbox/delta.h"
+#include "sealbox/destdir.h"
 #include "sealbox/error.h"
 #include "sealbox/idname.h"
 #include "sealbox/log.h"
@@ -34,9 +34,7 @@
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
 
-/* Opens a folder to walk through or create in: never a symlink, no read needed. */
-#define WALK_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-/* Opens a folder to read or set its metadata. */
+/* Opens a folder to set its metadata. */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 struct pending {
@@ -51,19 +49,14 @@ struct dirmeta {
 	struct sb_tar_entry hdr;
 };
 
+/* Messages name a path relative to the base as "%s%s", SHOWN(r, rel). */
+#define SHOWN(r, rel) sb_destdir_shown((r)->dd), (rel)
+
 struct restore {
 	const struct sb_restore_opts *o;
 	struct sb_restore_stats *st;
-	const char *prefix;	     /* "" or the path restored */
-	int base;		     /* folder everything is created in: DEST or its parent */
-	struct timespec base_was[2]; /* its atime and mtime, put back if it fails */
-	struct sb_buf shown;	     /* base's path for messages: "" or ends in '/' */
-	struct sb_buf outrel;	     /* where prefix lands, relative to base: "" or one name */
-	int destparent;		     /* DEST's parent if this restore made DEST, else -1 */
-	char *destname;		     /* DEST's name in destparent */
-	int dirfd;		     /* the folder last walked to (WALK_FLAGS), or -1 */
-	struct sb_buf dirrel;	     /* its path relative to base */
-	bool undoing;		     /* walking to clean up: no messages */
+	const char *prefix;    /* "" or the path restored */
+	struct sb_destdir *dd; /* where it all goes */
 	struct pending *pend;
 	size_t npend, cappend;
 	struct dirmeta *dirs;
@@ -73,150 +66,23 @@ struct restore {
 	unsigned char buf[1 << 16];
 };
 
-/* Messages name a path as base's path + rel: "%s%s", SHOWN(r, rel). */
-#define SHOWN(r, rel) sb_buf_str(&(r)->shown), (rel)
-
-/* Logs "cannot WHAT PATH: <errno's text>" and returns errno's code. */
-static int fail_errno(const char *what, const char *shown, const char *rel)
-{
-	int e = errno;
-
-	sb_error("cannot %s %s%s: %s", what, shown, rel, strerror(e));
-	return sb_err_from_errno(e);
-}
-
-/*
- * rel is "" or names joined by single '/', none of them "." or "..": the
- * path layer (sb_member_split, sb_path_normalize) already refuses the rest;
- * checked again as nothing below may resolve a name that climbs out.
- */
-static bool rel_ok(const char *rel, size_t len)
-{
-	size_t i = 0, n;
-
-	while (i < len) {
-		n = 0;
-		while (i + n < len && rel[i + n] != '/')
-			n++;
-		if (n == 0 || (n == 1 && rel[i] == '.') ||
-		    (n == 2 && rel[i] == '.' && rel[i + 1] == '.') || memchr(rel + i, '\0', n))
-			return false;
-		i += n + 1;
-		if (i == len) /* a trailing '/' */
-			return false;
-	}
-	return true;
-}
-
-/* Why name (in dirfd, the end of rel[0..len)) could not be opened as a folder. */
-static int walk_error(struct restore *r, int dirfd, const char *name, const char *rel, size_t len)
-{
-	int e = errno;
-	struct stat st;
-
-	if (r->undoing)
-		return sb_err_from_errno(e);
-	if ((e == ENOTDIR || e == ELOOP) && !fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
-		if (S_ISLNK(st.st_mode)) {
-			sb_error(
-				"%s%.*s is a symbolic link where a folder should be (never followed)",
-				sb_buf_str(&r->shown), (int)len, rel);
-			return SB_ERR_EXISTS;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			sb_error("%s%.*s is not a folder", sb_buf_str(&r->shown), (int)len, rel);
-			return SB_ERR_EXISTS;
-		}
-	}
-	sb_error("cannot open folder %s%.*s: %s", sb_buf_str(&r->shown), (int)len, rel,
-		 strerror(e));
-	return sb_err_from_errno(e);
-}
-
-/* Opens the folder rel[0..len) below base, one name at a time, following no symlink. */
-static int open_dir(struct restore *r, const char *rel, size_t len, int *out)
-{
-	char name[NAME_MAX + 1];
-	int fd = r->base, nfd, rc;
-	size_t i = 0, n;
-
-	while (i < len) {
-		n = 0;
-		while (i + n < len && rel[i + n] != '/')
-			n++;
-		if (n > NAME_MAX) {
-			errno = ENAMETOOLONG;
-			rc = walk_error(r, fd, "", rel, i + n);
-			goto fail;
-		}
-		memcpy(name, rel + i, n);
-		name[n] = '\0';
-		nfd = openat(fd, name, WALK_FLAGS);
-		if (nfd < 0) {
-			rc = walk_error(r, fd, name, rel, i + n);
-			goto fail;
-		}
-		if (fd != r->base)
-			close(fd);
-		fd = nfd;
-		i += n + 1;
-	}
-	if (fd == r->base && (fd = fcntl(r->base, F_DUPFD_CLOEXEC, 0)) < 0)
-		return sb_err_from_errno(errno);
-	*out = fd;
-	return 0;
-fail:
-	if (fd != r->base)
-		close(fd);
-	return rc;
-}
-
-/*
- * The folder holding rel and rel's last name; the descriptor is borrowed
- * (valid until the next call). Siblings come in a row, so the last folder
- * is kept.
- */
-static int parent_dir(struct restore *r, const char *rel, int *dirfd, const char **name)
-{
-	const char *slash = strrchr(rel, '/');
-	size_t dlen = slash ? (size_t)(slash - rel) : 0;
-	int fd, rc;
-
-	*name = slash ? slash + 1 : rel;
-	if (r->dirfd >= 0 && r->dirrel.len == dlen && !memcmp(sb_buf_str(&r->dirrel), rel, dlen)) {
-		*dirfd = r->dirfd;
-		return 0;
-	}
-	if (r->dirfd >= 0)
-		close(r->dirfd);
-	r->dirfd = -1;
-	if ((rc = open_dir(r, rel, dlen, &fd)))
-		return rc;
-	if (sb_buf_set(&r->dirrel, rel, dlen)) {
-		close(fd);
-		return SB_ERR_NOMEM;
-	}
-	r->dirfd = fd;
-	*dirfd = fd;
-	return 0;
-}
-
 /* Where an object of the archive goes, relative to base. */
 static int object_rel(struct restore *r, const struct sb_buf *path, struct sb_buf *out)
 {
 	size_t plen = strlen(r->prefix);
-	int rc = sb_buf_set(out, sb_buf_str(&r->outrel), r->outrel.len);
+	const char *root = sb_destdir_root(r->dd);
+	int rc = sb_buf_set(out, root, strlen(root));
 
 	if (!rc && path->len > plen) {
 		const char *rest = (const char *)path->data + plen + (plen ? 1 : 0);
 		size_t rlen = path->len - plen - (plen ? 1 : 0);
 
-		if (r->outrel.len)
+		if (*root)
 			rc = sb_buf_addch(out, '/');
 		if (!rc)
 			rc = sb_buf_add(out, rest, rlen);
 	}
-	if (!rc && !rel_ok(sb_buf_str(out), out->len)) {
+	if (!rc && !sb_destdir_rel_ok(sb_buf_str(out), out->len)) {
 		sb_error("cannot restore %s: not a relative path",
 			 sb_log_str((const char *)path->data, path->len));
 		rc = SB_ERR_CORRUPT;
@@ -312,7 +178,7 @@ static int create_at(struct restore *r, int dirfd, const char *tmp, const char *
 	int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0)
-		return fail_errno("create", SHOWN(r, rel));
+		return sb_destdir_error(r->dd, "create", rel);
 	return fd;
 }
 
@@ -407,11 +273,11 @@ static int make_dir(struct restore *r, const char *rel, const struct sb_tar_entr
 
 	if (!*rel) /* the base itself */
 		return add_dir(r, rel, NULL, h);
-	if ((rc = parent_dir(r, rel, &dirfd, &name)))
+	if ((rc = sb_destdir_parent(r->dd, rel, &dirfd, &name)))
 		return rc;
 	created = mkdirat(dirfd, name, 0700) == 0;
 	if (!created && (errno != EEXIST || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0))
-		return fail_errno("create folder", SHOWN(r, rel));
+		return sb_destdir_error(r->dd, "create folder", rel);
 	if (!created && S_ISLNK(st.st_mode)) {
 		sb_error("%s%s is a symbolic link where a folder should be (never followed)",
 			 SHOWN(r, rel));
@@ -469,11 +335,11 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	}
 	if (!*rel) {
 		sb_error("cannot restore %s: the snapshot's root is not a folder (give --path)",
-			 sb_buf_str(&r->shown));
+			 sb_destdir_shown(r->dd));
 		rc = SB_ERR_CORRUPT;
 		goto out;
 	}
-	if ((rc = parent_dir(r, rel, &dirfd, &name)))
+	if ((rc = sb_destdir_parent(r->dd, rel, &dirfd, &name)))
 		goto out;
 	snprintf(tmp, sizeof(tmp), ".sealbox-restore.%d.%lu", (int)getpid(), r->seq++);
 	switch (o->hdr.type) {
@@ -482,11 +348,11 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 		break;
 	case SB_TAR_SYMLINK:
 		if (symlinkat(sb_buf_str(&o->hdr.linkname), dirfd, tmp) < 0)
-			rc = fail_errno("create", SHOWN(r, rel));
+			rc = sb_destdir_error(r->dd, "create", rel);
 		break;
 	case SB_TAR_FIFO:
 		if (mkfifoat(dirfd, tmp, 0600) < 0)
-			rc = fail_errno("create", SHOWN(r, rel));
+			rc = sb_destdir_error(r->dd, "create", rel);
 		break;
 	case SB_TAR_CHR:
 	case SB_TAR_BLK:
@@ -561,10 +427,10 @@ static void dir_meta(struct restore *r, const struct dirmeta *d)
 	int dirfd, fd;
 
 	if (!*d->rel) {
-		meta_fd(r, r->base, d->rel, &d->hdr);
+		meta_fd(r, sb_destdir_fd(r->dd), d->rel, &d->hdr);
 		return;
 	}
-	if (parent_dir(r, d->rel, &dirfd, &name))
+	if (sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
 		return;
 	fd = openat(dirfd, name, DIR_FLAGS);
 	if (fd < 0) {
@@ -582,10 +448,10 @@ static int finish(struct restore *r)
 	size_t i;
 
 	for (i = 0; i < r->npend; i++) {
-		if ((rc = parent_dir(r, r->pend[i].rel, &dirfd, &name)))
+		if ((rc = sb_destdir_parent(r->dd, r->pend[i].rel, &dirfd, &name)))
 			return rc;
 		if (renameat(dirfd, r->pend[i].tmp, dirfd, name) < 0)
-			return fail_errno("move into place", SHOWN(r, r->pend[i].rel));
+			return sb_destdir_error(r->dd, "move into place", r->pend[i].rel);
 		free(r->pend[i].tmp);
 		r->pend[i].tmp = NULL;
 	}
@@ -606,13 +472,13 @@ static void undo(struct restore *r)
 	size_t i;
 	int dirfd;
 
-	r->undoing = true;
+	sb_destdir_quiet(r->dd);
 	for (i = 0; i < r->npend; i++)
-		if (r->pend[i].tmp && !parent_dir(r, r->pend[i].rel, &dirfd, &name))
+		if (r->pend[i].tmp && !sb_destdir_parent(r->dd, r->pend[i].rel, &dirfd, &name))
 			unlinkat(dirfd, r->pend[i].tmp, 0);
 	for (i = r->ndirs; i-- > 0;) {
 		d = &r->dirs[i];
-		if (!d->created || !*d->rel || parent_dir(r, d->rel, &dirfd, &name))
+		if (!d->created || !*d->rel || sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
 			continue;
 		/* not empty: files already renamed into it, or not ours */
 		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
@@ -621,14 +487,10 @@ static void undo(struct restore *r)
 	}
 	for (i = r->ndirs; i-- > 0;) {
 		d = &r->dirs[i];
-		if (!d->created && *d->rel && !parent_dir(r, d->rel, &dirfd, &name))
+		if (!d->created && *d->rel && !sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
 			utimensat(dirfd, name, d->was, AT_SYMLINK_NOFOLLOW);
 	}
-	if (r->base >= 0) /* UTIME_OMIT until base_times() */
-		futimens(r->base, r->base_was);
-	if (r->destparent >= 0 && unlinkat(r->destparent, r->destname, AT_REMOVEDIR) < 0 &&
-	    errno != ENOENT && errno != ENOTEMPTY)
-		sb_warn("cannot remove folder %s: %s", r->o->dest, strerror(errno));
+	sb_destdir_undo(r->dd);
 }
 
 static void cleanup(struct restore *r)
@@ -645,182 +507,17 @@ static void cleanup(struct restore *r)
 		sb_tar_entry_release(&r->dirs[i].hdr);
 	}
 	free(r->dirs);
-	if (r->dirfd >= 0)
-		close(r->dirfd);
-	if (r->base >= 0)
-		close(r->base);
-	if (r->destparent >= 0)
-		close(r->destparent);
-	free(r->destname);
-	sb_buf_release(&r->dirrel);
-	sb_buf_release(&r->shown);
-	sb_buf_release(&r->outrel);
-}
-
-/* "a/b/" -> "a/", "b"; "b" -> "", "b"; "/b" -> "/", "b". */
-static int split_dest(const char *dest, struct sb_buf *parent, struct sb_buf *name)
-{
-	size_t len = strlen(dest), start;
-
-	while (len > 1 && dest[len - 1] == '/')
-		len--;
-	start = len;
-	while (start > 0 && dest[start - 1] != '/')
-		start--;
-	if (!rel_ok(dest + start, len - start) || start == len) {
-		sb_error("cannot restore to %s: name a file or folder", dest);
-		return SB_ERR_PARAM;
-	}
-	if (sb_buf_set(parent, dest, start) || sb_buf_set(name, dest + start, len - start))
-		return SB_ERR_NOMEM;
-	return 0;
-}
-
-/* Whether name in dirfd is an empty real folder. */
-static bool empty_dir(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, DIR_FLAGS);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	bool empty = d != NULL;
-
-	if (fd >= 0 && !d)
-		close(fd);
-	while (d && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			empty = false;
-	if (d)
-		closedir(d);
-	return empty;
-}
-
-/* Opens folder path (the user's own: a symlink to a folder is fine) as base. */
-static int open_base(struct restore *r, const char *path)
-{
-	r->base = open(*path ? path : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->base < 0)
-		return fail_errno("open folder", *path ? path : ".", "");
-	return 0;
-}
-
-/* Messages name what is below DEST as "DEST/...". */
-static int show_dest(struct restore *r, const char *dest)
-{
-	int rc = sb_buf_addstr(&r->shown, dest);
-
-	if (!rc && dest[strlen(dest) - 1] != '/')
-		rc = sb_buf_addch(&r->shown, '/');
-	return rc;
-}
-
-/* The whole snapshot: into DEST itself, made if missing (and removed on failure). */
-static int prepare_dest_all(struct restore *r)
-{
-	const char *dest = r->o->dest;
-	struct sb_buf parent = SB_BUF_INIT, name = SB_BUF_INIT;
-	struct stat st;
-	bool exists;
-	int e, rc;
-
-	r->base = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->base >= 0) {
-		if (!r->o->force && !empty_dir(r->base, ".")) {
-			sb_error("%s already exists (give --force to overwrite)", dest);
-			return SB_ERR_EXISTS;
-		}
-		return show_dest(r, dest);
-	}
-	e = errno;
-	exists = !lstat(dest, &st);
-	if (exists && !r->o->force) {
-		sb_error("%s already exists (give --force to overwrite)", dest);
-		return SB_ERR_EXISTS;
-	}
-	if (e != ENOENT || exists) {
-		sb_error("cannot restore into %s: %s", dest,
-			 e == ENOENT ? "a symbolic link to nothing" : strerror(e));
-		return e == ENOENT ? SB_ERR_EXISTS : sb_err_from_errno(e);
-	}
-	if ((rc = split_dest(dest, &parent, &name)))
-		goto out;
-	r->destparent =
-		open(parent.len ? sb_buf_str(&parent) : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (r->destparent < 0 || mkdirat(r->destparent, sb_buf_str(&name), 0700) < 0) {
-		rc = fail_errno("create", dest, "");
-		if (r->destparent >= 0)
-			close(r->destparent);
-		r->destparent = -1;
-		goto out;
-	}
-	r->destname = (char *)sb_buf_detach(&name, NULL);
-	r->base = openat(r->destparent, r->destname, DIR_FLAGS);
-	rc = r->base < 0 ? fail_errno("open folder", dest, "") : show_dest(r, dest);
-out:
-	sb_buf_release(&parent);
-	sb_buf_release(&name);
-	return rc;
-}
-
-/*
- * --path: the item goes into DEST under its own name when DEST is a folder,
- * else it becomes DEST; refuses to overwrite without --force.
- */
-static int prepare_dest_one(struct restore *r)
-{
-	const char *dest = r->o->dest, *base;
-	struct stat st;
-	int rc;
-
-	r->base = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r->base >= 0) {
-		base = strrchr(r->prefix, '/');
-		base = base ? base + 1 : r->prefix;
-		rc = sb_buf_addstr(&r->outrel, base);
-		if (!rc)
-			rc = show_dest(r, dest);
-	} else if (errno == ENOENT || errno == ENOTDIR) {
-		rc = split_dest(dest, &r->shown, &r->outrel);
-		if (!rc)
-			rc = open_base(r, sb_buf_str(&r->shown));
-	} else {
-		rc = fail_errno("restore into", dest, "");
-	}
-	if (rc)
-		return rc;
-	if (!r->o->force && !fstatat(r->base, sb_buf_str(&r->outrel), &st, AT_SYMLINK_NOFOLLOW) &&
-	    !(S_ISDIR(st.st_mode) && empty_dir(r->base, sb_buf_str(&r->outrel)))) {
-		sb_error("%s%s already exists (give --force to overwrite)",
-			 SHOWN(r, sb_buf_str(&r->outrel)));
-		return SB_ERR_EXISTS;
-	}
-	return 0;
-}
-
-/* The base folder's times, put back if the restore fails. */
-static int base_times(struct restore *r)
-{
-	struct stat st;
-
-	if (fstat(r->base, &st) < 0)
-		return fail_errno("read", sb_buf_str(&r->shown), "");
-	r->base_was[0] = st.st_atim;
-	r->base_was[1] = st.st_mtim;
-	return 0;
+	sb_destdir_free(r->dd);
 }
 
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 {
-	struct restore r = {.o = o,
-			    .st = st,
-			    .prefix = o->path ? o->path : "",
-			    .base = -1,
-			    .base_was = {{0, UTIME_OMIT}, {0, UTIME_OMIT}},
-			    .destparent = -1,
-			    .dirfd = -1,
-			    .root = geteuid() == 0};
+	struct restore r = {
+		.o = o, .st = st, .prefix = o->path ? o->path : "", .root = geteuid() == 0};
 	const struct sb_chain *ch;
 	struct sb_manifest *mans = NULL;
 	struct setstream **ss = NULL;
+	const char *item = strrchr(r.prefix, '/');
 	char when[21];
 	size_t nsets = 0, i;
 	int rc;
@@ -844,9 +541,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	for (i = 0; i < nsets && !rc; i++)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	if (!rc)
-		rc = *r.prefix ? prepare_dest_one(&r) : prepare_dest_all(&r);
-	if (!rc)
-		rc = base_times(&r);
+		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
+				     o->force, &r.dd);
 	if (!rc)
 		rc = merge(&r, ss, nsets);
 	for (i = 0; i < nsets && ss && ss[i]; i++)
@@ -861,7 +557,7 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	if (!rc && st->errors)
 		rc = SB_ERR_PARTIAL;
 out:
-	if (rc && rc != SB_ERR_PARTIAL)
+	if (rc && rc != SB_ERR_PARTIAL && r.dd)
 		undo(&r);
 	cleanup(&r);
 	for (i = 0; ss && i < nsets; i++)

@@ -4,8 +4,13 @@
  * chain up to the requested time (§7.1), rebuilds each object (snapshot, then
  * librsync patches), writes it under a temporary name with its metadata, and
  * renames everything into place only once every volume verified.
+ *
+ * Nothing below DEST is reached by a path string: each object is created
+ * relative to a descriptor of its folder, walked to from DEST's without
+ * following symlinks (destdir.h). A failed restore removes what it made
+ * (temporary files, the folders it created, DEST if it made it) and puts
+ * back the times of the folders it wrote into.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +23,7 @@
 
 #include "sealbox/chain.h"
 #include "sealbox/delta.h"
+#include "sealbox/destdir.h"
 #include "sealbox/error.h"
 #include "sealbox/idname.h"
 #include "sealbox/log.h"
@@ -28,21 +34,29 @@
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
 
+/* Opens a folder to set its metadata. */
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+
 struct pending {
-	char *tmp;   /* temporary path */
-	char *final; /* path it is renamed to */
+	char *rel; /* final path, relative to the base folder */
+	char *tmp; /* temporary name in the same folder; NULL once renamed */
 };
 
 struct dirmeta {
-	char *path;
+	char *rel;		/* relative to the base folder; "" is the base itself */
+	bool created;		/* made by this restore: removed if it fails */
+	struct timespec was[2]; /* else its atime and mtime, put back if it fails */
 	struct sb_tar_entry hdr;
 };
+
+/* Messages name a path relative to the base as "%s%s", SHOWN(r, rel). */
+#define SHOWN(r, rel) sb_destdir_shown((r)->dd), (rel)
 
 struct restore {
 	const struct sb_restore_opts *o;
 	struct sb_restore_stats *st;
 	const char *prefix;    /* "" or the path restored */
-	struct sb_buf outroot; /* where prefix lands */
+	struct sb_destdir *dd; /* where it all goes */
 	struct pending *pend;
 	size_t npend, cappend;
 	struct dirmeta *dirs;
@@ -52,35 +66,31 @@ struct restore {
 	unsigned char buf[1 << 16];
 };
 
-static int out_path(struct restore *r, const struct sb_buf *path, struct sb_buf *out)
+/* Where an object of the archive goes, relative to base. */
+static int object_rel(struct restore *r, const struct sb_buf *path, struct sb_buf *out)
 {
 	size_t plen = strlen(r->prefix);
-	int rc = sb_buf_set(out, r->outroot.data, r->outroot.len);
+	const char *root = sb_destdir_root(r->dd);
+	int rc = sb_buf_set(out, root, strlen(root));
 
 	if (!rc && path->len > plen) {
 		const char *rest = (const char *)path->data + plen + (plen ? 1 : 0);
 		size_t rlen = path->len - plen - (plen ? 1 : 0);
 
-		rc = sb_buf_addch(out, '/');
+		if (*root)
+			rc = sb_buf_addch(out, '/');
 		if (!rc)
 			rc = sb_buf_add(out, rest, rlen);
+	}
+	if (!rc && !sb_destdir_rel_ok(sb_buf_str(out), out->len)) {
+		sb_error("cannot restore %s: not a relative path",
+			 sb_log_str((const char *)path->data, path->len));
+		rc = SB_ERR_CORRUPT;
 	}
 	return rc;
 }
 
-/* A temporary name beside final. */
-static int tmp_path(struct restore *r, const char *final, struct sb_buf *out)
-{
-	const char *slash = strrchr(final, '/');
-	size_t dlen = slash ? (size_t)(slash - final) + 1 : 0;
-	int rc = sb_buf_set(out, final, dlen);
-
-	if (!rc)
-		rc = sb_buf_addf(out, ".sealbox-restore.%d.%lu", (int)getpid(), r->seq++);
-	return rc;
-}
-
-static int add_pending(struct restore *r, const char *tmp, const char *final)
+static int add_pending(struct restore *r, const char *rel, const char *tmp)
 {
 	if (r->npend == r->cappend) {
 		size_t cap = r->cappend ? r->cappend * 2 : 256;
@@ -90,11 +100,11 @@ static int add_pending(struct restore *r, const char *tmp, const char *final)
 		r->pend = p;
 		r->cappend = cap;
 	}
+	r->pend[r->npend].rel = strdup(rel);
 	r->pend[r->npend].tmp = strdup(tmp);
-	r->pend[r->npend].final = strdup(final);
-	if (!r->pend[r->npend].tmp || !r->pend[r->npend].final) {
+	if (!r->pend[r->npend].rel || !r->pend[r->npend].tmp) {
+		free(r->pend[r->npend].rel);
 		free(r->pend[r->npend].tmp);
-		free(r->pend[r->npend].final);
 		return SB_ERR_NOMEM;
 	}
 	r->npend++;
@@ -109,8 +119,8 @@ static void owner(struct restore *r, const struct sb_tar_entry *h, uid_t *uid, g
 		*gid = (gid_t)h->gid;
 }
 
-/* Owner, mode and mtime of a path (not following symlinks). */
-static void apply_meta(struct restore *r, const char *path, const struct sb_tar_entry *h)
+/* Owner, mode and mtime of an open file or folder (rel names it in messages). */
+static void meta_fd(struct restore *r, int fd, const char *rel, const struct sb_tar_entry *h)
 {
 	struct timespec ts[2] = {{h->mtime, 0}, {h->mtime, 0}};
 	uid_t uid;
@@ -118,13 +128,34 @@ static void apply_meta(struct restore *r, const char *path, const struct sb_tar_
 
 	if (r->root) {
 		owner(r, h, &uid, &gid);
-		if (lchown(path, uid, gid) < 0)
-			sb_warn("cannot set the owner of %s: %s", path, strerror(errno));
+		if (fchown(fd, uid, gid) < 0)
+			sb_warn("cannot set the owner of %s%s: %s", SHOWN(r, rel), strerror(errno));
 	}
-	if (h->type != SB_TAR_SYMLINK && chmod(path, h->mode & 07777) < 0)
-		sb_warn("cannot set the mode of %s: %s", path, strerror(errno));
-	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
-		sb_warn("cannot set the time of %s: %s", path, strerror(errno));
+	/* after the owner: chown clears the set-id bits */
+	if (fchmod(fd, h->mode & 07777) < 0)
+		sb_warn("cannot set the mode of %s%s: %s", SHOWN(r, rel), strerror(errno));
+	if (futimens(fd, ts) < 0)
+		sb_warn("cannot set the time of %s%s: %s", SHOWN(r, rel), strerror(errno));
+}
+
+/* The same for name in dirfd, not following it (symlinks, fifos, devices). */
+static void meta_at(struct restore *r, int dirfd, const char *name, const char *rel,
+		    const struct sb_tar_entry *h)
+{
+	struct timespec ts[2] = {{h->mtime, 0}, {h->mtime, 0}};
+	uid_t uid;
+	gid_t gid;
+
+	if (r->root) {
+		owner(r, h, &uid, &gid);
+		if (fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+			sb_warn("cannot set the owner of %s%s: %s", SHOWN(r, rel), strerror(errno));
+	}
+	if (h->type != SB_TAR_SYMLINK &&
+	    fchmodat(dirfd, name, h->mode & 07777, AT_SYMLINK_NOFOLLOW) < 0)
+		sb_warn("cannot set the mode of %s%s: %s", SHOWN(r, rel), strerror(errno));
+	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		sb_warn("cannot set the time of %s%s: %s", SHOWN(r, rel), strerror(errno));
 }
 
 static int write_stream(struct restore *r, int fd, struct sb_reader in, uint64_t *len)
@@ -141,49 +172,60 @@ static int write_stream(struct restore *r, int fd, struct sb_reader in, uint64_t
 	return (int)n;
 }
 
-/* Rebuild a regular file: snapshot data, then each delta in turn. */
-static int rebuild_file(struct restore *r, struct setstream **ss, size_t base, size_t last,
-			const char *tmp)
+/* A new file tmp in dirfd, never an existing one nor through a symlink. */
+static int create_at(struct restore *r, int dirfd, const char *tmp, const char *rel)
 {
-	struct sb_buf t2 = SB_BUF_INIT;
+	int fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return sb_destdir_error(r->dd, "create", rel);
+	return fd;
+}
+
+/*
+ * Rebuild a regular file as tmp in dirfd: snapshot data, then each delta in
+ * turn, then its metadata. On failure tmp is removed.
+ */
+static int rebuild_file(struct restore *r, struct setstream **ss, size_t base, size_t last,
+			int dirfd, const char *tmp, const char *rel, const struct sb_tar_entry *h)
+{
+	char tmp2[NAME_MAX + 1];
 	uint64_t len = 0;
 	int fd, nfd, rc;
 	size_t i;
 
-	fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		sb_error("cannot create %s: %s", tmp, strerror(errno));
-		return sb_err_from_errno(errno);
-	}
+	if ((fd = create_at(r, dirfd, tmp, rel)) < 0)
+		return fd;
+	snprintf(tmp2, sizeof(tmp2), "%s.p", tmp);
 	rc = write_stream(r, fd, (struct sb_reader){ss_read, ss[base]}, &len);
 	for (i = base + 1; !rc && i <= last; i++) {
 		/* patch into a new file, then replace */
-		if ((rc = sb_buf_addf(&t2, "%s.p", tmp)))
-			break;
-		nfd = open((char *)t2.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (nfd < 0) {
-			sb_error("cannot create %s: %s", (char *)t2.data, strerror(errno));
-			rc = sb_err_from_errno(errno);
+		if ((nfd = create_at(r, dirfd, tmp2, rel)) < 0) {
+			rc = nfd;
 			break;
 		}
 		rc = sb_patch(fd, (struct sb_reader){ss_read, ss[i]},
 			      (struct sb_writer){sb_fd_write, &nfd}, &len);
 		close(fd);
 		fd = nfd;
-		if (!rc && rename((char *)t2.data, tmp) < 0)
+		if (!rc && renameat(dirfd, tmp2, dirfd, tmp) < 0)
 			rc = sb_err_from_errno(errno);
 		if (rc)
-			unlink((char *)t2.data);
-		sb_buf_reset(&t2);
+			unlinkat(dirfd, tmp2, 0);
 	}
-	sb_buf_release(&t2);
-	if (fd >= 0 && close(fd) < 0 && !rc)
+	if (!rc)
+		meta_fd(r, fd, rel, h);
+	if (close(fd) < 0 && !rc)
 		rc = sb_err_from_errno(errno);
+	if (rc)
+		unlinkat(dirfd, tmp, 0);
 	r->st->bytes += len;
 	return rc;
 }
 
-static int add_dir(struct restore *r, const char *path, const struct sb_tar_entry *h)
+/* A folder to give its metadata at the end; existing: its stat if it was there, NULL if made. */
+static int add_dir(struct restore *r, const char *rel, const struct stat *existing,
+		   const struct sb_tar_entry *h)
 {
 	struct dirmeta *d;
 
@@ -204,27 +246,62 @@ static int add_dir(struct restore *r, const char *path, const struct sb_tar_entr
 	memcpy(d->hdr.uname, h->uname, sizeof(h->uname));
 	memcpy(d->hdr.gname, h->gname, sizeof(h->gname));
 	d->hdr.mtime = h->mtime;
-	if (!(d->path = strdup(path)))
+	d->created = !existing;
+	if (existing) {
+		d->was[0] = existing->st_atim;
+		d->was[1] = existing->st_mtim;
+	}
+	if (!(d->rel = strdup(rel))) {
+		sb_tar_entry_release(&d->hdr);
 		return SB_ERR_NOMEM;
+	}
 	r->ndirs++;
 	return 0;
 }
 
-static int fail_create(const struct sb_buf *final)
+/*
+ * A folder at rel: made (0700 until finish() gives it its metadata), or an
+ * existing real folder (--force, or base itself); a symlink in its place is
+ * an error, never followed.
+ */
+static int make_dir(struct restore *r, const char *rel, const struct sb_tar_entry *h)
 {
-	int e = errno;
+	const char *name;
+	struct stat st;
+	bool created;
+	int dirfd, rc;
 
-	sb_error("cannot create %s: %s", (const char *) final->data, strerror(e));
-	return sb_err_from_errno(e);
+	if (!*rel) /* the base itself */
+		return add_dir(r, rel, NULL, h);
+	if ((rc = sb_destdir_parent(r->dd, rel, &dirfd, &name)))
+		return rc;
+	created = mkdirat(dirfd, name, 0700) == 0;
+	if (!created && (errno != EEXIST || fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0))
+		return sb_destdir_error(r->dd, "create folder", rel);
+	if (!created && S_ISLNK(st.st_mode)) {
+		sb_error("%s%s is a symbolic link where a folder should be (never followed)",
+			 SHOWN(r, rel));
+		return SB_ERR_EXISTS;
+	}
+	if (!created && !S_ISDIR(st.st_mode)) {
+		sb_error("cannot create folder %s%s: a file is in the way", SHOWN(r, rel));
+		return SB_ERR_EXISTS;
+	}
+	rc = add_dir(r, rel, created ? NULL : &st, h);
+	if (rc && created)
+		unlinkat(dirfd, name, AT_REMOVEDIR);
+	return rc;
 }
 
 /* One object: the streams ss[0..n) whose current object has this path, oldest first. */
 static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 {
 	const struct ss_object *o, *newest;
-	struct sb_buf final = SB_BUF_INIT, tmp = SB_BUF_INIT;
+	struct sb_buf relbuf = SB_BUF_INIT;
+	char tmp[64];
+	const char *rel, *name;
 	size_t base = n, i;
-	int rc = 0;
+	int dirfd, rc = 0;
 
 	for (i = n; i-- > 0;) {
 		ss_peek(ss[i], &o);
@@ -248,59 +325,60 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 			 sb_log_str((const char *)o->path.data, o->path.len), "non-regular file");
 		return SB_ERR_CORRUPT;
 	}
-	if ((rc = out_path(r, &o->path, &final)))
+	if ((rc = object_rel(r, &o->path, &relbuf)))
 		goto out;
+	rel = sb_buf_str(&relbuf);
 	if (o->hdr.type == SB_TAR_DIR) {
-		if (mkdir((char *) final.data, 0700) < 0 && errno != EEXIST) {
-			sb_error("cannot create folder %s: %s", (char *) final.data,
-				 strerror(errno));
-			rc = sb_err_from_errno(errno);
-			goto out;
-		}
-		rc = add_dir(r, (char *) final.data, &newest->hdr);
+		rc = make_dir(r, rel, &newest->hdr);
 		r->st->objects++;
 		goto out;
 	}
-	if ((rc = tmp_path(r, (char *) final.data, &tmp)))
+	if (!*rel) {
+		sb_error("cannot restore %s: the snapshot's root is not a folder (give --path)",
+			 sb_destdir_shown(r->dd));
+		rc = SB_ERR_CORRUPT;
 		goto out;
+	}
+	if ((rc = sb_destdir_parent(r->dd, rel, &dirfd, &name)))
+		goto out;
+	snprintf(tmp, sizeof(tmp), ".sealbox-restore.%d.%lu", (int)getpid(), r->seq++);
 	switch (o->hdr.type) {
-	case SB_TAR_REG: rc = rebuild_file(r, ss, base, n - 1, (char *)tmp.data); break;
+	case SB_TAR_REG:
+		rc = rebuild_file(r, ss, base, n - 1, dirfd, tmp, rel, &newest->hdr);
+		break;
 	case SB_TAR_SYMLINK:
-		if (symlink(sb_buf_str(&o->hdr.linkname), (char *)tmp.data) < 0)
-			rc = fail_create(&final);
+		if (symlinkat(sb_buf_str(&o->hdr.linkname), dirfd, tmp) < 0)
+			rc = sb_destdir_error(r->dd, "create", rel);
 		break;
 	case SB_TAR_FIFO:
-		if (mkfifo((char *)tmp.data, 0600) < 0)
-			rc = fail_create(&final);
+		if (mkfifoat(dirfd, tmp, 0600) < 0)
+			rc = sb_destdir_error(r->dd, "create", rel);
 		break;
 	case SB_TAR_CHR:
 	case SB_TAR_BLK:
-		if (mknod((char *)tmp.data, (o->hdr.type == SB_TAR_CHR ? S_IFCHR : S_IFBLK) | 0600,
-			  makedev(o->hdr.devmajor, o->hdr.devminor)) < 0) {
-			sb_warn("cannot create device %s: %s", (char *) final.data,
-				strerror(errno));
+		if (mknodat(dirfd, tmp, (o->hdr.type == SB_TAR_CHR ? S_IFCHR : S_IFBLK) | 0600,
+			    makedev(o->hdr.devmajor, o->hdr.devminor)) < 0) {
+			sb_warn("cannot create device %s%s: %s", SHOWN(r, rel), strerror(errno));
 			r->st->errors++;
 			goto out;
 		}
 		break;
 	default:
-		sb_warn("skipping %s: unknown type '%c'", (char *) final.data, o->hdr.type);
+		sb_warn("skipping %s%s: unknown type '%c'", SHOWN(r, rel), o->hdr.type);
 		r->st->errors++;
 		goto out;
 	}
-	if (rc) {
-		unlink((char *)tmp.data);
+	if (rc) /* nothing left behind: rebuild_file removes its own */
 		goto out;
-	}
-	apply_meta(r, (char *)tmp.data, &newest->hdr);
-	rc = add_pending(r, (char *)tmp.data, (char *) final.data);
+	if (o->hdr.type != SB_TAR_REG)
+		meta_at(r, dirfd, tmp, rel, &newest->hdr);
+	rc = add_pending(r, rel, tmp);
 	if (rc)
-		unlink((char *)tmp.data);
+		unlinkat(dirfd, tmp, 0);
 	r->st->objects++;
 	sb_progress_update(r->st->objects, r->st->bytes, (const char *)o->path.data, o->path.len);
 out:
-	sb_buf_release(&final);
-	sb_buf_release(&tmp);
+	sb_buf_release(&relbuf);
 	return rc;
 }
 
@@ -342,22 +420,77 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 	}
 }
 
+/* The metadata of a folder, once everything in it is in place. */
+static void dir_meta(struct restore *r, const struct dirmeta *d)
+{
+	const char *name;
+	int dirfd, fd;
+
+	if (!*d->rel) {
+		meta_fd(r, sb_destdir_fd(r->dd), d->rel, &d->hdr);
+		return;
+	}
+	if (sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
+		return;
+	fd = openat(dirfd, name, DIR_FLAGS);
+	if (fd < 0) {
+		sb_warn("cannot set the metadata of %s%s: %s", SHOWN(r, d->rel), strerror(errno));
+		return;
+	}
+	meta_fd(r, fd, d->rel, &d->hdr);
+	close(fd);
+}
+
 static int finish(struct restore *r)
 {
+	const char *name;
+	int dirfd, rc;
 	size_t i;
 
 	for (i = 0; i < r->npend; i++) {
-		if (rename(r->pend[i].tmp, r->pend[i].final) < 0) {
-			sb_error("cannot rename %s to %s: %s", r->pend[i].tmp, r->pend[i].final,
-				 strerror(errno));
-			return sb_err_from_errno(errno);
-		}
+		if ((rc = sb_destdir_parent(r->dd, r->pend[i].rel, &dirfd, &name)))
+			return rc;
+		if (renameat(dirfd, r->pend[i].tmp, dirfd, name) < 0)
+			return sb_destdir_error(r->dd, "move into place", r->pend[i].rel);
 		free(r->pend[i].tmp);
 		r->pend[i].tmp = NULL;
 	}
+	/* deepest first: a folder's own mode may forbid writing into it */
 	for (i = r->ndirs; i-- > 0;)
-		apply_meta(r, r->dirs[i].path, &r->dirs[i].hdr);
+		dir_meta(r, &r->dirs[i]);
 	return 0;
+}
+
+/*
+ * A failed restore: remove its temporary files and the folders it made, and
+ * put back the times of the folders it wrote into.
+ */
+static void undo(struct restore *r)
+{
+	const struct dirmeta *d;
+	const char *name;
+	size_t i;
+	int dirfd;
+
+	sb_destdir_quiet(r->dd);
+	for (i = 0; i < r->npend; i++)
+		if (r->pend[i].tmp && !sb_destdir_parent(r->dd, r->pend[i].rel, &dirfd, &name))
+			unlinkat(dirfd, r->pend[i].tmp, 0);
+	for (i = r->ndirs; i-- > 0;) {
+		d = &r->dirs[i];
+		if (!d->created || !*d->rel || sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
+			continue;
+		/* not empty: files already renamed into it, or not ours */
+		if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT &&
+		    errno != ENOTEMPTY)
+			sb_warn("cannot remove folder %s%s: %s", SHOWN(r, d->rel), strerror(errno));
+	}
+	for (i = r->ndirs; i-- > 0;) {
+		d = &r->dirs[i];
+		if (!d->created && *d->rel && !sb_destdir_parent(r->dd, d->rel, &dirfd, &name))
+			utimensat(dirfd, name, d->was, AT_SYMLINK_NOFOLLOW);
+	}
+	sb_destdir_undo(r->dd);
 }
 
 static void cleanup(struct restore *r)
@@ -365,60 +498,16 @@ static void cleanup(struct restore *r)
 	size_t i;
 
 	for (i = 0; i < r->npend; i++) {
-		if (r->pend[i].tmp)
-			unlink(r->pend[i].tmp);
+		free(r->pend[i].rel);
 		free(r->pend[i].tmp);
-		free(r->pend[i].final);
 	}
 	free(r->pend);
 	for (i = 0; i < r->ndirs; i++) {
-		free(r->dirs[i].path);
+		free(r->dirs[i].rel);
 		sb_tar_entry_release(&r->dirs[i].hdr);
 	}
 	free(r->dirs);
-	sb_buf_release(&r->outroot);
-}
-
-/* Where the restored root goes; refuses to overwrite without --force. */
-static int prepare_dest(struct restore *r)
-{
-	const struct sb_restore_opts *o = r->o;
-	struct stat st;
-	const char *base;
-	bool dest_is_dir = stat(o->dest, &st) == 0 && S_ISDIR(st.st_mode);
-	int rc;
-
-	if (*r->prefix && dest_is_dir) {
-		base = strrchr(r->prefix, '/');
-		base = base ? base + 1 : r->prefix;
-		rc = sb_buf_addf(&r->outroot, "%s/%s", o->dest, base);
-	} else {
-		rc = sb_buf_addstr(&r->outroot, o->dest);
-	}
-	if (rc)
-		return rc;
-	if (lstat((char *)r->outroot.data, &st) == 0 && !o->force) {
-		if (S_ISDIR(st.st_mode)) {
-			struct stat dummy;
-			char probe[PATH_MAX];
-			bool empty = true;
-			DIR *d = opendir((char *)r->outroot.data);
-			struct dirent *de;
-
-			(void)dummy;
-			(void)probe;
-			while (d && (de = readdir(d)))
-				if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-					empty = false;
-			if (d)
-				closedir(d);
-			if (empty)
-				return 0;
-		}
-		sb_error("%s already exists (give --force to overwrite)", (char *)r->outroot.data);
-		return SB_ERR_EXISTS;
-	}
-	return 0;
+	sb_destdir_free(r->dd);
 }
 
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
@@ -428,6 +517,7 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	const struct sb_chain *ch;
 	struct sb_manifest *mans = NULL;
 	struct setstream **ss = NULL;
+	const char *item = strrchr(r.prefix, '/');
 	char when[21];
 	size_t nsets = 0, i;
 	int rc;
@@ -451,11 +541,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	for (i = 0; i < nsets && !rc; i++)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	if (!rc)
-		rc = prepare_dest(&r);
-	if (!rc && !*r.prefix && mkdir(o->dest, 0700) < 0 && errno != EEXIST) {
-		sb_error("cannot create %s: %s", o->dest, strerror(errno));
-		rc = sb_err_from_errno(errno);
-	}
+		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
+				     o->force, &r.dd);
 	if (!rc)
 		rc = merge(&r, ss, nsets);
 	for (i = 0; i < nsets && ss && ss[i]; i++)
@@ -470,6 +557,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	if (!rc && st->errors)
 		rc = SB_ERR_PARTIAL;
 out:
+	if (rc && rc != SB_ERR_PARTIAL && r.dd)
+		undo(&r);
 	cleanup(&r);
 	for (i = 0; ss && i < nsets; i++)
 		ss_free(ss[i]);

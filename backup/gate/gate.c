@@ -103,6 +103,52 @@ int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb
 	return rc;
 }
 
+int sb_gate_hash(struct sb_gate *g, const char *name, enum sb_hash_alg alg, uint64_t max,
+		 unsigned char *out, uint64_t *got, void (*progress)(void *ctx, uint64_t n),
+		 void *ctx)
+{
+	enum { BUF = 1u << 20 };
+	struct sb_transport_get *get;
+	unsigned char *buf = malloc(BUF);
+	struct sb_hash h;
+	ssize_t n = 0;
+	int rc;
+
+	*got = 0;
+	if (!buf)
+		return SB_ERR_NOMEM;
+	if ((rc = sb_transport_get_open(g->o.target, name, &get))) {
+		free(buf);
+		return rc;
+	}
+	if ((rc = sb_hash_init(&h, alg))) {
+		sb_transport_get_close(get);
+		free(buf);
+		return rc;
+	}
+	while ((n = sb_transport_get_read(get, buf, BUF)) > 0) {
+		if ((uint64_t)n > max - *got) { /* more than it may have: stop reading */
+			*got = max + 1;
+			rc = SB_ERR_CORRUPT;
+			break;
+		}
+		sb_hash_update(&h, buf, (size_t)n);
+		*got += (uint64_t)n;
+		if (progress)
+			progress(ctx, (uint64_t)n);
+	}
+	sb_transport_get_close(get);
+	free(buf);
+	if (!rc && n < 0)
+		rc = (int)n;
+	if (rc) {
+		sb_hash_release(&h);
+		return rc;
+	}
+	sb_hash_final(&h, out);
+	return 0;
+}
+
 /* ---- the listing: bounds, dates, rollback ---- */
 
 static int check_dates(struct sb_gate *g)

@@ -50,6 +50,7 @@
 #include "sealbox/chain.h"
 #include "sealbox/crypto.h"
 #include "sealbox/dirent.h"
+#include "sealbox/hash.h"
 #include "sealbox/manifest.h"
 #include "sealbox/transport.h"
 
@@ -118,6 +119,15 @@ int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name
  * checks the signature before it parses.
  */
 int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out);
+
+/*
+ * Hash remote file `name` as stored (verify): at most max bytes are read
+ * (*got says how many; more is SB_ERR_CORRUPT, not logged, *got = max + 1).
+ * progress(ctx, n) after each n bytes, may be NULL. Nothing is parsed.
+ */
+int sb_gate_hash(struct sb_gate *g, const char *name, enum sb_hash_alg alg, uint64_t max,
+		 unsigned char *out, uint64_t *got, void (*progress)(void *ctx, uint64_t n),
+		 void *ctx);
 
 /* The proven, parsed manifest of s. */
 int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);

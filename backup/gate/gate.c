@@ -207,11 +207,57 @@ static int find_seal_by_sha(struct sb_gate *g, const unsigned char want[32], con
 	return rc;
 }
 
+/* Is name the seal of a complete set of a chain (not a seal left alone)? */
+static bool seal_in_chain(const struct sb_gate *g, const char *name)
+{
+	for (size_t c = 0; c < g->coll.nchains; c++)
+		for (size_t i = 0; i < g->coll.chains[c].nsets; i++)
+			if (g->coll.chains[c].sets[i].seal &&
+			    !strcmp(g->coll.chains[c].sets[i].seal, name))
+				return true;
+	return false;
+}
+
+/*
+ * A seal newer than last (time t) that proves itself: signed by the signing
+ * key, its own times (signed) newer too, and its set complete. Without a key
+ * to check, the name alone has to do.
+ */
+static bool newer_seal(struct sb_gate *g, time_t t)
+{
+	struct sb_buf text = SB_BUF_INIT;
+	enum sb_seal_verdict verdict;
+	struct sb_seal seal;
+	struct sb_name n;
+	char why[256];
+	bool ok = false;
+
+	sb_seal_init(&seal);
+	for (size_t i = g->l.n; i-- > 0 && !ok;) {
+		if (sb_name_parse(g->l.names[i], &n) || n.kind != SB_KIND_SEAL || n.t1 <= t ||
+		    !seal_in_chain(g, g->l.names[i]))
+			continue;
+		if (!g->o.crypto || !g->o.sign_fpr) {
+			ok = true;
+			break;
+		}
+		sb_buf_reset(&text);
+		if (!sb_gate_get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text) &&
+		    !sb_seal_verify(g->o.crypto, g->o.sign_fpr, text.data, text.len, &seal,
+				    &verdict, why) &&
+		    verdict == SB_SEAL_GOOD && seal.t1 > t)
+			ok = true;
+	}
+	sb_seal_release(&seal);
+	sb_buf_release(&text);
+	return ok;
+}
+
 static int check_rollback(struct sb_gate *g)
 {
 	const char *which;
 	unsigned char want[32];
-	struct sb_name last, n;
+	struct sb_name last;
 	int rc;
 
 	if (g->o.expect_seal) {
@@ -226,6 +272,12 @@ static int check_rollback(struct sb_gate *g)
 			sb_error("no seal on %s has the SHA-256 %s given with --expect-seal: the "
 				 "target was rolled back, or its seals replaced",
 				 sb_transport_describe(g->o.target), g->o.expect_seal);
+			return SB_ERR_ROLLBACK;
+		}
+		if (!seal_in_chain(g, which)) {
+			sb_error("seal %s (--expect-seal) is on %s, but the rest of its set is not: "
+				 "the target was rolled back",
+				 which, sb_transport_describe(g->o.target));
 			return SB_ERR_ROLLBACK;
 		}
 		g->rollback_checked = true;
@@ -245,12 +297,17 @@ static int check_rollback(struct sb_gate *g)
 				 g->o.last_seal, sb_transport_describe(g->o.target));
 			rc = SB_ERR_CHAIN;
 		}
+		if (!rc && !seal_in_chain(g, g->o.last_seal) && !newer_seal(g, last.t1)) {
+			sb_error("%s, the newest seal this machine wrote, is on %s, but the rest of "
+				 "its set is not: the target was rolled back",
+				 g->o.last_seal, sb_transport_describe(g->o.target));
+			rc = SB_ERR_ROLLBACK;
+		}
 		return rc;
 	}
-	/* gone: fine only when a newer seal follows it (it links back to it) */
-	for (size_t i = 0; i < g->l.n; i++)
-		if (!sb_name_parse(g->l.names[i], &n) && n.kind == SB_KIND_SEAL && n.t1 > last.t1)
-			return 0;
+	/* gone: fine only when a newer seal, signed, of a complete set, follows it */
+	if (newer_seal(g, last.t1))
+		return 0;
 	sb_error("%s, the newest seal this machine wrote, is not on %s: the target was rolled "
 		 "back or its newest sets deleted",
 		 g->o.last_seal, sb_transport_describe(g->o.target));

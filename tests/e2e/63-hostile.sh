@@ -194,6 +194,23 @@ expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
     --secret-key "$T/enc-secret.asc" --archive-dir "$ARCH_DIR" "$DEST"
 expect_error "sealbox-inc\.$S2\.to\.$S3\.seal\.asc.*(rolled back|deleted)"
 [ ! -e "$DEST" ] || fail "a refused restore created $DEST"
+log "rollback: the newest set deleted but its seal kept, or a forged newer seal added"
+fresh
+rm "$TGT"/duplicity-*."$S2".to."$S3".*
+expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
+    --secret-key "$T/enc-secret.asc" --archive-dir "$ARCH_DIR" "$DEST"
+expect_error "sealbox-inc\.$S2\.to\.$S3\.seal\.asc.*rolled back"
+expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
+    --secret-key "$T/enc-secret.asc" --archive-dir "$T/fresh-arch" --expect-seal "$SEAL3" "$DEST"
+expect_error "rolled back"
+fresh
+rm "$TGT"/*."$S2".to."$S3".*
+S4=$(stamp $((T3 + 5)))
+cp "$GOOD/sealbox-inc.$S1.to.$S2.seal.asc" "$TGT/sealbox-inc.$S3.to.$S4.seal.asc"
+expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
+    --secret-key "$T/enc-secret.asc" --archive-dir "$ARCH_DIR" "$DEST"
+expect_error "rolled back"
+[ ! -e "$DEST" ] || fail "a refused restore created $DEST"
 log "rollback: from a fresh machine, --expect-seal pins the newest seal"
 DEST="$T/r-pin-good"
 expect_exit 0 sb restore --target "file://$GOOD" --sign-key "$SIGN_FPR" \

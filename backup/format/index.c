@@ -91,10 +91,10 @@ static int name_tok(const char *t, size_t len, char *out, size_t size)
 		out[0] = '\0';
 		return 0;
 	}
-	if (sb_manifest_unquote(&b, t, len) || b.len >= size || memchr(b.data, '\0', b.len))
+	if (sb_manifest_unquote(&b, t, len) || b.len >= size || memchr(sb_buf_str(&b), '\0', b.len))
 		rc = SB_ERR_CORRUPT;
 	else
-		memcpy(out, b.data, b.len + 1);
+		memcpy(out, sb_buf_str(&b), b.len + 1); /* "" leaves b.data NULL */
 	sb_buf_release(&b);
 	return rc;
 }

@@ -208,7 +208,6 @@ void sftp_conn_free(struct sftp_conn *c, bool graceful)
 int sftp_conn_open(const struct sftp_endpoint *ep, struct sftp_conn **out, char *why, bool *fatal)
 {
 	struct sftp_conn *c = calloc(1, sizeof(*c));
-	LIBSSH2_KNOWNHOSTS *kh = NULL;
 	int rc;
 
 	*fatal = false;
@@ -218,12 +217,11 @@ int sftp_conn_open(const struct sftp_endpoint *ep, struct sftp_conn **out, char 
 	if ((rc = tcp_connect(ep, &c->sock, why)))
 		goto fail;
 	rc = SB_ERR_NOMEM;
-	if (!(c->ssh = libssh2_session_init()) || !(kh = libssh2_knownhost_init(c->ssh)))
+	if (!(c->ssh = libssh2_session_init()))
 		goto fail;
 	libssh2_session_set_blocking(c->ssh, 1);
 	libssh2_session_set_timeout(c->ssh, SESSION_TIMEOUT_MS);
-	sftp_hostkey_load(kh, ep->known_hosts, 0);
-	sftp_hostkey_prefer(ep, c->ssh, kh);
+	sftp_hostkey_prefer(ep, c->ssh);
 	rc = SB_ERR_TRANSPORT;
 	if (libssh2_session_handshake(c->ssh, c->sock)) {
 		snprintf(why, SFTP_WHY_MAX, "SSH handshake with %s port %d failed: %s", ep->host,
@@ -231,8 +229,7 @@ int sftp_conn_open(const struct sftp_endpoint *ep, struct sftp_conn **out, char 
 		goto fail;
 	}
 	*fatal = true; /* from here on, trying again gives the same answer */
-	if ((rc = sftp_hostkey_check(ep, c->ssh, kh, why)) ||
-	    (rc = sftp_authenticate(ep, c->ssh, why)))
+	if ((rc = sftp_hostkey_check(ep, c->ssh, why)) || (rc = sftp_authenticate(ep, c->ssh, why)))
 		goto fail;
 	if (!(c->sftp = libssh2_sftp_init(c->ssh))) {
 		snprintf(why, SFTP_WHY_MAX, "cannot start SFTP on %s: %s", ep->host,
@@ -241,12 +238,9 @@ int sftp_conn_open(const struct sftp_endpoint *ep, struct sftp_conn **out, char 
 		*fatal = false;
 		goto fail;
 	}
-	libssh2_knownhost_free(kh);
 	*out = c;
 	return 0;
 fail:
-	if (kh)
-		libssh2_knownhost_free(kh);
 	sftp_conn_free(c, false);
 	return rc;
 }

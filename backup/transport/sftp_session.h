@@ -57,13 +57,10 @@ static inline const char *sftp_errmsg(LIBSSH2_SESSION *ssh)
 }
 
 /* Before the handshake: prefer the host key algorithms known for ep. */
-void sftp_hostkey_prefer(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh,
-			 LIBSSH2_KNOWNHOSTS *kh);
-/* After the handshake: the server's key is known (or accepted as new). */
-int sftp_hostkey_check(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, LIBSSH2_KNOWNHOSTS *kh,
-		       char *why);
-/* Load known_hosts into kh (only line only_line, when not 0). */
-void sftp_hostkey_load(LIBSSH2_KNOWNHOSTS *kh, const char *file, int only_line);
+void sftp_hostkey_prefer(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh);
+/* After the handshake: the server's key is known (or accepted as new), and
+ * not revoked. */
+int sftp_hostkey_check(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char *why);
 
 /* Authenticate ep->user: --ssh-key, else ssh-agent, else ~/.ssh defaults. */
 int sftp_authenticate(const struct sftp_endpoint *ep, LIBSSH2_SESSION *ssh, char *why);

@@ -112,3 +112,16 @@ if is_root && command -v setpriv >/dev/null; then
     left=("$T/nobody/tmp"/sealbox-verify.*)
     [ ${#left[@]} = 0 ] || { ls -laR "$T/nobody/tmp" >&2; fail "verify --content left ${left[*]}"; }
 fi
+
+log "item 10: a typo in SOURCE against an existing target says no such folder"
+expect_exit 7 sb backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" "$SRC-typo"
+expect_error "$SRC-typo: no such folder"
+! grep -q 'allow-source-mismatch' "$LAST_ERR" || fail "a typo reported as another source"
+
+log "item 14: a killed backup's temporary signatures are removed by the next run"
+ARCH="$T/arch"
+sb_backup "$URL" "$SRC" --archive-dir "$ARCH"
+head -c 100000 /dev/urandom >"$ARCH/.sealbox-tmp.duplicity-new-signatures.20200101T000000Z.to.20200102T000000Z.sigtar.gz"
+sb_backup "$URL" "$SRC" --archive-dir "$ARCH"
+left=("$ARCH"/.sealbox-tmp.*)
+[ ${#left[@]} = 0 ] || fail "left in the archive dir: ${left[*]}"

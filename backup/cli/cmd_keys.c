@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sealbox/config.h"
 #include "sealbox/error.h"
 #include "sealbox/keys.h"
 #include "sealbox/log.h"
@@ -24,7 +25,7 @@ static const char keys_usage[] =
 	"usage: sealbox keys create --secret-out FILE [--name \"Name <email>\"] [--expire AGE]\n"
 	"                           [--algo ed25519|rsa3072|rsa4096]\n"
 	"   or: sealbox keys check [--encrypt-key FPR] [--sign-key FPR] [--secret-key FILE]\n"
-	"                          [--allow-same-key]\n"
+	"                          [--sign-passphrase-file FILE] [--allow-same-key]\n"
 	"\n"
 	"'sealbox keys <subcommand> --help' describes each; see sealbox-keys(1).\n";
 
@@ -50,17 +51,21 @@ static const char create_usage[] =
 
 static const char check_usage[] =
 	"usage: sealbox keys check [--encrypt-key FPR] [--sign-key FPR] [--secret-key FILE]\n"
-	"                          [--allow-same-key]\n"
+	"                          [--sign-passphrase-file FILE] [--allow-same-key]\n"
 	"\n"
 	"Checks a key configuration, each check on one line:\n"
 	"  - the encryption key's public half is usable and not expiring within 30 days;\n"
 	"  - its secret half is NOT in the keyring (an intruder could read every backup);\n"
-	"  - the signing key signs with $SEALBOX_SIGN_PASSPHRASE (a test signature);\n"
+	"  - the signing key signs with $SEALBOX_SIGN_PASSPHRASE, else the passphrase in\n"
+	"    --sign-passphrase-file FILE, as a backup would (a test signature; a\n"
+	"    passphrase gpg-agent cached is forgotten first, so it does not count);\n"
 	"  - with --secret-key FILE (needs both keys): FILE holds the encryption key's\n"
 	"    secret and $SEALBOX_SECRET_PASSPHRASE opens it (a test decryption, in a\n"
 	"    temporary keyring).\n"
 	"  --allow-same-key   accept one key as both encryption and signing key\n"
-	"The keys and FILE may come from the config file, sealbox.conf(5).\n"
+	"  --sign-passphrase-file FILE  the signing key's passphrase (mode 0600), as for\n"
+	"                     backup\n"
+	"The keys and the files may come from the config file, sealbox.conf(5).\n"
 	"\n"
 	"Exit status: the first failed check decides.\n"
 	"  0  all checks passed\n"
@@ -242,13 +247,14 @@ out:
 
 /* ---- check ---- */
 
-enum { K_ENC = 256, K_SIGN, K_SECRET, K_SAME };
+enum { K_ENC = 256, K_SIGN, K_SECRET, K_SAME, K_PASS_FILE };
 
 static const struct option check_opts[] = {
 	{"encrypt-key", required_argument, NULL, K_ENC},
 	{"sign-key", required_argument, NULL, K_SIGN},
 	{"secret-key", required_argument, NULL, K_SECRET},
 	{"allow-same-key", no_argument, NULL, K_SAME},
+	{"sign-passphrase-file", required_argument, NULL, K_PASS_FILE},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -321,8 +327,9 @@ static void check_sign(struct sb_crypto *c, const char *fpr, int *first)
 
 static int keys_check(int argc, char **argv)
 {
-	const char *enc = NULL, *sign = NULL, *secret = NULL;
-	char enc_fpr[41], sign_fpr[41];
+	const char *enc = NULL, *sign = NULL, *secret = NULL, *pass_file = NULL;
+	char enc_fpr[41], sign_fpr[41], pass[PASS_MAX];
+	bool have_pass = false;
 	struct sb_crypto *c = NULL;
 	bool allow_same = false;
 	int opt, rc = 0, first = 0;
@@ -337,6 +344,7 @@ static int keys_check(int argc, char **argv)
 		case K_SIGN: sign = optarg; break;
 		case K_SECRET: secret = optarg; break;
 		case K_SAME: allow_same = true; break;
+		case K_PASS_FILE: pass_file = optarg; break;
 		case 'h': fputs(check_usage, stdout); return EXIT_OK;
 		default: return bad_option("keys check", argv);
 		}
@@ -348,6 +356,14 @@ static int keys_check(int argc, char **argv)
 	if (secret && !(enc && sign))
 		return usage_error("keys check",
 				   "--secret-key FILE needs --encrypt-key and --sign-key");
+	if (pass_file && !sb_crypto_env_passphrase("SEALBOX_SIGN_PASSPHRASE")) {
+		if (sb_config_read_secret(pass_file, pass, sizeof(pass))) {
+			rc = SB_ERR_PASSPHRASE;
+			goto out;
+		}
+		have_pass = true;
+		sb_crypto_set_passphrase("SEALBOX_SIGN_PASSPHRASE", pass);
+	}
 	if ((rc = open_user_crypto(&c)))
 		goto out;
 	if ((enc && (rc = sb_crypto_key_fpr(c, enc, enc_fpr))) ||
@@ -371,6 +387,10 @@ static int keys_check(int argc, char **argv)
 	rc = first;
 out:
 	sb_crypto_close(c);
+	if (have_pass) {
+		sb_crypto_set_passphrase("SEALBOX_SIGN_PASSPHRASE", NULL);
+		explicit_bzero(pass, sizeof(pass));
+	}
 	return exit_status(rc);
 }
 

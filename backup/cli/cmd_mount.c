@@ -31,6 +31,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
+#include "sealbox/manifest.h"
 #include "sealbox/snapview.h"
 #include "sealbox/fs.h"
 #include "cmds.h"
@@ -409,6 +410,35 @@ static void ask_passphrase(const struct mount_args *a)
 
 /* ---- the mount ---- */
 
+/*
+ * Decrypt the newest set's manifest once: with indexes cached from an
+ * earlier mount nothing else is decrypted before the first read, and a
+ * wrong or missing passphrase must stop the mount here, not fail each read.
+ */
+static int probe_decrypt(struct sb_gate *g)
+{
+	const struct sb_collection *coll = sb_gate_collection(g);
+	const struct sb_set *s = NULL;
+	struct sb_manifest m;
+	int rc;
+
+	for (size_t c = 0; c < coll->nchains; c++) {
+		const struct sb_chain *ch = &coll->chains[c];
+		const struct sb_set *last = &ch->sets[ch->nsets - 1];
+
+		if (last->encrypted && last->manifest && (!s || last->t1 > s->t1))
+			s = last;
+	}
+	if (!s)
+		return 0;
+	sb_manifest_init(&m);
+	rc = sb_gate_manifest(g, s, &m);
+	sb_manifest_release(&m);
+	if (rc)
+		sb_error("cannot decrypt %s: refusing to mount", s->manifest);
+	return rc;
+}
+
 /* Open everything, mount, detach, serve, unwind. Returns an sb_err. */
 static int serve(struct mount_args *a, int notify)
 {
@@ -439,7 +469,7 @@ static int serve(struct mount_args *a, int notify)
 	vo.index_dir = index;
 	vo.cache_dir = cache;
 	vo.cache_size = (a->cache_mib ? a->cache_mib : 1024) << 20;
-	if ((rc = sb_snapview_open(&vo, &view)))
+	if ((rc = sb_snapview_open(&vo, &view)) || (rc = probe_decrypt(vo.gate)))
 		goto out;
 	if (!sb_snapview_count(view))
 		sb_warn("%s holds no complete snapshot: the mount will be empty", a->target);

@@ -26,7 +26,7 @@ static const char verify_usage[] =
 	"                      [--accept-new-host-key] [--expect-seal HASH]\n"
 	"                      [--allow-unsigned] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
-	"                      [--quick] [--archive-dir DIR] [SOURCE]\n"
+	"                      [--quick] [--archive-dir DIR] [--exclude GLOB]... [SOURCE]\n"
 	"\n"
 	"Checks the target against its seals with the public signing key only: every\n"
 	"seal's signature, the hash chain of the seals, each remote file's size and\n"
@@ -41,12 +41,14 @@ static const char verify_usage[] =
 	"  --content          also restore the newest snapshot into $TMPDIR and compare it\n"
 	"                     with SOURCE (default: the config file's source) by type,\n"
 	"                     mode, owner (as root), mtime, symlink target and bytes\n"
+	"  --exclude GLOB     with --content: a path backup excludes, not compared (as\n"
+	"                     for backup; the config file's exclude lines apply too)\n"
 	"  --expect-seal HASH the SHA-256 of a seal that must be on the target (what\n"
 	"                     backup printed): a rollback check from any machine\n"
 	"  --allow-unsigned   also accept chains that are neither encrypted nor signed\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
 
-enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT };
+enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE };
 
 const struct option verify_opts[] = {
 	TARGET_OPTIONS,
@@ -56,6 +58,7 @@ const struct option verify_opts[] = {
 	{"quick", no_argument, NULL, O_QUICK},
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"content", no_argument, NULL, O_CONTENT},
+	{"exclude", required_argument, NULL, O_EXCLUDE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -178,7 +181,12 @@ int cmd_verify(int argc, char **argv)
 	const char *target = NULL, *sign = NULL, *secret = NULL, *source = NULL;
 	char archive[4096] = "", sign_fpr[41];
 	bool quick = false, content = false, quiet = false;
+	const char **excludes = calloc((size_t)argc + 1, sizeof(*excludes));
+	size_t nexcludes = 0;
 	int c, rc = 0, status;
+
+	if (!excludes)
+		return EXIT_INTERNAL;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", verify_opts, NULL)) != -1) {
@@ -190,33 +198,40 @@ int cmd_verify(int argc, char **argv)
 		case O_QUICK: quick = true; break;
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_CONTENT: content = true; break;
+		case O_EXCLUDE: excludes[nexcludes++] = optarg; break;
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q':
 			quiet = true;
 			sb_log_set_level(SB_LOG_ERR);
 			break;
-		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
-		default: return bad_option("verify", argv);
+		case 'h':
+			fputs(verify_usage, stdout);
+			rc = -1;
+			break;
+		default: rc = bad_option("verify", argv); break;
 		}
+		if (rc)
+			goto out;
 	}
 	if (!target)
-		return usage_error("verify", "--target URL is required");
-	if (!sign)
-		return usage_error("verify",
-				   "--sign-key FPR is required (seals are checked against it)");
-	if (content && !secret)
-		return usage_error("verify",
-				   "--content needs --secret-key FILE (it decrypts everything)");
-	if (content && optind == argc && cli_config_get("source"))
+		rc = usage_error("verify", "--target URL is required");
+	else if (!sign)
+		rc = usage_error("verify",
+				 "--sign-key FPR is required (seals are checked against it)");
+	else if (content && !secret)
+		rc = usage_error("verify",
+				 "--content needs --secret-key FILE (it decrypts everything)");
+	else if (content && optind == argc && cli_config_get("source"))
 		source = cli_config_get("source");
 	else if (content && optind == argc - 1)
 		source = argv[optind];
 	else if (content)
-		return usage_error("verify", "--content needs one SOURCE folder to compare with");
-	if (!content && optind != argc)
-		return usage_error("verify",
-				   "unexpected argument '%s' (SOURCE goes with --content)",
-				   argv[optind]);
+		rc = usage_error("verify", "--content needs one SOURCE folder to compare with");
+	else if (optind != argc)
+		rc = usage_error("verify", "unexpected argument '%s' (SOURCE goes with --content)",
+				 argv[optind]);
+	if (rc)
+		goto out;
 	if ((rc = open_user_crypto(&crypto)) || (rc = sb_crypto_key_fpr(crypto, sign, sign_fpr)))
 		goto fail;
 	/* unplugged: sealed sets verify with the public key alone */
@@ -259,6 +274,8 @@ int cmd_verify(int argc, char **argv)
 					      .crypto = dec,
 					      .sign_fpr = sign_fpr,
 					      .source = source,
+					      .excludes = excludes,
+					      .nexcludes = nexcludes,
 					      .report = on_diff};
 		uint64_t diffs = 0;
 
@@ -276,6 +293,7 @@ int cmd_verify(int argc, char **argv)
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);
 	sb_crypto_close(crypto);
+	free(excludes);
 	return status;
 fail:
 	clear_line(&u);
@@ -283,5 +301,8 @@ fail:
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);
 	sb_crypto_close(crypto);
-	return exit_status(rc);
+	rc = exit_status(rc);
+out:
+	free(excludes);
+	return rc < 0 ? EXIT_OK : rc;
 }

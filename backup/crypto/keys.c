@@ -196,12 +196,70 @@ out:
 	return rc;
 }
 
+/* The agent socket of c's keyring, from gpgconf (which honours $GNUPGHOME). */
+static int agent_socket(struct sb_crypto *c, char *out, size_t size)
+{
+	const char *home = sb_crypto_home(c), *sock;
+
+	if (!home || !*home) {
+		sock = gpgme_get_dirinfo("agent-socket");
+		return sock && snprintf(out, size, "%s", sock) < (int)size ? 0 : -1;
+	}
+	/* gpgconf's answer for another home: its socket name, beside that home's */
+	sock = getenv("GNUPGHOME");
+	if (sock && !strcmp(sock, home) && (sock = gpgme_get_dirinfo("agent-socket")))
+		return snprintf(out, size, "%s", sock) < (int)size ? 0 : -1;
+	return snprintf(out, size, "%s/S.gpg-agent", home) < (int)size ? 0 : -1;
+}
+
+/*
+ * Make gpg-agent forget the cached passphrase of fpr's secret (sub)keys, so
+ * that the next operation needs the passphrase sealbox gives (the one cron
+ * will give), not one typed earlier. Best effort: no agent, nothing cached.
+ */
+static void forget_cached(struct sb_crypto *c, const char *fpr)
+{
+	gpgme_ctx_t ctx = NULL, agent = NULL;
+	gpgme_error_t e, op_err = 0;
+	gpgme_key_t key = NULL;
+	gpgme_subkey_t sk;
+	char sock[4096], cmd[128];
+
+	if (sb_crypto_gpgme_new(c, NULL, &ctx) || gpgme_get_key(ctx, fpr, &key, 1))
+		goto out;
+	if (agent_socket(c, sock, sizeof(sock)) || access(sock, F_OK))
+		goto out; /* no agent running: nothing is cached */
+	e = gpgme_new(&agent);
+	if (!e)
+		e = gpgme_set_protocol(agent, GPGME_PROTOCOL_ASSUAN);
+	if (!e)
+		e = gpgme_ctx_set_engine_info(agent, GPGME_PROTOCOL_ASSUAN, sock, NULL);
+	for (sk = key->subkeys; !e && sk; sk = sk->next) {
+		if (!sk->keygrip || !sk->can_sign)
+			continue;
+		snprintf(cmd, sizeof(cmd), "CLEAR_PASSPHRASE --mode=normal %s", sk->keygrip);
+		e = gpgme_op_assuan_transact_ext(agent, cmd, NULL, NULL, NULL, NULL, NULL, NULL,
+						 &op_err);
+		if (!e && op_err)
+			sb_debug("gpg-agent: %s: %s", cmd, gpgme_strerror(op_err));
+	}
+	if (e)
+		sb_debug("gpg-agent at %s: %s", sock, gpgme_strerror(e));
+out:
+	if (agent)
+		gpgme_release(agent);
+	if (key)
+		gpgme_key_unref(key);
+	sb_crypto_gpgme_free(ctx);
+}
+
 int sb_keys_test_sign(struct sb_crypto *c, const char *sign_fpr)
 {
 	static const char text[] = "sealbox keys check: test signature\n";
 	struct sb_buf out;
 	int rc;
 
+	forget_cached(c, sign_fpr);
 	sb_buf_init(&out);
 	rc = sb_crypto_clearsign(c, sign_fpr, text, sizeof(text) - 1, &out);
 	sb_buf_release(&out);

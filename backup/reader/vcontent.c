@@ -8,7 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +19,12 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "sealbox/reader.h"
+#include "sealbox/select.h"
 #include "sealbox/vcontent.h"
 
 struct cmp {
 	const struct sb_vcontent_opts *o;
+	struct sb_select *sel; /* the backups' excludes, on the source side */
 	uint64_t diffs;
 	bool root;
 	char a[65536], b[65536]; /* read buffers */
@@ -149,7 +151,9 @@ static void cmp_tree(struct cmp *c, const char *src, const char *got, const char
 
 		if (asprintf(&pr, "%s%s%s", rel, *rel ? "/" : "", name) < 0)
 			break;
-		if (k < 0) {
+		if (c->sel && sb_select_excluded(c->sel, pr, strlen(pr))) {
+			/* not backed up on purpose: neither side counts */
+		} else if (k < 0) {
 			diff(c, pr, "in the source, not in the backup");
 		} else if (k > 0) {
 			diff(c, pr, "in the backup, not in the source");
@@ -170,18 +174,56 @@ static void cmp_tree(struct cmp *c, const char *src, const char *got, const char
 	free(b);
 }
 
-static int make_writable(const char *p, const struct stat *st, int type, struct FTW *f)
+/*
+ * Remove name below the folder parent, everything in it first; folders are
+ * made 0700 before they are opened, so a mode-0000 folder of the snapshot
+ * goes too (nftw would report it unreadable and leave it).
+ */
+static void remove_at(int parent, const char *name, const char *top)
 {
-	if (type == FTW_D)
-		chmod(p, 0700);
-	return 0;
+	struct dirent *de;
+	struct stat st;
+	bool dir;
+	DIR *d;
+	int fd;
+
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	dir = S_ISDIR(st.st_mode);
+	if (dir) {
+		(void)!fchmodat(parent, name, 0700,
+				0); /* else the opendir below fails, said once */
+		fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d && fd >= 0)
+			close(fd);
+		while (d && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				remove_at(dirfd(d), de->d_name, top);
+		if (d)
+			closedir(d);
+	}
+	if (unlinkat(parent, name, dir ? AT_REMOVEDIR : 0) < 0 && errno != ENOENT)
+		sb_warn("cannot remove %s from %s: %s", sb_log_str(name, strlen(name)), top,
+			strerror(errno));
 }
 
-static int remove_one(const char *p, const struct stat *st, int type, struct FTW *f)
+/* The source's excludes, as the backup applied them. */
+static int make_select(const struct sb_vcontent_opts *o, struct sb_select **out)
 {
-	if (type == FTW_DP ? rmdir(p) : unlink(p))
-		sb_warn("cannot remove %s: %s", p, strerror(errno));
-	return 0;
+	char *abs;
+	int rc;
+
+	*out = NULL;
+	if (!o->nexcludes)
+		return 0;
+	if (!(abs = realpath(o->source, NULL))) {
+		sb_error("source %s: %s", o->source, strerror(errno));
+		return sb_err_from_errno(errno);
+	}
+	rc = sb_select_new(abs, o->excludes, o->nexcludes, out);
+	free(abs);
+	return rc;
 }
 
 int sb_vcontent(const struct sb_vcontent_opts *o, uint64_t *diffs)
@@ -210,15 +252,17 @@ int sb_vcontent(const struct sb_vcontent_opts *o, uint64_t *diffs)
 	snprintf(dest, sizeof(dest), "%s/snapshot", dir);
 	ro.dest = dest;
 	ro.tmpdir = dir;
-	rc = sb_restore(&ro, &rs);
+	rc = make_select(o, &c->sel);
+	if (!rc)
+		rc = sb_restore(&ro, &rs);
 	if (!rc) {
 		c->o = o;
 		c->root = geteuid() == 0;
 		cmp_node(c, o->source, dest, "");
 		*diffs = c->diffs;
 	}
-	nftw(dir, make_writable, 16, FTW_PHYS);
-	nftw(dir, remove_one, 16, FTW_PHYS | FTW_DEPTH);
+	remove_at(AT_FDCWD, dir, dir);
+	sb_select_free(c->sel);
 	free(c);
 	return rc;
 }

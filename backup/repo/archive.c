@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* archive.c - the local archive dir (see archive.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -258,4 +259,24 @@ int sb_gzwriter_close(struct sb_gzwriter *g)
 	free(g->path);
 	free(g);
 	return rc;
+}
+
+void sb_archive_remove_tmp(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX)))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			sb_info("removed %s/%s, left by an interrupted run", dir,
+				sb_log_str(de->d_name, strlen(de->d_name)));
+		else if (errno != ENOENT)
+			sb_warn("cannot remove %s/%s: %s", dir,
+				sb_log_str(de->d_name, strlen(de->d_name)), strerror(errno));
+	}
+	closedir(d);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -520,8 +521,10 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 {
 	struct run r = {.o = o, .st = stats};
 	struct sb_manifest man;
+	struct stat st;
+	const char *why = NULL;
 	char name[256];
-	int rc;
+	int rc = 0;
 
 	memset(stats, 0, sizeof(*stats));
 	stats->start = now_f();
@@ -529,9 +532,22 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	sb_seal_init(&r.seal);
 	if (gethostname(r.host, sizeof(r.host) - 1) < 0)
 		strcpy(r.host, "localhost");
+	/* before the chain's source is compared: a typo is not another source */
+	if (stat(o->source, &st) < 0) {
+		why = errno == ENOENT ? "no such folder" : strerror(errno);
+		rc = errno == ENOENT ? SB_ERR_NOTFOUND : sb_err_from_errno(errno);
+	} else if (!S_ISDIR(st.st_mode)) {
+		why = "not a folder";
+		rc = SB_ERR_PARAM;
+	}
+	if (rc) {
+		sb_error("source %s: %s", o->source, why);
+		goto out;
+	}
 	rc = sb_catalog_open(o->archive_dir, &r.cat);
 	if (rc)
 		goto out;
+	sb_archive_remove_tmp(o->archive_dir); /* a killed run's; the caller holds the lock */
 	r.coll = sb_gate_collection(o->gate);
 	rc = cleanup_target(o->target, r.cat, r.coll);
 	if (!rc)

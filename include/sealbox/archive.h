@@ -36,6 +36,12 @@ int sb_archive_name(const struct sb_set *s, enum sb_file_kind kind, char *out, s
 int sb_archive_sync_chain(const char *dir, struct sb_gate *g, const struct sb_chain *ch,
 			  struct sb_crypto *crypto, const char *enc_fpr);
 
+/*
+ * Remove the temporary files (SB_TMP_PREFIX) a killed run left in dir.
+ * Only under the archive dir's lock: a live run's files have those names too.
+ */
+void sb_archive_remove_tmp(const char *dir);
+
 /* Read a local manifest into out. */
 int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_buf *out);
 

@@ -95,7 +95,11 @@ int sb_keys_expires(struct sb_crypto *c, const char *fpr, bool enc, long *when);
  */
 int sb_keys_distinct(const char *enc_fpr, const char *sign_fpr, bool allow_same);
 
-/* Make a tiny signature with sign_fpr (passphrase as for backups). */
+/*
+ * Make a tiny signature with sign_fpr, with the passphrase as for backups:
+ * gpg-agent's cached passphrase of the key is forgotten first, so a wrong
+ * $SEALBOX_SIGN_PASSPHRASE fails here even when the right one was cached.
+ */
 int sb_keys_test_sign(struct sb_crypto *c, const char *sign_fpr);
 
 /*

@@ -24,7 +24,9 @@ struct sb_vcontent_opts {
 	struct sb_crypto *crypto; /* holds the secret encryption key */
 	const char *sign_fpr;
 	const char *source;
-	sb_vcontent_fn report; /* NULL: differences are only counted */
+	const char *const *excludes; /* the backups' --exclude globs (select.h): */
+	size_t nexcludes;	     /* paths they match are not compared */
+	sb_vcontent_fn report;	     /* NULL: differences are only counted */
 	void *ctx;
 };
 

@@ -196,8 +196,8 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 		go.last_sha = sha;
 	} else if (!go.expect_seal) {
 		sb_notice("rollback cannot be checked: this machine holds no record of the newest "
-			  "seal on %s (archive dir %s); pin one with 'sealbox verify "
-			  "--expect-seal HASH'",
+			  "seal on %s (archive dir %s); give --expect-seal HASH, the SealSHA256 "
+			  "that backup printed",
 			  sb_transport_describe(t), dir[0] ? dir : "");
 	}
 	return sb_gate_open(&go, out);

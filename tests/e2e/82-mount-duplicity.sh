@@ -27,11 +27,15 @@ dup_backup_all incremental "$SRC"
 snapshot_copy "$SRC" 3
 ls "$T/t-multi"/duplicity-full.*.vol3.difftar.gpg >/dev/null || fail "multi chain: fewer than 3 volumes"
 
-# dmount KIND MOUNTPOINT: mount chain KIND (the plain one needs no keys).
+# dmount KIND MOUNTPOINT: mount chain KIND (the plain one needs no keys, but
+# is refused unless --allow-unsigned says the user takes it unsigned).
 dmount() {
     mkdir -p "$2"
     if [ "$1" = plain ]; then
-        expect_exit 0 sb mount --target "file://$T/t-$1" "$2"
+        expect_exit 6 sb mount --target "file://$T/t-$1" "$2"
+        expect_error "neither encrypted nor signed.*--allow-unsigned"
+        ! is_mounted "$2" || fail "a refused mount left $2 mounted"
+        expect_exit 0 sb mount --target "file://$T/t-$1" --allow-unsigned "$2"
         is_mounted "$2" || fail "plain chain not mounted"
     else
         sb_mount "file://$T/t-$1" "$2"

@@ -256,12 +256,28 @@ int sb_age_parse(const char *s, long long *seconds)
 	return SB_ERR_PARAM;
 }
 
-/* "+HH:MM" / "-HH:MM" / "Z" / "" at s; seconds east of UTC in *off. */
-static bool parse_zone(const char *s, size_t len, long *off)
+/* The local time of t's fields (mktime, DST as it was then). */
+static time_t tm_to_local(const struct tf_tm *t)
+{
+	struct tm tm = {.tm_year = t->year - 1900,
+			.tm_mon = t->mon - 1,
+			.tm_mday = t->day,
+			.tm_hour = t->hour,
+			.tm_min = t->min,
+			.tm_sec = t->sec,
+			.tm_isdst = -1};
+
+	return mktime(&tm);
+}
+
+/* "+HH:MM" / "-HH:MM" / "Z" / "" at s; seconds east of UTC in *off; *local
+ * when no zone is given (the time is this machine's local time). */
+static bool parse_zone(const char *s, size_t len, long *off, bool *local)
 {
 	int hh, mm;
 
 	*off = 0;
+	*local = len == 0;
 	if (len == 0 || (len == 1 && s[0] == 'Z'))
 		return true;
 	if (len != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' || !get_num(s + 1, 2, &hh) ||
@@ -286,7 +302,9 @@ static bool take_num(const char *s, size_t len, size_t *i, size_t min, size_t ma
 /*
  * ISO 8601 subset: YYYY-MM-DD | YYYY/MM/DD (month/day may be one digit when
  * no time follows, as duplicity allows), optionally followed by
- * THH:MM[:SS] and a zone (Z, +HH:MM, -HH:MM).
+ * THH:MM[:SS] (or a space for the T, as `date '+%F %R'` prints) and a zone
+ * (Z, +HH:MM, -HH:MM). Without a zone the time is local, as duplicity reads
+ * it: a bare date is local midnight.
  */
 static bool parse_iso(const char *s, size_t len, time_t *out)
 {
@@ -294,6 +312,7 @@ static bool parse_iso(const char *s, size_t len, time_t *out)
 	size_t i = 0;
 	char dsep;
 	long off = 0;
+	bool local = true;
 
 	if (!take_num(s, len, &i, 4, 4, &t.year) || i >= len || (s[i] != '-' && s[i] != '/'))
 		return false;
@@ -303,8 +322,9 @@ static bool parse_iso(const char *s, size_t len, time_t *out)
 		return false;
 	if (i < len) {
 		/* A time part needs the canonical two-digit date. */
-		if (i != 10 || dsep != '-' || s[i++] != 'T')
+		if (i != 10 || dsep != '-' || (s[i] != 'T' && s[i] != ' '))
 			return false;
+		i++;
 		if (!take_num(s, len, &i, 2, 2, &t.hour) || i >= len || s[i++] != ':' ||
 		    !take_num(s, len, &i, 2, 2, &t.min))
 			return false;
@@ -313,12 +333,12 @@ static bool parse_iso(const char *s, size_t len, time_t *out)
 			if (!take_num(s, len, &i, 2, 2, &t.sec))
 				return false;
 		}
-		if (!parse_zone(s + i, len - i, &off))
+		if (!parse_zone(s + i, len - i, &off, &local))
 			return false;
 	}
 	if (!tm_valid(&t))
 		return false;
-	*out = tm_to_time(&t) - off;
+	*out = local ? tm_to_local(&t) : tm_to_time(&t) - off;
 	return true;
 }
 
@@ -328,8 +348,10 @@ static bool parse_other_date(const char *s, size_t len, time_t *out)
 	struct tf_tm t = {0, 0, 0, 0, 0, 0};
 	size_t i = 0;
 	char dsep;
+	bool local = true;
 
 	if (len == 9 && s[8] == 'Z') {
+		local = false;
 		if (!get_num(s, 4, &t.year) || !get_num(s + 4, 2, &t.mon) ||
 		    !get_num(s + 6, 2, &t.day))
 			return false;
@@ -343,7 +365,7 @@ static bool parse_other_date(const char *s, size_t len, time_t *out)
 	}
 	if (!tm_valid(&t))
 		return false;
-	*out = tm_to_time(&t);
+	*out = local ? tm_to_local(&t) : tm_to_time(&t);
 	return true;
 }
 
@@ -374,7 +396,8 @@ int sb_time_parse_user(const char *s, time_t now, time_t *out)
 		return 0;
 	}
 bad:
-	sb_error("bad time \"%s\" (expected now, epoch seconds, YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM],"
+	sb_error("bad time \"%s\" (expected now, epoch seconds, YYYY-MM-DD[ HH:MM[:SS]][Z|+HH:MM] "
+		 "(local time unless a zone is given),"
 		 " YYYYMMDDTHHMMSSZ or an age like 3D or 1h30m)",
 		 s ? sb_log_str(s, len) : "(null)");
 	return SB_ERR_PARAM;

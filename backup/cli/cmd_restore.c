@@ -87,6 +87,7 @@ int cmd_restore(int argc, char **argv)
 		case O_PATH:
 			free(path);
 			path = strdup(optarg);
+			o.path_absolute = optarg[0] == '/';
 			n = path ? sb_path_normalize(path, strlen(path)) : -1;
 			if (n < 0)
 				rc = usage_error("restore", "bad --path '%s'", optarg);

@@ -510,6 +510,43 @@ static void cleanup(struct restore *r)
 	sb_destdir_free(r->dd);
 }
 
+/*
+ * An absolute --path names a file inside the backed-up folder: take that
+ * folder (the manifest's Localdir, normalised like the path) off its front.
+ */
+static int inside_source(const struct sb_manifest *m, const char *path, char **rel)
+{
+	size_t n, plen = strlen(path);
+	char *src;
+	int k;
+
+	*rel = NULL;
+	if (!m->localdir.len) {
+		sb_error("/%s: the backup does not record the folder it was made of; give the path "
+			 "relative to it",
+			 sb_log_str(path, plen));
+		return SB_ERR_PARAM;
+	}
+	if (!(src = strndup((const char *)m->localdir.data, m->localdir.len)))
+		return SB_ERR_NOMEM;
+	k = sb_path_normalize(src, strlen(src));
+	n = k < 0 ? 0 : (size_t)k;
+	src[n] = '\0';
+	if (k >= 0 &&
+	    (!n || (plen >= n && !memcmp(path, src, n) && (path[n] == '/' || path[n] == '\0')))) {
+		const char *rest = path + n + (n && path[n] == '/');
+
+		*rel = strdup(rest);
+		free(src);
+		return *rel ? 0 : SB_ERR_NOMEM;
+	}
+	sb_error("/%s is not inside /%s, the folder this backup was made of (paths are relative "
+		 "to it)",
+		 sb_log_str(path, plen), sb_log_str(src, strlen(src)));
+	free(src);
+	return SB_ERR_NOTFOUND;
+}
+
 int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 {
 	struct restore r = {
@@ -517,8 +554,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	const struct sb_chain *ch;
 	struct sb_manifest *mans = NULL;
 	struct setstream **ss = NULL;
-	const char *item = strrchr(r.prefix, '/');
-	char when[21];
+	const char *item;
+	char when[21], *rel = NULL;
 	size_t nsets = 0, i;
 	int rc;
 
@@ -538,6 +575,11 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 		sb_manifest_init(&mans[i]);
 	for (i = 0; i < nsets && !rc; i++)
 		rc = sb_gate_manifest(o->gate, &ch->sets[i], &mans[i]);
+	if (!rc && o->path_absolute)
+		rc = inside_source(&mans[nsets - 1], r.prefix, &rel);
+	if (rel)
+		r.prefix = rel;
+	item = strrchr(r.prefix, '/');
 	for (i = 0; i < nsets && !rc; i++)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	if (!rc)
@@ -566,5 +608,6 @@ out:
 		sb_manifest_release(&mans[i]);
 	free(ss);
 	free(mans);
+	free(rel);
 	return rc;
 }

@@ -28,6 +28,8 @@ struct sb_restore_opts {
 				     only for unencrypted (unsigned) chains */
 	time_t time;		  /* restore the newest set at or before it */
 	const char *path;	  /* "" or NULL: everything; else one path (normalised) */
+	bool path_absolute;	  /* path was given absolute: the backed-up folder (the
+				     manifest's Localdir) is taken off its front */
 	const char *dest;
 	bool force; /* overwrite existing files */
 	const char *tmpdir;

@@ -125,3 +125,21 @@ head -c 100000 /dev/urandom >"$ARCH/.sealbox-tmp.duplicity-new-signatures.202001
 sb_backup "$URL" "$SRC" --archive-dir "$ARCH"
 left=("$ARCH"/.sealbox-tmp.*)
 [ ${#left[@]} = 0 ] || fail "left in the archive dir: ${left[*]}"
+
+log "item 7: --path may be absolute inside SOURCE; --time takes local times"
+rm -rf "$T/r7"
+sb_restore "$URL" "$T/r7" --path "$SRC/sub/b.txt"
+cmp "$SRC/sub/b.txt" "$T/r7" || fail "--path $SRC/sub/b.txt restored other bytes"
+rm -rf "$T/r7"
+expect_exit 7 sb restore --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" \
+    --path /etc/passwd "$T/r7"
+expect_error "/etc/passwd is not inside $SRC"
+[ ! -e "$T/r7" ] || fail "a refused restore created $T/r7"
+# a local date-time as `date '+%F %R'` prints it, one minute ahead: the newest set
+when=$(TZ=America/St_Johns date -d '+1 minute' '+%F %R')
+TZ=America/St_Johns sb_restore "$URL" "$T/r7" --time "$when" --path a.txt
+cmp "$SRC/a.txt" "$T/r7" || fail "--time '$when' restored other bytes"
+rm -rf "$T/r7"
+# read as UTC it would be 3.5 hours earlier than every set: nothing
+expect_exit 7 sb restore --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" \
+    --time "$(TZ=America/St_Johns date -d '-1 hour' '+%F %R')Z" --path a.txt "$T/r7"

@@ -46,7 +46,8 @@ static const char prune_usage[] =
 	"                        default: ssh-agent, ~/.ssh/id_ed25519, id_ecdsa, id_rsa\n"
 	"  --known-hosts FILE    sftp: host keys to check (default ~/.ssh/known_hosts)\n"
 	"  --accept-new-host-key sftp: add an unknown host key (never a changed one)\n"
-	"  --log-file FILE       append one line about the run to FILE\n"
+	"  --log-file FILE       append one line about the run, and one per\n"
+	"                        error or warning, to FILE\n"
 	"  --syslog              one line about the run, and errors, to syslog\n"
 	"  -v, --verbose         name every file removed;  -q, --quiet  errors only\n";
 

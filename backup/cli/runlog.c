@@ -32,6 +32,19 @@ static void run_handler(enum sb_log_level level, const char *msg, void *ctx)
 		fprintf(stderr, "sealbox: %s: %s\n", level_names[level], msg);
 	else
 		fprintf(stderr, "sealbox: %s\n", msg);
+	if (level <= SB_LOG_WARN && rl.fd >= 0) {
+		/* each problem on a line of its own (an unreadable file, say), then the
+		   run's summary line (runlog_end) */
+		char line[2300], when[21];
+		int n;
+
+		sb_time_format_iso(time(NULL), when);
+		n = snprintf(line, sizeof(line), "%s %s[%ld]: %s: %s\n", when, rl.cmd,
+			     (long)getpid(), level_names[level], msg);
+		if (n > 0 && (size_t)n < sizeof(line) && write(rl.fd, line, (size_t)n) != n) {
+			/* reported at the summary line's write */
+		}
+	}
 	if (level == SB_LOG_ERR) {
 		if (!rl.first_error[0])
 			snprintf(rl.first_error, sizeof(rl.first_error), "%s", msg);

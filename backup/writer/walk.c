@@ -207,8 +207,8 @@ static void enter_pending(struct sb_walk *w)
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
-		sb_warn("cannot read folder %s/%s: %s", w->root,
-			sb_log_str((const char *)w->cur.path.data, w->cur.path.len), strerror(e));
+		sb_error("cannot read folder %s/%s: %s (skipped)", w->root,
+			 sb_log_str((const char *)w->cur.path.data, w->cur.path.len), strerror(e));
 		w->errors++;
 		remember_unread(w);
 	}
@@ -257,9 +257,9 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 		if (fstatat(f->fd, name, &w->cur.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) /* vanished since readdir */
 				continue;
-			sb_warn("cannot stat %s/%s: %s", w->root,
-				sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
-				strerror(errno));
+			sb_error("cannot stat %s/%s: %s (skipped)", w->root,
+				 sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
+				 strerror(errno));
 			w->errors++;
 			continue;
 		}
@@ -267,9 +267,9 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 			continue;
 		sb_buf_reset(&w->cur.linktarget);
 		if (S_ISLNK(w->cur.st.st_mode) && read_link(w, f->fd, name) < 0) {
-			sb_warn("cannot read symlink %s/%s: %s", w->root,
-				sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
-				strerror(errno));
+			sb_error("cannot read symlink %s/%s: %s (skipped)", w->root,
+				 sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
+				 strerror(errno));
 			w->errors++;
 			continue;
 		}

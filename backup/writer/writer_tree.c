@@ -455,10 +455,10 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	if (is_reg) {
 		fd = sb_walk_open_file(t->c->walk);
 		if (fd < 0) {
-			sb_warn("cannot read %s/%s: %s (%s)", t->c->source,
-				sb_log_str((const char *)e->path.data, e->path.len),
-				strerror(errno),
-				old ? "keeping its previous version" : "not backed up");
+			sb_error("cannot read %s/%s: %s (%s)", t->c->source,
+				 sb_log_str((const char *)e->path.data, e->path.len),
+				 strerror(errno),
+				 old ? "keeping its previous version" : "not backed up");
 			st->errors++;
 			return 0;
 		}

@@ -174,5 +174,15 @@ expect_stats
 [ "$(stat_value Errors)" = 1 ] || { cat "$LAST_OUT" >&2; fail "Errors should be 1"; }
 expect_stderr_match 'unreadable\.txt'
 [ "$(set_times "$NT" | wc -l)" = 1 ] || fail "a backup with an unreadable file did not complete its set"
+log "with -q and --log-file, the unreadable file is still named, on stderr and in the log"
+wait_next_second
+expect_exit 2 sb_nobody backup -q --log-file "$T/nobody/tmp/sb.log" --target "$NT" \
+    --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" "$NSRC"
+[ ! -s "$LAST_OUT" ] || fail "-q printed the statistics"
+expect_error 'cannot read .*sub/unreadable\.txt'
+grep -q 'error: cannot read .*sub/unreadable\.txt' "$T/nobody/tmp/sb.log" ||
+    { cat "$T/nobody/tmp/sb.log" >&2; fail "the log file does not name the unreadable file"; }
+tail -1 "$T/nobody/tmp/sb.log" | grep -q 'exit 2 (partial)' ||
+    { cat "$T/nobody/tmp/sb.log" >&2; fail "the log file's last line is not the run's summary"; }
 restore --target "$NT" "$T/r-nobody" >"$LAST_OUT" 2>"$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "restore of the nobody backup failed"; }
 compare "$T/expect/nobody" "$T/r-nobody" --ignore-root

@@ -158,14 +158,45 @@ static void meta_at(struct restore *r, int dirfd, const char *name, const char *
 		sb_warn("cannot set the time of %s%s: %s", SHOWN(r, rel), strerror(errno));
 }
 
-static int write_stream(struct restore *r, int fd, struct sb_reader in, uint64_t *len)
+/* A file being restored: a write that fails names it; DEST full is a local error. */
+struct dest_out {
+	struct restore *r;
+	int fd;
+	const char *rel;
+};
+
+static int dest_write(void *ctx, const void *buf, size_t len)
 {
+	struct dest_out *d = ctx;
+	const char *p = buf;
+	ssize_t n;
+
+	while (len) {
+		n = write(d->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			sb_error("cannot write %s%s: %s", SHOWN(d->r, d->rel), strerror(errno));
+			return errno == ENOSPC || errno == EDQUOT || errno == EIO
+				       ? SB_ERR_IO
+				       : sb_err_from_errno(errno);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_stream(struct restore *r, int fd, const char *rel, struct sb_reader in,
+			uint64_t *len)
+{
+	struct dest_out d = {r, fd, rel};
 	ssize_t n;
 	int rc;
 
 	*len = 0;
 	while ((n = in.read(in.ctx, r->buf, sizeof(r->buf))) > 0) {
-		if ((rc = sb_fd_write(&fd, r->buf, (size_t)n)))
+		if ((rc = dest_write(&d, r->buf, (size_t)n)))
 			return rc;
 		*len += (uint64_t)n;
 	}
@@ -197,15 +228,17 @@ static int rebuild_file(struct restore *r, struct setstream **ss, size_t base, s
 	if ((fd = create_at(r, dirfd, tmp, rel)) < 0)
 		return fd;
 	snprintf(tmp2, sizeof(tmp2), "%s.p", tmp);
-	rc = write_stream(r, fd, (struct sb_reader){ss_read, ss[base]}, &len);
+	rc = write_stream(r, fd, rel, (struct sb_reader){ss_read, ss[base]}, &len);
 	for (i = base + 1; !rc && i <= last; i++) {
 		/* patch into a new file, then replace */
 		if ((nfd = create_at(r, dirfd, tmp2, rel)) < 0) {
 			rc = nfd;
 			break;
 		}
+		struct dest_out d = {r, nfd, rel};
+
 		rc = sb_patch(fd, (struct sb_reader){ss_read, ss[i]},
-			      (struct sb_writer){sb_fd_write, &nfd}, &len);
+			      (struct sb_writer){dest_write, &d}, &len);
 		close(fd);
 		fd = nfd;
 		if (!rc && renameat(dirfd, tmp2, dirfd, tmp) < 0)

@@ -143,3 +143,19 @@ rm -rf "$T/r7"
 # read as UTC it would be 3.5 hours earlier than every set: nothing
 expect_exit 7 sb restore --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" \
     --time "$(TZ=America/St_Johns date -d '-1 hour' '+%F %R')Z" --path a.txt "$T/r7"
+
+log "item 13: a restore whose DEST fills up: exit 10, the file named, DEST as before"
+if is_root; then
+    BIG="$T/bigsrc"
+    mkdir "$BIG"
+    head -c 3000000 /dev/urandom >"$BIG/big.bin"
+    mkdir "$T/bigtgt"
+    sb_backup "file://$T/bigtgt" "$BIG" --archive-dir "$T/bigarch"
+    mkdir "$T/small"
+    mount -t tmpfs -o size=1m tmpfs "$T/small"
+    expect_exit 10 sb restore --target "file://$T/bigtgt" --sign-key "$SIGN_FPR" \
+        --secret-key "$T/enc-secret.asc" "$T/small/dest"
+    expect_error "cannot write .*big\.bin.*No space left"
+    [ -z "$(ls -A "$T/small")" ] || { ls -laR "$T/small" >&2; fail "a failed restore left files in the full DEST"; }
+    umount "$T/small"
+fi

@@ -324,6 +324,43 @@ static int add_fuse_opt(struct mount_args *a, const char *opt)
 	return 0;
 }
 
+/*
+ * A mount point must be an empty folder that nothing is mounted on: a mount
+ * would hide its files without a word, and fusermount's answer to a second
+ * mount is a bare "Permission denied".
+ */
+static int check_mountpoint_free(const char *mp, const struct stat *st)
+{
+	char parent[PATH_MAX + 4];
+	struct stat pst;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(parent, sizeof(parent), "%s/..", mp);
+	if (strcmp(mp, "/") && stat(parent, &pst) == 0 &&
+	    (pst.st_dev != st->st_dev || pst.st_ino == st->st_ino)) {
+		sb_error("%s is already a mount point: unmount it first ('sealbox umount %s')",
+			 sb_log_str(mp, strlen(mp)), sb_log_str(mp, strlen(mp)));
+		return EXIT_LOCAL;
+	}
+	if (!(d = opendir(mp))) {
+		sb_error("mount point %s: %s", sb_log_str(mp, strlen(mp)), strerror(errno));
+		return EXIT_LOCAL;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	if (n) {
+		sb_error("mount point %s is not empty (%zu entr%s): the mount would hide them; "
+			 "choose an empty folder",
+			 sb_log_str(mp, strlen(mp)), n, n == 1 ? "y" : "ies");
+		return EXIT_LOCAL;
+	}
+	return 0;
+}
+
 /* The mount point, absolute (the daemon leaves the working folder). */
 static int check_mountpoint(const char *arg, char *out)
 {
@@ -346,7 +383,7 @@ static int check_mountpoint(const char *arg, char *out)
 		sb_error("mount point %s: %s", sb_log_str(arg, strlen(arg)), strerror(errno));
 		return EXIT_LOCAL;
 	}
-	return 0;
+	return check_mountpoint_free(out, &st);
 }
 
 static int parse_args(int argc, char **argv, struct mount_args *a)

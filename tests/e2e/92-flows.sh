@@ -159,3 +159,15 @@ if is_root; then
     [ -z "$(ls -A "$T/small")" ] || { ls -laR "$T/small" >&2; fail "a failed restore left files in the full DEST"; }
     umount "$T/small"
 fi
+
+log "item 13: mounting over a non-empty folder, or over a mount, is refused with the reason"
+need_fuse
+mkdir -p "$T/full-mp"
+echo mine >"$T/full-mp/note.txt"
+expect_exit 10 sb mount --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" "$T/full-mp"
+expect_error "full-mp is not empty"
+! is_mounted "$T/full-mp" || fail "mounted over a non-empty folder"
+sb_mount "$URL" "$T/mp2"
+expect_exit 10 sb mount --target "$URL" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" "$T/mp2"
+expect_error "mp2 is already a mount point"
+sb_umount "$T/mp2"

@@ -275,9 +275,10 @@ static int check_rollback(struct sb_gate *g)
 			return SB_ERR_ROLLBACK;
 		}
 		if (!seal_in_chain(g, which)) {
-			sb_error("seal %s (--expect-seal) is on %s, but the rest of its set is not: "
-				 "the target was rolled back",
-				 which, sb_transport_describe(g->o.target));
+			sb_error(
+				"seal %s (--expect-seal) is on %s, but the rest of its set is not: "
+				"the target was rolled back",
+				which, sb_transport_describe(g->o.target));
 			return SB_ERR_ROLLBACK;
 		}
 		g->rollback_checked = true;
@@ -298,9 +299,10 @@ static int check_rollback(struct sb_gate *g)
 			rc = SB_ERR_CHAIN;
 		}
 		if (!rc && !seal_in_chain(g, g->o.last_seal) && !newer_seal(g, last.t1)) {
-			sb_error("%s, the newest seal this machine wrote, is on %s, but the rest of "
-				 "its set is not: the target was rolled back",
-				 g->o.last_seal, sb_transport_describe(g->o.target));
+			sb_error(
+				"%s, the newest seal this machine wrote, is on %s, but the rest of "
+				"its set is not: the target was rolled back",
+				g->o.last_seal, sb_transport_describe(g->o.target));
 			rc = SB_ERR_ROLLBACK;
 		}
 		return rc;

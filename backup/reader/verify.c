@@ -21,7 +21,6 @@
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
 
-
 static const char *const class_names[SB_VERIFY_NCLASSES] = {
 	"note", "modified", "truncated", "missing", "unexpected", "chain", "foreign", "rollback",
 };

@@ -67,11 +67,13 @@ static atomic_uint keyring_gen;
 
 static int ctx_new(const char *home, gpgme_ctx_t *out)
 {
+	const char *env = getenv("GNUPGHOME");
 	gpgme_error_t e = gpgme_new(out);
 
 	if (!e)
 		e = gpgme_set_protocol(*out, GPGME_PROTOCOL_OpenPGP);
-	if (!e && home) /* runs `gpg --version`: contexts are reused */
+	/* runs `gpg --version` (contexts are reused); gpg reads $GNUPGHOME itself */
+	if (!e && home && !(env && !strcmp(env, home)))
 		e = gpgme_ctx_set_engine_info(*out, GPGME_PROTOCOL_OpenPGP, NULL, home);
 	if (!e)
 		e = gpgme_set_pinentry_mode(*out, GPGME_PINENTRY_MODE_LOOPBACK);

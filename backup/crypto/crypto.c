@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +61,37 @@ static struct gpgme_data_cbs io_out_cbs = {NULL, io_write_cb, NULL, NULL};
 
 /* ---- one operation: a context plus its callback state ---- */
 
-static int op_init(struct op *op, const char *home, const char *pp_env, const char *what)
+/* Bumped whenever a module may change a keyring behind crypto.c's back
+ * (sb_crypto_gpgme_new/_free): keys looked up before are looked up again. */
+static atomic_uint keyring_gen;
+
+static int ctx_new(const char *home, gpgme_ctx_t *out)
 {
-	gpgme_error_t e;
+	const char *env = getenv("GNUPGHOME");
+	gpgme_error_t e = gpgme_new(out);
+
+	if (!e)
+		e = gpgme_set_protocol(*out, GPGME_PROTOCOL_OpenPGP);
+	/* runs `gpg --version` (contexts are reused); gpg reads $GNUPGHOME itself */
+	if (!e && home && !(env && !strcmp(env, home)))
+		e = gpgme_ctx_set_engine_info(*out, GPGME_PROTOCOL_OpenPGP, NULL, home);
+	if (!e)
+		e = gpgme_set_pinentry_mode(*out, GPGME_PINENTRY_MODE_LOOPBACK);
+	if (e) {
+		sb_error("gpgme: cannot set up a context: %s", gpgme_strerror(e));
+		return SB_ERR_INTERNAL;
+	}
+	gpgme_set_offline(*out, 1);
+	return 0;
+}
+
+/*
+ * A context on c's keyring (an idle one if any), else on home (c NULL: not
+ * kept), with op's passphrase callback.
+ */
+static int op_init_on(struct op *op, struct sb_crypto *c, const char *home, const char *pp_env,
+		      const char *what)
+{
 	int rc;
 
 	memset(op, 0, sizeof(*op));
@@ -70,21 +100,51 @@ static int op_init(struct op *op, const char *home, const char *pp_env, const ch
 	rc = crypto_ready();
 	if (rc)
 		return rc;
-	e = gpgme_new(&op->ctx);
-	if (!e)
-		e = gpgme_set_protocol(op->ctx, GPGME_PROTOCOL_OpenPGP);
-	if (!e && home)
-		e = gpgme_ctx_set_engine_info(op->ctx, GPGME_PROTOCOL_OpenPGP, NULL, home);
-	if (!e)
-		e = gpgme_set_pinentry_mode(op->ctx, GPGME_PINENTRY_MODE_LOOPBACK);
-	if (e) {
-		sb_error("gpgme: cannot set up a context: %s", gpgme_strerror(e));
-		return SB_ERR_INTERNAL;
+	if (c) {
+		op->owner = c;
+		pthread_mutex_lock(&c->lock);
+		if (c->nidle)
+			op->ctx = c->idle[--c->nidle];
+		pthread_mutex_unlock(&c->lock);
+		home = c->home;
 	}
+	if (!op->ctx && (rc = ctx_new(home, &op->ctx)))
+		return rc;
 	gpgme_set_passphrase_cb(op->ctx, crypto_pp_cb, &op->pp);
 	gpgme_set_armor(op->ctx, 0);
-	gpgme_set_offline(op->ctx, 1);
 	return 0;
+}
+
+static int op_init(struct op *op, struct sb_crypto *c, const char *pp_env, const char *what)
+{
+	return op_init_on(op, c, NULL, pp_env, what);
+}
+
+/* Back to its keyring's idle list when clean, else freed. */
+static void ctx_done(struct op *op)
+{
+	struct sb_crypto *c = op->owner;
+	gpgme_ctx_t ctx = op->ctx;
+
+	if (c && op->reuse && !op->canceled) {
+		gpgme_signers_clear(ctx);
+		gpgme_set_armor(ctx, 0);
+		gpgme_set_passphrase_cb(ctx, NULL, NULL);
+		pthread_mutex_lock(&c->lock);
+		if (c->nidle < CRYPTO_CTX_IDLE) {
+			c->idle[c->nidle++] = ctx;
+			ctx = NULL;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (ctx)
+		gpgme_release(ctx);
+}
+
+void crypto_op_cancel(struct op *op)
+{
+	op->canceled = true;
+	gpgme_cancel_async(op->ctx);
 }
 
 void crypto_op_release(struct op *op)
@@ -98,7 +158,7 @@ void crypto_op_release(struct op *op)
 	if (op->sign_key)
 		gpgme_key_unref(op->sign_key);
 	if (op->ctx)
-		gpgme_release(op->ctx);
+		ctx_done(op);
 	memset(op, 0, sizeof(*op));
 }
 
@@ -127,7 +187,7 @@ int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_co
 	pp = calloc(1, sizeof(*pp));
 	if (!pp)
 		return SB_ERR_NOMEM;
-	rc = op_init(&op, c ? c->home : NULL, pp_env, NULL);
+	rc = op_init_on(&op, NULL, c ? c->home : NULL, pp_env, NULL);
 	if (rc) {
 		crypto_op_release(&op);
 		free(pp);
@@ -136,6 +196,7 @@ int sb_crypto_gpgme_new(struct sb_crypto *c, const char *pp_env, struct gpgme_co
 	pp->env = pp_env;
 	gpgme_set_passphrase_cb(op.ctx, crypto_pp_cb, pp);
 	*out = op.ctx;
+	atomic_fetch_add(&keyring_gen, 1);
 	return 0;
 }
 
@@ -148,6 +209,7 @@ void sb_crypto_gpgme_free(struct gpgme_context *ctx)
 		return;
 	gpgme_get_passphrase_cb(ctx, &cb, &pp);
 	gpgme_release(ctx);
+	atomic_fetch_add(&keyring_gen, 1);
 	if (cb == crypto_pp_cb)
 		free(pp);
 }
@@ -232,8 +294,118 @@ static void fmt_date(long t, char out[16])
 		snprintf(out, 16, "?");
 }
 
-/* Look up a key; logs "<role> key <id>: not found" etc. */
-static int get_key(struct op *op, const char *id, bool secret, const char *role, gpgme_key_t *out)
+/*
+ * gpgme_get_key on ctx itself: one gpg process (gpgme's own would make a
+ * context, and a `gpg --version` with it). GPG_ERR_EOF: not found.
+ */
+static gpgme_error_t key_list(gpgme_ctx_t ctx, const char *id, bool secret, gpgme_key_t *out)
+{
+	gpgme_key_t k = NULL, more;
+	gpgme_error_t e;
+
+	*out = NULL;
+	if (strlen(id) < 8) /* at least a key id */
+		return gpg_error(GPG_ERR_INV_VALUE);
+	e = gpgme_op_keylist_start(ctx, id, secret);
+	if (!e)
+		e = gpgme_op_keylist_next(ctx, &k);
+	while (!e) {
+		e = gpgme_op_keylist_next(ctx, &more);
+		if (e)
+			break;
+		/* the same key twice (a damaged keyring) is not ambiguous */
+		if (!(k->subkeys && k->subkeys->fpr && more->subkeys && more->subkeys->fpr &&
+		      !strcmp(k->subkeys->fpr, more->subkeys->fpr)))
+			e = gpg_error(GPG_ERR_AMBIGUOUS_NAME);
+		gpgme_key_unref(more);
+	}
+	if (k && gpgme_err_code(e) == GPG_ERR_EOF)
+		e = 0;
+	gpgme_op_keylist_end(ctx);
+	if (e && k)
+		gpgme_key_unref(k);
+	else
+		*out = k;
+	return e;
+}
+
+/* The key c looked up before as (id, secret), a reference taken; NULL if none. */
+static gpgme_key_t key_cached(struct sb_crypto *c, const char *id, bool secret)
+{
+	unsigned gen = atomic_load(&keyring_gen);
+	gpgme_key_t k = NULL;
+	int i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CRYPTO_KEY_CACHE && !k; i++) {
+		struct key_ent *ke = &c->keys[i];
+
+		if (ke->id && ke->gen == gen && ke->secret == secret && !strcmp(ke->id, id)) {
+			k = ke->key;
+			gpgme_key_ref(k);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return k;
+}
+
+static void key_ent_release(struct key_ent *ke)
+{
+	if (ke->key)
+		gpgme_key_unref(ke->key);
+	free(ke->id);
+	memset(ke, 0, sizeof(*ke));
+}
+
+/* Remember k for (id, secret), in a free or stale entry, else the first;
+ * k NULL: forget (id, secret). */
+static void key_remember(struct sb_crypto *c, const char *id, bool secret, gpgme_key_t k)
+{
+	unsigned gen = atomic_load(&keyring_gen);
+	struct key_ent *ke = NULL;
+	char *dup = NULL;
+	int i;
+
+	pthread_mutex_lock(&c->lock);
+	for (i = 0; i < CRYPTO_KEY_CACHE; i++)
+		if (c->keys[i].id && c->keys[i].secret == secret && !strcmp(c->keys[i].id, id))
+			key_ent_release(&c->keys[i]);
+	if (k && (dup = strdup(id))) {
+		for (i = 0; i < CRYPTO_KEY_CACHE && !ke; i++)
+			if (!c->keys[i].id || c->keys[i].gen != gen)
+				ke = &c->keys[i];
+		ke = ke ? ke : &c->keys[0];
+		key_ent_release(ke);
+		gpgme_key_ref(k);
+		*ke = (struct key_ent){dup, secret, gen, k};
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * A key by id (fingerprint or key id), remembered by op's keyring; fresh:
+ * asked of gpg even if remembered (the key checks look at the keyring as it
+ * is now; the operations after them use what they found).
+ */
+static gpgme_error_t key_lookup(struct op *op, const char *id, bool secret, bool fresh,
+				gpgme_key_t *out)
+{
+	gpgme_error_t e;
+
+	if (!id)
+		return gpg_error(GPG_ERR_INV_VALUE);
+	*out = op->owner && !fresh ? key_cached(op->owner, id, secret) : NULL;
+	if (*out)
+		return 0;
+	e = key_list(op->ctx, id, secret, out);
+	if (op->owner)
+		key_remember(op->owner, id, secret, e ? NULL : *out);
+	return e;
+}
+
+/* Look up a key (see key_lookup); logs "<role> key <id>: not found" etc. */
+static int get_key(struct op *op, const char *id, bool secret, bool fresh, const char *role,
+		   gpgme_key_t *out)
 {
 	gpgme_error_t e;
 
@@ -242,7 +414,7 @@ static int get_key(struct op *op, const char *id, bool secret, const char *role,
 		sb_error("%s key: none given", role);
 		return SB_ERR_PARAM;
 	}
-	e = gpgme_get_key(op->ctx, id, out, secret);
+	e = key_lookup(op, id, secret, fresh, out);
 	if (!e)
 		return 0;
 	*out = NULL;
@@ -334,22 +506,24 @@ static int export_pub(const char *user_home, const char *const *fprs, gpgme_data
 	gpgme_error_t e;
 	int rc, i;
 
-	rc = op_init(&op, user_home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	rc = op_init_on(&op, NULL, user_home, "SEALBOX_SIGN_PASSPHRASE", NULL);
 	if (rc)
 		goto out;
 	rc = SB_ERR_NOMEM;
 	if (gpgme_data_new(out))
 		goto out;
 	for (i = 0; fprs && fprs[i]; i++) {
-		gpgme_key_t k;
+		off_t before = gpgme_data_seek(*out, 0, SEEK_END);
 
-		rc = get_key(&op, fprs[i], false, "public", &k);
-		if (rc)
-			goto out;
-		gpgme_key_unref(k);
+		/* one gpg process per key: nothing exported is "not found" */
 		e = gpgme_op_export(op.ctx, fprs[i], 0, *out);
 		if (e) {
 			sb_error("cannot export public key %s: %s", fprs[i], gpgme_strerror(e));
+			rc = SB_ERR_KEY;
+			goto out;
+		}
+		if (gpgme_data_seek(*out, 0, SEEK_END) == before) {
+			sb_error("public key %s: not found", sb_log_str(fprs[i], strlen(fprs[i])));
 			rc = SB_ERR_KEY;
 			goto out;
 		}
@@ -371,7 +545,7 @@ static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const c
 	rc = export_pub(user_home, o->import_pub, &pub);
 	if (rc)
 		goto out;
-	rc = op_init(&op, c->home, "SEALBOX_SECRET_PASSPHRASE", NULL);
+	rc = op_init(&op, c, "SEALBOX_SECRET_PASSPHRASE", NULL);
 	if (rc)
 		goto out;
 	if (o->import_pub && o->import_pub[0]) {
@@ -403,6 +577,7 @@ static int eph_fill(struct sb_crypto *c, const struct sb_crypto_opts *o, const c
 			 e ? gpgme_strerror(e) : "");
 		rc = SB_ERR_KEY;
 	}
+	op.reuse = !rc;
 out_op:
 	crypto_op_release(&op);
 out:
@@ -441,6 +616,7 @@ int sb_crypto_open(const struct sb_crypto_opts *o, struct sb_crypto **out)
 	if (!c)
 		return SB_ERR_NOMEM;
 	c->eph_slot = -1;
+	pthread_mutex_init(&c->lock, NULL);
 	home = o && o->gnupghome ? o->gnupghome : getenv("GNUPGHOME");
 	if (home && !*home)
 		home = NULL;
@@ -460,8 +636,15 @@ int sb_crypto_open(const struct sb_crypto_opts *o, struct sb_crypto **out)
 
 void sb_crypto_close(struct sb_crypto *c)
 {
+	int i;
+
 	if (!c)
 		return;
+	for (i = 0; i < c->nidle; i++)
+		gpgme_release(c->idle[i]);
+	for (i = 0; i < CRYPTO_KEY_CACHE; i++)
+		key_ent_release(&c->keys[i]);
+	pthread_mutex_destroy(&c->lock);
 	if (c->eph_slot >= 0)
 		crypto_eph_release(c->eph_slot);
 	free(c->home);
@@ -494,10 +677,11 @@ static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
 	long exp;
 	int rc;
 
-	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	rc = op_init(&op, c, "SEALBOX_SIGN_PASSPHRASE", NULL);
 	if (rc)
 		goto out;
-	rc = get_key(&op, id, secret, role, &op.sign_key);
+	op.reuse = true;
+	rc = get_key(&op, id, secret, true, role, &op.sign_key);
 	if (rc)
 		goto out;
 	id = op.sign_key->fpr ? op.sign_key->fpr : id;
@@ -567,9 +751,10 @@ int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr)
 	struct op op;
 	int rc = SB_ERR_NOSECRET;
 
-	if (op_init(&op, c->home, "SEALBOX_SECRET_PASSPHRASE", NULL))
+	if (op_init(&op, c, "SEALBOX_SECRET_PASSPHRASE", NULL))
 		goto out;
-	if (gpgme_get_key(op.ctx, fpr, &k, 1))
+	op.reuse = true; /* a key listing leaves the context clean */
+	if (key_lookup(&op, fpr, true, true, &k))
 		goto out;
 	for (sk = k->subkeys; sk; sk = sk->next)
 		if (sk->can_encrypt && sk->secret && !sk->revoked && !sk->disabled && !sk->invalid)
@@ -587,9 +772,10 @@ int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
 	int rc;
 
 	out[0] = '\0';
-	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	rc = op_init(&op, c, "SEALBOX_SIGN_PASSPHRASE", NULL);
+	op.reuse = true;
 	if (!rc)
-		rc = get_key(&op, id, false, "OpenPGP", &op.enc_key);
+		rc = get_key(&op, id, false, false, "OpenPGP", &op.enc_key);
 	if (!rc && (!op.enc_key->fpr || strlen(op.enc_key->fpr) != 40)) {
 		sb_error("key %s: fingerprint is not 40 hex digits", sb_log_str(id, strlen(id)));
 		rc = SB_ERR_KEY;
@@ -609,11 +795,11 @@ int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 	gpgme_error_t e;
 	int rc;
 
-	rc = op_init(op, c->home, "SEALBOX_SIGN_PASSPHRASE", what);
+	rc = op_init(op, c, "SEALBOX_SIGN_PASSPHRASE", what);
 	if (!rc)
-		rc = get_key(op, enc_fpr, false, "encryption", &op->enc_key);
+		rc = get_key(op, enc_fpr, false, false, "encryption", &op->enc_key);
 	if (!rc)
-		rc = get_key(op, sign_fpr, true, "signing", &op->sign_key);
+		rc = get_key(op, sign_fpr, true, false, "signing", &op->sign_key);
 	if (rc)
 		return rc;
 	e = gpgme_signers_add(op->ctx, op->sign_key);
@@ -637,6 +823,7 @@ int crypto_enc_run(struct op *op, unsigned flags)
 	e = gpgme_op_encrypt_sign(op->ctx, rcpt, ef, op->din, op->dout);
 	if (e)
 		return op_fail(op, e, false);
+	op->reuse = true;
 	er = gpgme_op_encrypt_result(op->ctx);
 	sr = gpgme_op_sign_result(op->ctx);
 	if ((er && er->invalid_recipients) || !sr || sr->invalid_signers || !sr->signatures) {
@@ -663,10 +850,10 @@ int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign
 
 int crypto_dec_prepare(struct op *op, struct sb_crypto *c, const char *signer_fpr, const char *what)
 {
-	int rc = op_init(op, c->home, "SEALBOX_SECRET_PASSPHRASE", what);
+	int rc = op_init(op, c, "SEALBOX_SECRET_PASSPHRASE", what);
 
 	if (!rc)
-		rc = get_key(op, signer_fpr, false, "signing", &op->sign_key);
+		rc = get_key(op, signer_fpr, false, false, "signing", &op->sign_key);
 	if (!rc)
 		rc = op_data(op);
 	return rc;
@@ -678,6 +865,7 @@ int crypto_dec_run(struct op *op)
 
 	if (e)
 		return op_fail(op, e, true);
+	op->reuse = true;
 	if (op->io.err)
 		return op->io.err;
 	return check_signature(op, false);
@@ -709,9 +897,9 @@ int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *i
 	struct op op;
 	int rc;
 
-	rc = op_init(&op, c->home, "SEALBOX_SIGN_PASSPHRASE", "seal");
+	rc = op_init(&op, c, "SEALBOX_SIGN_PASSPHRASE", "seal");
 	if (!rc)
-		rc = get_key(&op, sign_fpr, true, "signing", &op.sign_key);
+		rc = get_key(&op, sign_fpr, true, false, "signing", &op.sign_key);
 	if (rc)
 		goto out;
 	e = gpgme_signers_add(op.ctx, op.sign_key);
@@ -732,6 +920,7 @@ int sb_crypto_clearsign(struct sb_crypto *c, const char *sign_fpr, const void *i
 		rc = op_fail(&op, e, false);
 		goto out;
 	}
+	op.reuse = true;
 	sr = gpgme_op_sign_result(op.ctx);
 	if (!sr || !sr->signatures || sr->invalid_signers) {
 		sb_error("cannot sign the seal: gpg made no signature");
@@ -775,6 +964,7 @@ int sb_crypto_check_clearsigned(struct sb_crypto *c, const char *signer_fpr, con
 			snprintf(why, 256, "cannot be verified: %s", gpgme_strerror(e));
 		goto out;
 	}
+	op.reuse = true;
 	*verdict = judge(&op, true, why);
 out:
 	crypto_op_release(&op);

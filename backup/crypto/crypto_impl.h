@@ -7,14 +7,34 @@
 #ifndef SEALBOX_CRYPTO_IMPL_H
 #define SEALBOX_CRYPTO_IMPL_H
 
+#include <pthread.h>
+#include <stdbool.h>
+
 #include <gpgme.h>
 
 #include "sealbox/buf.h"
 #include "sealbox/crypto.h"
 
+#define CRYPTO_CTX_IDLE 4  /* gpgme contexts kept for reuse per keyring */
+#define CRYPTO_KEY_CACHE 8 /* keys remembered per keyring */
+
+/* A key looked up once (a gpg process each time otherwise). */
+struct key_ent {
+	char *id;	 /* as asked for, owned; NULL: free entry */
+	bool secret;	 /* looked up among the secret keys */
+	unsigned gen;	 /* crypto_keyring_gen when looked up */
+	gpgme_key_t key; /* one reference owned */
+};
+
 struct sb_crypto {
-	char *home;   /* GNUPGHOME in use, owned; NULL = gpg's default */
-	int eph_slot; /* index in eph_slots, -1 if not ephemeral */
+	char *home;	      /* GNUPGHOME in use, owned; NULL = gpg's default */
+	int eph_slot;	      /* index in eph_slots, -1 if not ephemeral */
+	pthread_mutex_t lock; /* protects idle, nidle and keys */
+	/* contexts of finished operations: a new one on a keyring other than
+	 * the default costs a `gpg --version` */
+	gpgme_ctx_t idle[CRYPTO_CTX_IDLE];
+	int nidle;
+	struct key_ent keys[CRYPTO_KEY_CACHE];
 };
 
 struct pp_state {
@@ -32,6 +52,9 @@ struct io {
 
 struct op {
 	gpgme_ctx_t ctx;
+	struct sb_crypto *owner; /* ctx goes back to owner's idle list; NULL: freed */
+	bool reuse;		 /* ctx finished its operation cleanly */
+	bool canceled;		 /* gpgme_cancel_async was called on ctx */
 	struct pp_state pp;
 	struct io io;
 	const char *what;     /* remote file name for messages */
@@ -56,6 +79,8 @@ gpgme_error_t crypto_pp_cb(void *hook, const char *uid_hint, const char *info, i
 			   int fd);
 
 void crypto_op_release(struct op *op);
+/* Cancel op's running operation from another thread (its context is not reused). */
+void crypto_op_cancel(struct op *op);
 /* Set up op for encrypt+sign / for decrypt+verify (keys looked up, contexts made). */
 int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 		       const char *sign_fpr, const char *what);

@@ -7,6 +7,12 @@
  * exit() and a signal handler can stop their agent and remove them
  * (sb_crypto_emergency_cleanup only forks and execs prebuilt argument
  * vectors), and reaped by the next run when their process died.
+ *
+ * The agent re-protects the imported key on its first use with a low
+ * derivation count (EPH_S2K_COUNT) and keeps the passphrase for as long as
+ * it lives: the key file's own (costly) derivation is paid once per
+ * process, not once per gpg operation. That copy is as safe as the folder:
+ * 0700, this process's life, removed at exit.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,10 +37,21 @@
 
 #define EPH_MAX 16 /* ephemeral keyrings per process */
 #define EPH_PREFIX "sealbox-gnupg."
+/* gpg-agent.conf of an ephemeral keyring: the key's copy there is
+ * re-protected with gpg-agent's lowest derivation count (65536 bytes hashed,
+ * microseconds) on first use, and the passphrase is kept while the agent
+ * lives (this process's life: it is stopped at exit). */
+#define EPH_S2K_COUNT "65536"
+#define EPH_AGENT_CONF                                                                             \
+	"s2k-count " EPH_S2K_COUNT "\n"                                                            \
+	"default-cache-ttl 31536000\n"                                                             \
+	"max-cache-ttl 31536000\n"                                                                 \
+	"allow-loopback-pinentry\n"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static gpgme_error_t init_err;
-static char gpgconf_path[PATH_MAX];
+static char agent_path[PATH_MAX];
+static char connect_path[PATH_MAX];
 static char rm_path[16];
 
 /* Argument vectors prebuilt at registration so a signal handler only forks. */
@@ -42,16 +59,17 @@ struct eph_slot {
 	volatile sig_atomic_t used;
 	pid_t owner; /* the process that made it (a fork's child does not remove it) */
 	char dir[PATH_MAX];
-	char *kill_argv[6];
+	char *kill_argv[7];
 	char *rm_argv[5];
 };
 
 static struct eph_slot eph_slots[EPH_MAX];
 static pthread_mutex_t eph_lock = PTHREAD_MUTEX_INITIALIZER; /* protects slot allocation */
-static char arg_homedir[] = "--homedir", arg_kill[] = "--kill", arg_all[] = "all";
-static char arg_launch[] = "--launch", arg_agent[] = "gpg-agent";
+static char arg_homedir[] = "--homedir", arg_no_autostart[] = "--no-autostart";
+static char arg_killagent[] = "KILLAGENT", arg_bye[] = "/bye";
+static char arg_daemon[] = "--daemon", arg_std_socket[] = "--use-standard-socket";
 static char arg_rf[] = "-rf", arg_dashes[] = "--";
-/* The whole environment of what we run here: gpgconf, the agent it starts, rm. */
+/* The whole environment of what we run here: gpg-agent, gpg-connect-agent, rm. */
 static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static char *const clean_env[] = {env_path, NULL};
 
@@ -61,8 +79,10 @@ static void crypto_init(void)
 
 	gpgme_check_version(NULL);
 	init_err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-	p = gpgme_get_dirinfo("gpgconf-name");
-	snprintf(gpgconf_path, sizeof(gpgconf_path), "%s", p ? p : "/usr/bin/gpgconf");
+	p = gpgme_get_dirinfo("agent-name");
+	snprintf(agent_path, sizeof(agent_path), "%s", p ? p : "/usr/bin/gpg-agent");
+	p = gpgme_get_dirinfo("bindir");
+	snprintf(connect_path, sizeof(connect_path), "%s/gpg-connect-agent", p ? p : "/usr/bin");
 	snprintf(rm_path, sizeof(rm_path), "%s",
 		 access("/bin/rm", X_OK) == 0 ? "/bin/rm" : "/usr/bin/rm");
 }
@@ -124,12 +144,13 @@ static int eph_register(const char *dir)
 	s = &eph_slots[i];
 	s->owner = getpid();
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	s->kill_argv[0] = gpgconf_path;
+	s->kill_argv[0] = connect_path;
 	s->kill_argv[1] = arg_homedir;
 	s->kill_argv[2] = s->dir;
-	s->kill_argv[3] = arg_kill;
-	s->kill_argv[4] = arg_all;
-	s->kill_argv[5] = NULL;
+	s->kill_argv[3] = arg_no_autostart;
+	s->kill_argv[4] = arg_killagent;
+	s->kill_argv[5] = arg_bye;
+	s->kill_argv[6] = NULL;
 	s->rm_argv[0] = rm_path;
 	s->rm_argv[1] = arg_rf;
 	s->rm_argv[2] = arg_dashes;
@@ -144,7 +165,9 @@ static int eph_register(const char *dir)
 static void keyring_destroy(const char *dir)
 {
 	char d[PATH_MAX];
-	char *kill_argv[] = {gpgconf_path, arg_homedir, d, arg_kill, arg_all, NULL};
+	/* the agent only: nothing here starts a scdaemon or dirmngr */
+	char *kill_argv[] = {connect_path,  arg_homedir, d,   arg_no_autostart,
+			     arg_killagent, arg_bye,	 NULL};
 	char *rm_argv[] = {rm_path, arg_rf, arg_dashes, d, NULL};
 	int tries;
 
@@ -251,18 +274,39 @@ void sb_crypto_reap_stale(void)
 		reap_in("/tmp");
 }
 
-/* Start dir's agent now, with nothing of our environment. */
+/* Its gpg-agent.conf (see EPH_AGENT_CONF), before the agent starts. */
+static int eph_write_conf(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(EPH_AGENT_CONF);
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/gpg-agent.conf", dir);
+	errno = 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write(fd, EPH_AGENT_CONF, len) != (ssize_t)len)
+		err = errno ? errno : EIO;
+	if (fd >= 0 && close(fd) && !err)
+		err = errno;
+	if (err)
+		sb_error("cannot write %s: %s", sb_log_str(path, strlen(path)), strerror(err));
+	return err ? sb_err_from_errno(err) : 0;
+}
+
+/*
+ * Start dir's agent now, with nothing of our environment: one process
+ * (`gpgconf --launch` takes four); it listens before its parent exits.
+ */
 static void eph_launch_agent(const char *dir)
 {
 	char d[PATH_MAX];
-	char *argv[] = {gpgconf_path, arg_homedir, d, arg_launch, arg_agent, NULL};
+	char *argv[] = {agent_path, arg_homedir, d, arg_std_socket, arg_daemon, NULL};
 	int st;
 
 	snprintf(d, sizeof(d), "%s", dir);
 	st = run_quiet(argv);
 	if (st != 0) /* gpg will start it, with our environment less the passphrases */
-		sb_debug("%s --launch gpg-agent for %s: exit %d", gpgconf_path,
-			 sb_log_str(d, strlen(d)), st);
+		sb_debug("%s --daemon for %s: exit %d", agent_path, sb_log_str(d, strlen(d)), st);
 }
 
 int crypto_eph_create(char *dir, size_t size, int *slot)
@@ -287,6 +331,11 @@ int crypto_eph_create(char *dir, size_t size, int *slot)
 	if (!atexit_registered && atexit(eph_atexit) == 0)
 		atexit_registered = true;
 	pthread_mutex_unlock(&eph_lock);
+	rc = eph_write_conf(dir);
+	if (rc) {
+		eph_release(*slot);
+		return rc;
+	}
 	eph_launch_agent(dir);
 	return 0;
 }

@@ -221,7 +221,7 @@ static int dec_end(struct sb_crypto_dec *s, bool abort)
 	pthread_cond_broadcast(&s->ring.cv);
 	pthread_mutex_unlock(&s->ring.mu);
 	if (abort)
-		gpgme_cancel_async(s->op.ctx);
+		crypto_op_cancel(&s->op);
 	rc = join_worker(s->thread, &s->op, &s->ring);
 	free(s);
 	return rc;

@@ -10,6 +10,11 @@
  *                                        a worker thread, the caller reads
  *   sb_crypto_close(c)                   removes an ephemeral keyring
  *
+ * Costs: each operation is one gpg process; keys are looked up once per
+ * struct sb_crypto (the sb_crypto_check_* and sb_crypto_have_secret ask gpg
+ * again) and forgotten when a module changed a keyring through
+ * sb_crypto_gpgme_new.
+ *
  * Keys are named by fingerprint (or long key id). Encryption is to the
  * encryption key only; every encrypted file is signed in the same pass by the
  * signing key. Decryption succeeds only when the data decrypts, its MDC is
@@ -39,7 +44,10 @@ struct sb_crypto_opts {
 	const char *gnupghome;	       /* NULL: $GNUPGHOME, else gpg's default */
 	const char *secret_key_file;   /* non-NULL: use an ephemeral keyring (0700
 					  temp dir) holding this secret key plus the
-					  public keys listed in import_pub */
+					  public keys listed in import_pub; its agent
+					  re-protects the key there with the lowest
+					  s2k count and caches the passphrase, so the
+					  file's own derivation is paid once */
 	const char *const *import_pub; /* NULL-terminated fingerprints copied from
 					  gnupghome into the ephemeral keyring */
 };

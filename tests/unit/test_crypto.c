@@ -618,6 +618,15 @@ static void test_crypto__ephemeral_keyring(void **state)
 	assert_int_equal(decrypt_mem(e, K.sign, ct.data, ct.len, &pt), 0);
 	assert_int_equal(pt.len, 13);
 	assert_memory_equal(pt.data, "secret volume", 13);
+	/* its agent derives keys cheaply, and the copy it used is protected so */
+	assert_int_equal(sh("gpg-connect-agent --homedir %s --no-autostart 'GETINFO s2k_count' "
+			    "/bye | grep -qx 'D 65536'",
+			    home),
+			 0);
+	assert_int_equal(sh("grep -l 'openpgp-s2k3-ocb-aes' %s/private-keys-v1.d/*.key | "
+			    "xargs grep -l '\"65536\")' | grep -q .",
+			    home),
+			 0);
 	sb_buf_reset(&pt);
 	assert_int_equal(stream_decrypt(e, K.sign, ct.data, ct.len, &pt), 0);
 	/* the ephemeral keyring does not hold foreign keys: unknown signer */

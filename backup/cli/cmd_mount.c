@@ -428,6 +428,13 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		return usage_error("mount", "--target URL is required");
 	if (optind != argc - 1)
 		return usage_error("mount", "give exactly one MOUNTPOINT");
+	/* before any passphrase is asked for: a mount that cannot happen says so first */
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		sb_error("cannot use /dev/fuse: %s (is the fuse module loaded, and may this user "
+			 "open it?)",
+			 strerror(errno));
+		return EXIT_LOCAL;
+	}
 	return check_mountpoint(argv[optind], a->mountpoint);
 }
 

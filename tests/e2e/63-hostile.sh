@@ -53,6 +53,13 @@ S1=$(stamp "$T1")
 S2=$(stamp "$T2")
 S3=$(stamp "$T3")
 
+# newer_stamp: a set end later than T3 and not after now (a restore of "now"
+# would rightly leave out a set dated ahead of the clock)
+newer_stamp() {
+    while [ "$(date +%s)" -le $((T3 + 1)) ]; do sleep 0.2; done
+    stamp $(($(date +%s) - 1))
+}
+
 n=0
 fresh() { # fresh: a copy of the good chain; sets $TGT and $DEST
     n=$((n + 1))
@@ -104,7 +111,7 @@ mkdir "$T/plantsrc"
 cp "$T/planted.txt" "$T/plantsrc/planted.txt"
 DUP_PLAIN=1 run dup full "$T/plantsrc" "file://$PLAIN"
 fresh
-S4=$(stamp $((T3 + 5)))
+S4=$(newer_stamp)
 cp "$PLAIN/$(one "$PLAIN" 'duplicity-full.*.manifest')" "$TGT/duplicity-inc.$S3.to.$S4.manifest"
 cp "$PLAIN/$(one "$PLAIN" 'duplicity-full.*.vol1.difftar.gz')" "$TGT/duplicity-inc.$S3.to.$S4.vol1.difftar.gz"
 cp "$PLAIN/$(one "$PLAIN" 'duplicity-full-signatures.*.sigtar.gz')" "$TGT/duplicity-new-signatures.$S3.to.$S4.sigtar.gz"
@@ -125,7 +132,7 @@ cmp "$T/planted.txt" "$DEST/planted.txt" || fail "plain chain restored wrong byt
 
 log "replay: the first incremental copied under a newer name"
 fresh
-S4=$(stamp $((T3 + 5)))
+S4=$(newer_stamp)
 for f in "$TGT"/*."$S1".to."$S2".*; do
     b=${f##*/}
     cp "$f" "$TGT/${b/$S1.to.$S2/$S3.to.$S4}"
@@ -205,7 +212,7 @@ expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
 expect_error "rolled back"
 fresh
 rm "$TGT"/*."$S2".to."$S3".*
-S4=$(stamp $((T3 + 5)))
+S4=$(newer_stamp)
 cp "$GOOD/sealbox-inc.$S1.to.$S2.seal.asc" "$TGT/sealbox-inc.$S3.to.$S4.seal.asc"
 expect_exit 19 sb restore --target "file://$TGT" --sign-key "$SIGN_FPR" \
     --secret-key "$T/enc-secret.asc" --archive-dir "$ARCH_DIR" "$DEST"

@@ -17,3 +17,21 @@ void sb_dirent_list_release(struct sb_dirent_list *l)
 	free(l->sizes);
 	memset(l, 0, sizeof(*l));
 }
+
+long sb_dirent_find(const struct sb_dirent_list *l, const char *name)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(l->names[mid], name);
+
+		if (!c)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}

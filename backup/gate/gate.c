@@ -60,24 +60,6 @@ static void sha256_of(const void *p, size_t n, unsigned char out[32])
 	}
 }
 
-static ssize_t listed(const struct sb_dirent_list *l, const char *name)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(l->names[mid], name);
-
-		if (!c)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out)
 {
 	struct sb_transport_get *get;
@@ -286,7 +268,7 @@ static int check_rollback(struct sb_gate *g)
 	if (!g->o.last_seal || !g->o.last_sha || sb_name_parse(g->o.last_seal, &last))
 		return 0;
 	g->rollback_checked = true;
-	if (listed(&g->l, g->o.last_seal) >= 0) {
+	if (sb_dirent_find(&g->l, g->o.last_seal) >= 0) {
 		struct sb_buf text = SB_BUF_INIT;
 		unsigned char sha[32];
 
@@ -434,7 +416,7 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 	}
 	for (i = 0; i < p->seal.nfiles; i++) {
 		const struct sb_seal_file *f = &p->seal.files[i];
-		ssize_t at = listed(&g->l, f->name);
+		long at = sb_dirent_find(&g->l, f->name);
 
 		if (at < 0) {
 			sb_error("%s, listed in seal %s, is missing on the target", f->name,

@@ -81,24 +81,6 @@ static bool same_set(const struct sb_name *a, const struct sb_name *b)
 	return a->full == b->full && a->t0 == b->t0 && a->t1 == b->t1;
 }
 
-static ssize_t listed(const struct sb_dirent_list *l, const char *name)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(l->names[mid], name);
-
-		if (!c)
-			return (ssize_t)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
 static void sha256_of(const void *p, size_t n, unsigned char out[32])
 {
 	struct sb_hash h;
@@ -275,7 +257,7 @@ static void check_rollback(struct ver *v)
 {
 	if (!v->last[0])
 		return;
-	if (listed(v->l, v->last) < 0)
+	if (sb_dirent_find(v->l, v->last) < 0)
 		report(v, SB_VERIFY_ROLLBACK, v->last,
 		       "the newest seal this machine wrote is not on the target: the target was "
 		       "rolled back, or its newest sets deleted");
@@ -510,7 +492,7 @@ static int hash_sealed(struct ver *v, uint64_t total)
 
 	for (i = 0; i < v->nfiles && !rc; i++) {
 		const struct sealed *f = &v->files[i];
-		ssize_t k = listed(v->l, f->name);
+		long k = sb_dirent_find(v->l, f->name);
 
 		if (!f->seen || k < 0 || v->l->sizes[k] != f->f->size)
 			continue;

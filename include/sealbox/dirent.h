@@ -20,6 +20,9 @@ struct sb_dirent_list {
 	size_t n;
 };
 
+/* The index of name in l (binary search of the sorted names), or -1. */
+long sb_dirent_find(const struct sb_dirent_list *l, const char *name);
+
 /* Free l's names and sizes; l is empty afterwards. */
 void sb_dirent_list_release(struct sb_dirent_list *l);
 

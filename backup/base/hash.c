@@ -75,3 +75,15 @@ void sb_hex(const unsigned char *p, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+int sb_hash_buf(enum sb_hash_alg alg, const void *p, size_t n, unsigned char *out)
+{
+	struct sb_hash h;
+	int rc = sb_hash_init(&h, alg);
+
+	if (rc)
+		return rc;
+	sb_hash_update(&h, p, n);
+	sb_hash_final(&h, out);
+	return 0;
+}

@@ -49,15 +49,11 @@ static const struct proven *find_proven(const struct sb_gate *g, const struct sb
 	return NULL;
 }
 
+/* The SHA-256 of n bytes (zeros if it cannot be had: then it matches nothing real). */
 static void sha256_of(const void *p, size_t n, unsigned char out[32])
 {
-	struct sb_hash h;
-
-	memset(out, 0, 32);
-	if (sb_hash_init(&h, SB_HASH_ALG_SHA256) == 0) {
-		sb_hash_update(&h, p, n);
-		sb_hash_final(&h, out);
-	}
+	if (sb_hash_buf(SB_HASH_ALG_SHA256, p, n, out))
+		memset(out, 0, 32);
 }
 
 int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb_buf *out)

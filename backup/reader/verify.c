@@ -81,16 +81,11 @@ static bool same_set(const struct sb_name *a, const struct sb_name *b)
 	return a->full == b->full && a->t0 == b->t0 && a->t1 == b->t1;
 }
 
+/* The SHA-256 of n bytes (zeros if it cannot be had: then it matches nothing real). */
 static void sha256_of(const void *p, size_t n, unsigned char out[32])
 {
-	struct sb_hash h;
-
-	if (sb_hash_init(&h, SB_HASH_ALG_SHA256) == 0) {
-		sb_hash_update(&h, p, n);
-		sb_hash_final(&h, out);
-	} else {
+	if (sb_hash_buf(SB_HASH_ALG_SHA256, p, n, out))
 		memset(out, 0, 32);
-	}
 }
 
 /* The archive dir's memory of our newest seal and backup id (never creates it). */

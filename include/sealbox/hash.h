@@ -27,6 +27,8 @@ void sb_hash_update(struct sb_hash *h, const void *p, size_t n);
 /* Writes h->len bytes to out and releases the context. */
 void sb_hash_final(struct sb_hash *h, unsigned char *out);
 void sb_hash_release(struct sb_hash *h);
+/* The digest of n bytes at p into out in one call; 0 or SB_ERR_NOMEM. */
+int sb_hash_buf(enum sb_hash_alg alg, const void *p, size_t n, unsigned char *out);
 /* A reader that hashes every byte it passes on from src (ctx: the struct). */
 struct sb_hash_reader {
 	struct sb_reader src;

@@ -21,6 +21,16 @@ void sb_index_rec_release(struct sb_index_rec *r)
 	sb_buf_release(&r->link);
 }
 
+/* A user or group name: "-" when there is none, so a name that is "-" is quoted. */
+static int name_out(struct sb_buf *out, const char *name)
+{
+	if (!name[0])
+		return sb_buf_addch(out, '-');
+	if (!strcmp(name, "-"))
+		return sb_buf_add(out, "\"\\x2d\"", 6);
+	return sb_manifest_quote(out, name, strlen(name));
+}
+
 int sb_index_format(const struct sb_index_rec *r, struct sb_buf *out)
 {
 	int rc = sb_buf_addf(out,
@@ -30,13 +40,11 @@ int sb_index_format(const struct sb_index_rec *r, struct sb_buf *out)
 			     r->size, r->vol, r->offset, r->devmajor, r->devminor, r->linkgroup);
 
 	if (!rc)
-		rc = r->uname[0] ? sb_manifest_quote(out, r->uname, strlen(r->uname))
-				 : sb_buf_addch(out, '-');
+		rc = name_out(out, r->uname);
 	if (!rc)
 		rc = sb_buf_addch(out, ' ');
 	if (!rc)
-		rc = r->gname[0] ? sb_manifest_quote(out, r->gname, strlen(r->gname))
-				 : sb_buf_addch(out, '-');
+		rc = name_out(out, r->gname);
 	if (!rc)
 		rc = sb_buf_addch(out, ' ');
 	if (!rc)

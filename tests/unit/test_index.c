@@ -53,6 +53,27 @@ static void test_round_trip(void **state)
 	sb_index_rec_release(&r2);
 }
 
+/* A group (or user) named "-" is not the "-" of no name (found by fuzz_index). */
+static void test_dash_name(void **state)
+{
+	struct sb_index_rec r, r2;
+	struct sb_buf out = SB_BUF_INIT;
+
+	(void)state;
+	sb_index_rec_init(&r);
+	sb_index_rec_init(&r2);
+	assert_int_equal(parse("s 0 644 0 0 0 1 1 0 0 0 0 - \"-\" f\n", &r), 1);
+	assert_string_equal(r.uname, "");
+	assert_string_equal(r.gname, "-");
+	assert_int_equal(sb_index_format(&r, &out), 0);
+	assert_int_equal(parse(sb_buf_str(&out), &r2), 1);
+	assert_string_equal(r2.uname, "");
+	assert_string_equal(r2.gname, "-");
+	sb_buf_release(&out);
+	sb_index_rec_release(&r);
+	sb_index_rec_release(&r2);
+}
+
 static void test_rejects(void **state)
 {
 	struct sb_index_rec r;
@@ -77,6 +98,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_dash_name),
 		cmocka_unit_test(test_rejects),
 	};
 

@@ -17,6 +17,10 @@
 
 static struct sb_config conf;
 static int nfile_args; /* argv[1 .. nfile_args] came from the file */
+/* The argument vector made with the file's options: it lives as long as the
+ * process (its strings are the command's arguments), held here so that it
+ * stays reachable. */
+static char **file_argv;
 
 /* Names that are no option of any command. */
 static const char *const extra_names[] = {"source"};
@@ -222,6 +226,6 @@ int cli_config_apply(const struct option *mine, const struct option *const *all,
 		nargv[n++] = (*argv)[j];
 	nargv[n] = NULL;
 	*argc = n;
-	*argv = nargv;
+	*argv = file_argv = nargv;
 	return 0;
 }

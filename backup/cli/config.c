@@ -17,10 +17,10 @@
 
 static struct sb_config conf;
 static int nfile_args; /* argv[1 .. nfile_args] came from the file */
-/* The argument vector made with the file's options: it lives as long as the
- * process (its strings are the command's arguments), held here so that it
- * stays reachable. */
-static char **file_argv;
+/* The argument vectors made with the file's options: they live as long as the
+ * process (their strings are the command's arguments), held here so that they
+ * stay reachable (volatile: the stores must not be optimised away). */
+static char **volatile file_argv[4];
 
 /* Names that are no option of any command. */
 static const char *const extra_names[] = {"source"};
@@ -226,6 +226,11 @@ int cli_config_apply(const struct option *mine, const struct option *const *all,
 		nargv[n++] = (*argv)[j];
 	nargv[n] = NULL;
 	*argc = n;
-	*argv = file_argv = nargv;
+	for (j = 0; j < (int)(sizeof(file_argv) / sizeof(file_argv[0])); j++)
+		if (!file_argv[j]) {
+			file_argv[j] = nargv;
+			break;
+		}
+	*argv = nargv;
 	return 0;
 }

@@ -446,8 +446,8 @@ static void ask_passphrase(const struct mount_args *a)
 	if (sb_crypto_env_passphrase("SEALBOX_SECRET_PASSPHRASE"))
 		return;
 	snprintf(prompt, sizeof(prompt),
-		 "Passphrase of the secret key%s%s (empty if none): ", a->secret ? " in " : "",
-		 a->secret ? a->secret : "");
+		 "Passphrase for the secret encryption key (%s; empty if none): ",
+		 a->secret ? sb_log_str(a->secret, strlen(a->secret)) : "in the keyring");
 	if (sb_crypto_read_tty(prompt, mount_pass, sizeof(mount_pass)) == 0)
 		sb_crypto_set_passphrase("SEALBOX_SECRET_PASSPHRASE", mount_pass);
 }

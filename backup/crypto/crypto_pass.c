@@ -250,11 +250,16 @@ int sb_crypto_read_tty(const char *prompt, char *buf, size_t size)
 	return 0;
 }
 
-static int tty_read_pass(const char *hint, char *buf, size_t size)
+/* The prompts name the key by its role first, as the mount's does (cmd_mount.c). */
+static int tty_read_pass(const char *env, const char *hint, char *buf, size_t size)
 {
-	char prompt[200];
+	const char *role = !env					       ? "the key"
+			   : !strcmp(env, "SEALBOX_SECRET_PASSPHRASE") ? "the secret encryption key"
+			   : !strcmp(env, "SEALBOX_SIGN_PASSPHRASE")   ? "the signing key"
+								       : "the key";
+	char prompt[300];
 
-	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", hint);
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s (%s): ", role, hint);
 	return sb_crypto_read_tty(prompt, buf, size) ? -1 : 0;
 }
 
@@ -277,7 +282,7 @@ gpgme_error_t crypto_pp_cb(void *hook, const char *uid_hint, const char *info, i
 	}
 	if (env) {
 		snprintf(pass, sizeof(pass), "%s", env);
-	} else if (tty_read_pass(hint, pass, sizeof(pass))) {
+	} else if (tty_read_pass(pp->env, hint, pass, sizeof(pass))) {
 		pp->err = SB_ERR_PASSPHRASE;
 		snprintf(pp->msg, sizeof(pp->msg), "no passphrase for %s: set %s", hint, pp->env);
 		return gpg_error(GPG_ERR_CANCELED);

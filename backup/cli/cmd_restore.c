@@ -18,7 +18,8 @@ static const char restore_usage[] =
 	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                       [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                       [--time TIME] [--path REL] [--force] [--archive-dir DIR]\n"
-	"                       [--allow-unsigned] [--expect-seal HASH] [-v | -q] DEST\n"
+	"                       [--allow-unsigned] [--allow-unsealed] [--expect-seal HASH]\n"
+	"                       [-v | -q] DEST\n"
 	"\n"
 	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
 	"  --target URL       file:///abs/path, a plain path, or\n"
@@ -42,6 +43,8 @@ static const char restore_usage[] =
 	"                     rolled back (default: backup's)\n"
 	"  --expect-seal HASH refuse the target unless a seal with this SHA-256 is on it\n"
 	"  --allow-unsigned   read a chain that is neither encrypted nor signed\n"
+	"  --allow-unsealed   read duplicity's unsealed sets after sealed ones (signed,\n"
+	"                     but a server could replay them)\n"
 	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 

@@ -24,7 +24,7 @@ static const char verify_usage[] =
 	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
 	"                      [--secret-key FILE] [--ssh-key FILE] [--known-hosts FILE]\n"
 	"                      [--accept-new-host-key] [--expect-seal HASH]\n"
-	"                      [--allow-unsigned] [-v | -q]\n"
+	"                      [--allow-unsigned] [--allow-unsealed] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
 	"                      [--quick] [--archive-dir DIR] [--exclude GLOB]... [SOURCE]\n"
 	"\n"
@@ -46,6 +46,7 @@ static const char verify_usage[] =
 	"  --expect-seal HASH the SHA-256 of a seal that must be on the target (what\n"
 	"                     backup printed): a rollback check from any machine\n"
 	"  --allow-unsigned   also accept chains that are neither encrypted nor signed\n"
+	"  --allow-unsealed   accept duplicity's unsealed sets after sealed ones\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
 
 enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE };

@@ -192,7 +192,7 @@ int sb_time_parse_name(const char *s, size_t len, time_t *out)
 }
 
 /* Unsigned decimal of 1..18 digits filling all of s[0..len). */
-static bool parse_uint(const char *s, size_t len, long long *v)
+static bool parse_decimal(const char *s, size_t len, long long *v)
 {
 	long long x = 0;
 	size_t i;
@@ -234,7 +234,7 @@ static bool parse_interval(const char *s, size_t len, long long *seconds)
 		start = i;
 		while (i < len && s[i] >= '0' && s[i] <= '9')
 			i++;
-		if (i == start || i == len || !parse_uint(s + start, i - start, &num))
+		if (i == start || i == len || !parse_decimal(s + start, i - start, &num))
 			return false;
 		mul = unit_seconds(s[i++]);
 		if (mul == 0 || num > (LLONG_MAX - total) / mul)
@@ -249,7 +249,7 @@ int sb_age_parse(const char *s, long long *seconds)
 {
 	size_t len = s ? strlen(s) : 0;
 
-	if (s && (parse_uint(s, len, seconds) || parse_interval(s, len, seconds)))
+	if (s && (parse_decimal(s, len, seconds) || parse_interval(s, len, seconds)))
 		return 0;
 	sb_error("bad age \"%s\" (expected e.g. 3600, 90m, 2W3D, 1Y)",
 		 s ? sb_log_str(s, len) : "(null)");
@@ -381,7 +381,7 @@ int sb_time_parse_user(const char *s, time_t now, time_t *out)
 		*out = now;
 		return 0;
 	}
-	if (parse_uint(s, len, &v)) {
+	if (parse_decimal(s, len, &v)) {
 		*out = (time_t)v;
 		return 0;
 	}

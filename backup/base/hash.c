@@ -64,6 +64,20 @@ int sb_hexval(int c)
 	return -1;
 }
 
+int sb_unhex(const char *s, size_t len, unsigned char *out, size_t n)
+{
+	if (len != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = sb_hexval(s[2 * i]), lo = sb_hexval(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
 void sb_hex(const unsigned char *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";

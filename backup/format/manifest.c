@@ -421,19 +421,7 @@ static bool mf_find_field(const struct mf_parse *ps, const char *name, struct mf
 
 static int mf_hex(const struct mf_tok *t, unsigned char *out, size_t n)
 {
-	size_t i;
-	int hi, lo;
-
-	if (t->len != 2 * n)
-		return SB_ERR_CORRUPT;
-	for (i = 0; i < n; i++) {
-		hi = sb_hexval(t->p[2 * i]);
-		lo = sb_hexval(t->p[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return SB_ERR_CORRUPT;
-		out[i] = (unsigned char)(hi * 16 + lo);
-	}
-	return 0;
+	return sb_unhex((const char *)t->p, t->len, out, n) ? SB_ERR_CORRUPT : 0;
 }
 
 /* Block number: decimal digits only, fits a long. */

@@ -148,20 +148,6 @@ static int check_dates(struct sb_gate *g)
 	return 0;
 }
 
-static int parse_hex32(const char *hex, unsigned char out[32])
-{
-	if (!hex || strlen(hex) != 64)
-		return SB_ERR_PARAM;
-	for (int i = 0; i < 32; i++) {
-		int a = sb_hexval(hex[2 * i]), b = sb_hexval(hex[2 * i + 1]);
-
-		if (a < 0 || b < 0)
-			return SB_ERR_PARAM;
-		out[i] = (unsigned char)(a << 4 | b);
-	}
-	return 0;
-}
-
 /* Some seal on the target must hash to want; names it in *which. */
 static int find_seal_by_sha(struct sb_gate *g, const unsigned char want[32], const char **which)
 {
@@ -239,7 +225,7 @@ static int check_rollback(struct sb_gate *g)
 	int rc;
 
 	if (g->o.expect_seal) {
-		if (parse_hex32(g->o.expect_seal, want)) {
+		if (sb_unhex(g->o.expect_seal, strlen(g->o.expect_seal), want, 32)) {
 			sb_error("--expect-seal %s: not a SHA-256 (64 hex digits)",
 				 sb_log_str(g->o.expect_seal, strlen(g->o.expect_seal)));
 			return SB_ERR_PARAM;

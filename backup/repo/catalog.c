@@ -262,18 +262,10 @@ int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha
 	if (rc)
 		return rc == SB_ERR_NOTFOUND ? 0 : rc;
 	sp = strchr(v, ' ');
-	if (sp && sp > v && (size_t)(sp - v) < 256 && strlen(sp + 1) == 64) {
+	if (sp && sp > v && (size_t)(sp - v) < 256 && !sb_unhex(sp + 1, strlen(sp + 1), sha, 32)) {
 		ok = 1;
-		for (int i = 0; i < 32 && ok; i++) {
-			int a = sb_hexval(sp[1 + 2 * i]), b = sb_hexval(sp[2 + 2 * i]);
-
-			ok = a >= 0 && b >= 0;
-			sha[i] = (unsigned char)(a << 4 | b);
-		}
-		if (ok) {
-			memcpy(name, v, (size_t)(sp - v));
-			name[sp - v] = '\0';
-		}
+		memcpy(name, v, (size_t)(sp - v));
+		name[sp - v] = '\0';
 	}
 	free(v);
 	return ok;

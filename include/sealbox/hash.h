@@ -40,5 +40,8 @@ ssize_t sb_hash_reader_read(void *ctx, void *buf, size_t n);
 void sb_hex(const unsigned char *p, size_t n, char *out);
 /* The value of one hex digit (either case), -1 for any other character. */
 int sb_hexval(int c);
+/* Exactly 2n hex digits (either case) at s (len bytes) into n bytes at out:
+ * 0, or -1 for any other length or character (out partly written). */
+int sb_unhex(const char *s, size_t len, unsigned char *out, size_t n);
 
 #endif

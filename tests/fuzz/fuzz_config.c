@@ -12,13 +12,7 @@
 #include "sealbox/config.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
+#include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int rc;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	for (i = 0; i < size; i++)
 		lines += data[i] == '\n';
 	rc = sb_config_parse((const char *)data, size, &c, &err_line, err, sizeof(err));

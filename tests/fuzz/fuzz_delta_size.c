@@ -12,10 +12,9 @@
 #include "sealbox/buf.h"
 #include "sealbox/delta.h"
 #include "sealbox/log.h"
+#include "fuzz_common.h"
 
 static int basis = -1;
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx) {}
 
 static int count_write(void *ctx, const void *buf, size_t len)
 {
@@ -28,7 +27,7 @@ static void setup(void)
 	unsigned char block[4096];
 	size_t i;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	for (i = 0; i < sizeof(block); i++)
 		block[i] = (unsigned char)(i * 31 + 7);
 	basis = memfd_create("basis", 0);

@@ -15,33 +15,9 @@
 #include "sealbox/error.h"
 #include "sealbox/gunzip.h"
 #include "sealbox/log.h"
+#include "fuzz_common.h"
 
 #define MAX_OUT (64u << 20)
-
-struct src {
-	const uint8_t *p;
-	size_t len, max;
-};
-
-static ssize_t src_read(void *ctx, void *buf, size_t len)
-{
-	struct src *s = ctx;
-	size_t n = len < s->len ? len : s->len;
-
-	if (n > s->max)
-		n = s->max;
-	memcpy(buf, s->p, n);
-	s->p += n;
-	s->len -= n;
-	return (ssize_t)n;
-}
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,16 +25,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const size_t reads[] = {1, 100, 4096, 1 << 20};
 	static uint8_t buf[1 << 20];
 	struct sb_gunzip *g;
-	struct src s;
+	struct fuzz_src s;
 	size_t rd, total = 0;
 	ssize_t n;
 
 	if (size < 2)
 		return 0;
-	sb_log_set_handler(quiet, NULL);
-	s = (struct src){data + 2, size - 2, chunks[data[0] & 3]};
+	sb_log_set_handler(fuzz_quiet, NULL);
+	s = (struct fuzz_src){data + 2, size - 2, chunks[data[0] & 3]};
 	rd = reads[data[1] & 3];
-	if (!(g = sb_gunzip_new((struct sb_reader){src_read, &s}, "fuzz")))
+	if (!(g = sb_gunzip_new((struct sb_reader){fuzz_src_read, &s}, "fuzz")))
 		abort();
 	while (total < MAX_OUT && (n = sb_gunzip_read(g, buf, rd)) > 0) {
 		if ((size_t)n > rd)

@@ -14,13 +14,7 @@
 #include "sealbox/error.h"
 #include "sealbox/index.h"
 #include "sealbox/log.h"
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
+#include "fuzz_common.h"
 
 static bool same_buf(const struct sb_buf *a, const struct sb_buf *b)
 {
@@ -65,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t pos = 0, last = 0;
 	int rc;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	sb_index_rec_init(&r);
 	while ((rc = sb_index_parse_next((const char *)data, size, &pos, &r)) == 1) {
 		if (pos <= last || pos > size)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sealbox/log.h"
+#include "fuzz_common.h"
 #include "known_hosts.h"
 
 /* The ed25519 key blob "AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEB...": 32 bytes of 1s. */
@@ -21,13 +22,6 @@ static const unsigned char key[] =
 	"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01\x01";
 
 static const char *const types[] = {"ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"};
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
 
 /* The 1-based line n of text, or NULL. */
 static const char *nth_line(const char *text, size_t len, int n, size_t *llen)
@@ -55,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t hlen, tlen, llen, i;
 	char *host;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	if (!nl)
 		return 0;
 	hlen = (size_t)(nl - (const char *)data);

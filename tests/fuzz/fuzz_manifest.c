@@ -14,8 +14,7 @@
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx) {}
+#include "fuzz_common.h"
 
 static void check_names(const uint8_t *data, size_t size)
 {
@@ -39,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *nl;
 	size_t i, plen;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	check_names(data, size);
 	sb_manifest_init(&m);
 	sb_manifest_init(&m2);

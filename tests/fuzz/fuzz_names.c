@@ -12,13 +12,7 @@
 
 #include "sealbox/log.h"
 #include "sealbox/names.h"
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
+#include "fuzz_common.h"
 
 static bool same(const struct sb_name *a, const struct sb_name *b)
 {
@@ -34,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!s)
 		abort();
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	memcpy(s, data, size);
 	s[size] = '\0';
 	if (sb_name_parse(s, &n) == 0 && sb_name_format(&n, buf, sizeof(buf)) == 0 &&

@@ -16,13 +16,7 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "sealbox/seal.h"
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
+#include "fuzz_common.h"
 
 static bool same(const struct sb_seal *a, const struct sb_seal *b)
 {
@@ -47,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 	int rc;
 
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	sb_seal_init(&s);
 	sb_seal_init(&s2);
 	rc = sb_seal_parse(&s, data, size, "fuzz");

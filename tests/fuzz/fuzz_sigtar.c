@@ -20,35 +20,11 @@
 #include "sealbox/path.h"
 #include "sealbox/sigstate.h"
 #include "sealbox/tar.h"
+#include "fuzz_common.h"
 
 #define SEP "#SIGTAR#"
 #define MAX_STREAMS 4
 #define MAX_SIG (1 << 20) /* larger blobs are not handed to librsync here */
-
-struct src {
-	const uint8_t *p;
-	size_t len, max;
-};
-
-static ssize_t src_read(void *ctx, void *buf, size_t len)
-{
-	struct src *s = ctx;
-	size_t n = len < s->len ? len : s->len;
-
-	if (n > s->max)
-		n = s->max;
-	memcpy(buf, s->p, n);
-	s->p += n;
-	s->len -= n;
-	return (ssize_t)n;
-}
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
 
 /* Give every block a correct header checksum, in place. */
 static void fix_sums(uint8_t *c, size_t len)
@@ -86,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const size_t chunks[] = {1, 512, 4096, SIZE_MAX};
 	static const char *const what[MAX_STREAMS] = {"full", "new1", "new2", "new3"};
 	struct sb_reader rd[MAX_STREAMS];
-	struct src srcs[MAX_STREAMS];
+	struct fuzz_src srcs[MAX_STREAMS];
 	struct sb_buf blob = SB_BUF_INIT;
 	const struct sb_sigentry *e;
 	struct sb_sigstate *st = NULL;
@@ -96,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	if (!(copy = malloc(size)))
 		abort();
 	memcpy(copy, data + 1, size - 1);
@@ -104,11 +80,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	end = copy + size - 1;
 	while (n < MAX_STREAMS) {
 		sep = n + 1 < MAX_STREAMS ? memmem(p, (size_t)(end - p), SEP, strlen(SEP)) : NULL;
-		srcs[n] = (struct src){p, sep ? (size_t)(sep - p) : (size_t)(end - p),
-				       chunks[data[0] & 3]};
+		srcs[n] = (struct fuzz_src){p, sep ? (size_t)(sep - p) : (size_t)(end - p),
+					    chunks[data[0] & 3]};
 		if (data[0] & 0x80)
 			fix_sums(p, srcs[n].len);
-		rd[n] = (struct sb_reader){src_read, &srcs[n]};
+		rd[n] = (struct sb_reader){fuzz_src_read, &srcs[n]};
 		n++;
 		if (!sep)
 			break;

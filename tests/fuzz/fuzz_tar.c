@@ -15,31 +15,7 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "sealbox/tar.h"
-
-struct src {
-	const uint8_t *p;
-	size_t len, max;
-};
-
-static ssize_t src_read(void *ctx, void *buf, size_t len)
-{
-	struct src *s = ctx;
-	size_t n = len < s->len ? len : s->len;
-
-	if (n > s->max)
-		n = s->max;
-	memcpy(buf, s->p, n);
-	s->p += n;
-	s->len -= n;
-	return (ssize_t)n;
-}
-
-static void quiet(enum sb_log_level level, const char *msg, void *ctx)
-{
-	(void)level;
-	(void)msg;
-	(void)ctx;
-}
+#include "fuzz_common.h"
 
 /* Give every block a correct header checksum (a copy, caller frees). */
 static uint8_t *fix_sums(const uint8_t *p, size_t len)
@@ -72,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t buf[1 << 20];
 	struct sb_tar_entry e;
 	struct sb_tar_reader *r;
-	struct src s;
+	struct fuzz_src s;
 	uint64_t got, prev_end = 0;
 	size_t rd;
 	ssize_t n;
@@ -80,14 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2)
 		return 0;
-	sb_log_set_handler(quiet, NULL);
+	sb_log_set_handler(fuzz_quiet, NULL);
 	s.max = chunks[data[0] % 6];
 	rd = reads[data[1] % 6];
 	s.p = data + 2;
 	s.len = size - 2;
 	if (data[0] & 0x80)
 		s.p = copy = fix_sums(data + 2, size - 2);
-	r = sb_tar_reader_new((struct sb_reader){src_read, &s});
+	r = sb_tar_reader_new((struct sb_reader){fuzz_src_read, &s});
 	if (!r)
 		abort();
 	sb_tar_entry_init(&e);

@@ -375,6 +375,23 @@ static void test_chain__chain_for_time(void **state)
 	sb_collection_release(&c);
 }
 
+/* A server naming huge volume numbers cannot make the grouping allocate by them:
+ * volume slots are bounded by the listing (4 per name + 1024). */
+static void test_chain__volume_slots_bounded(void **state)
+{
+	struct listing l = {.n = 0};
+	struct sb_dirent_list d;
+	struct sb_collection c;
+
+	(void)state;
+	add_set(&l, T1, T1, 1);
+	add(&l, SB_KIND_VOL, T1, T1, 900000, true, 1000); /* 900,000 slots for 4 names */
+	to_dirents(&l, &d);
+	assert_int_equal(sb_collection_build(&d, &c), SB_ERR_CORRUPT);
+	sb_collection_release(&c);
+	sb_dirent_list_release(&d);
+}
+
 static void test_chain__set_files(void **state)
 {
 	struct listing l = {.n = 0};
@@ -419,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_chain__tmp_and_junk),
 		cmocka_unit_test(test_chain__duplicates_encrypted_wins),
 		cmocka_unit_test(test_chain__chain_for_time),
+		cmocka_unit_test(test_chain__volume_slots_bounded),
 		cmocka_unit_test(test_chain__set_files),
 	};
 

@@ -206,6 +206,7 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 				  .expect_seal = ga ? ga->expect_seal : NULL};
 	char dir[4096], name[256], proven[4200];
 	unsigned char sha[32];
+	struct stat st;
 
 	dir[0] = '\0';
 	if (ga && ga->archive_dir)
@@ -223,7 +224,9 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 			  "that backup printed",
 			  sb_transport_describe(t), dir[0] ? dir : "");
 	}
-	if (dir[0] && snprintf(proven, sizeof(proven), "%s/proven", dir) < (int)sizeof(proven) &&
+	/* the record lives in an archive dir that exists, or that was named */
+	if (dir[0] && (stat(dir, &st) == 0 || (ga && ga->archive_dir)) &&
+	    snprintf(proven, sizeof(proven), "%s/proven", dir) < (int)sizeof(proven) &&
 	    mkdirs_quiet(proven))
 		go.proven_dir = proven;
 	return sb_gate_open(&go, out);

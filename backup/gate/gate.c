@@ -851,8 +851,17 @@ static int tee_write(void *ctx, const void *p, size_t n)
 	return t->w.write(t->w.ctx, p, n);
 }
 
+static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record);
+
 int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
+{
+	return fetch(g, s, name, m, max, out, true);
+}
+
+static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record)
 {
 	struct bounded b = {.w = out, .left = max, .name = name};
 	struct sb_writer bw = {bounded_write, &b};
@@ -865,11 +874,11 @@ int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 	if ((rc = expectations(g, s, name, m, &e)))
 		return rc;
 	keep = keep_proven(g, &e);
-	if (keep && e.sealed && (rc = from_proven(g, e.sha256, &b)) != 0)
+	if (keep && use_record && e.sealed && (rc = from_proven(g, e.sha256, &b)) != 0)
 		goto done;
 	if ((rc = spool(g, name, &e, &fd, got256)))
 		return rc;
-	if (keep && !e.sealed && (rc = from_proven(g, got256, &b)) != 0) {
+	if (keep && use_record && !e.sealed && (rc = from_proven(g, got256, &b)) != 0) {
 		close(fd);
 		goto done;
 	}
@@ -936,7 +945,8 @@ int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name
 	return rc;
 }
 
-int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+static int manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m,
+		    bool use_record)
 {
 	struct sb_buf text = SB_BUF_INIT;
 	int rc;
@@ -945,9 +955,20 @@ int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manife
 		sb_error("set %s has no manifest", set_name(s));
 		return SB_ERR_NOTFOUND;
 	}
-	rc = sb_gate_fetch_buf(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST, &text);
+	rc = fetch(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST,
+		   (struct sb_writer){sb_buf_write, &text}, use_record);
 	if (!rc)
 		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
 	sb_buf_release(&text);
 	return rc;
+}
+
+int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+{
+	return manifest(g, s, m, true);
+}
+
+int sb_gate_manifest_decrypt(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+{
+	return manifest(g, s, m, false);
 }

@@ -142,6 +142,9 @@ int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, struct s
 
 /* The proven, parsed manifest of s. */
 int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);
+/* The same, decrypted by gpg even when this machine's record holds it: a
+ * check that the secret key and its passphrase work (mount, before it mounts). */
+int sb_gate_manifest_decrypt(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);
 
 /* Volume num of s as its manifest and the listing have it (NULL: missing, logged). */
 const char *sb_gate_volume_name(const struct sb_set *s, unsigned num);

@@ -10,12 +10,14 @@
 # 20 of them touched per run). When the chain reaches each length it measures
 #   one     restore of one small file that never changed (median of 3)
 #   hot     restore of one small file changed in every set (median of 3)
+#   fresh   the unchanged file again, from a machine with an empty archive dir
 #   dup     duplicity restore of the unchanged file, same chain, warm
 #           archive dir (its own, filled by one unmeasured run)
 #   gpg     gpg processes that sealbox's one-file restore starts (strace)
 #   mnt1    `sealbox mount` until the top folder lists, empty index cache
 #   mnt2    the same, its index cache kept from mnt1
-#   ttfb    first byte of a small file through the mount, cold
+#   ttfb1   first byte of a small file through the mount, cold (first mount)
+#   ttfb2   the same on the second mount (its index cache kept, no plaintext)
 # Every restore is compared with the source's bytes. The archive dir is the
 # one the backups filled (the user's machine); the encryption key's secret
 # half is a file with a passphrase (the USB stick).
@@ -89,13 +91,14 @@ backup() {
     "$sb" backup --quiet --target "$tgt" --encrypt-key "$ENC" --sign-key "$SIGN" "$W/src" >/dev/null
 }
 
-restore_one() { # PATH DEST -> seconds
-    local t0
+restore_one() { # PATH DEST [OPTS] -> seconds
+    local t0 p=$1 d=$2
+    shift 2
     t0=$(now)
     "$sb" restore --quiet --target "$tgt" --sign-key "$SIGN" --secret-key "$W/enc-secret.asc" \
-        --path "$1" "$2" >/dev/null
+        --path "$p" "$@" "$d" >/dev/null 2>&1
     since "$t0"
-    cmp -s "$2" "$W/src/$1" || { echo "restore of $1 gave other bytes" >&2; exit 1; }
+    cmp -s "$d" "$W/src/$p" || { echo "restore of $p gave other bytes" >&2; exit 1; }
 }
 launches() {
     strace -f -qq -e trace=execve -e signal=none -o "$W/trace" \
@@ -149,6 +152,8 @@ for want in $lengths; do
         a+=("$(restore_one "$KEEP_PATH" "$W/r1-$want-$k")")
         b+=("$(restore_one "$HOT_PATH" "$W/r2-$want-$k")")
     done
+    # a machine with no archive dir yet (its own empty one)
+    fresh=$(restore_one "$KEEP_PATH" "$W/r0-$want" --archive-dir "$W/fresh-$want")
     dup_restore "$W/d0-$want" >/dev/null # fills duplicity's archive dir
     for k in 1 2 3; do d+=("$(dup_restore "$W/d-$want-$k")"); done
     n_gpg=$(launches)
@@ -160,13 +165,16 @@ for want in $lengths; do
     cmp -s "$MP/latest/$HOT_PATH" "$W/src/$HOT_PATH" || { echo "mount shows other bytes" >&2; exit 1; }
     mount_stop
     m2=$(mount_ready "$W/idx")
+    t0=$(now)
+    head -c1 "$MP/latest/$KEEP_PATH" >/dev/null
+    ttfb2=$(since "$t0")
     mount_stop
     one=$(median3 "${a[@]}") dup=$(median3 "${d[@]}")
-    ROWS+=("$(printf '%6s %9.3f %9.3f %9.2f %7.1fx %6s %9.2f %9.2f %9.3f' "$want" \
-        "$one" "$(median3 "${b[@]}")" "$dup" "$(echo "$dup / $one" | bc -l)" "$n_gpg" \
-        "$m1" "$m2" "$ttfb")")
+    ROWS+=("$(printf '%6s %9.3f %9.3f %9.3f %9.2f %7.1fx %6s %9.2f %9.2f %9.3f %9.3f' "$want" \
+        "$one" "$(median3 "${b[@]}")" "$fresh" "$dup" "$(echo "$dup / $one" | bc -l)" "$n_gpg" \
+        "$m1" "$m2" "$ttfb" "$ttfb2")")
 done
 printf '\n%s cores; gpg %s; duplicity %s; seconds (restores: median of 3)\n' "$(nproc)" \
     "$(gpg --version | head -1 | awk '{print $3}')" "$(duplicity --version | awk '{print $2}')"
-printf '%6s %9s %9s %9s %8s %6s %9s %9s %9s\n' sets one hot dup dup/one gpg mnt1 mnt2 ttfb
+printf '%6s %9s %9s %9s %9s %8s %6s %9s %9s %9s %9s\n' sets one hot fresh dup dup/one gpg mnt1 mnt2 ttfb1 ttfb2
 printf '%s\n' "${ROWS[@]}"

@@ -511,6 +511,7 @@ static int serve(struct mount_args *a, int notify)
 		goto out;
 	vo.crypto = crypto;
 	vo.sign_fpr = a->sign ? sign_fpr : NULL;
+	a->ga.make_record = true;
 	if ((rc = open_gate(vo.target, crypto, vo.sign_fpr, &a->ga, &vo.gate)))
 		goto out;
 	vo.index_dir = index;

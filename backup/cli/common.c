@@ -224,8 +224,8 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 			  "that backup printed",
 			  sb_transport_describe(t), dir[0] ? dir : "");
 	}
-	/* the record lives in an archive dir that exists, or that was named */
-	if (dir[0] && (stat(dir, &st) == 0 || (ga && ga->archive_dir)) &&
+	/* the record lives in an archive dir that exists, or that this command makes */
+	if (dir[0] && (stat(dir, &st) == 0 || (ga && ga->make_record)) &&
 	    snprintf(proven, sizeof(proven), "%s/proven", dir) < (int)sizeof(proven) &&
 	    mkdirs_quiet(proven))
 		go.proven_dir = proven;

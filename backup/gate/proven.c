@@ -54,8 +54,8 @@ static void payload_sha(const void *data, size_t len, char hex[65])
 	sb_hex(d, 32, hex);
 }
 
-int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr,
-		  const char *kind, struct sb_buf *out)
+int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
+		  struct sb_buf *out)
 {
 	char path[4200], head[128], want[65], got[65];
 	unsigned long long len;
@@ -109,8 +109,8 @@ out:
 	return rc;
 }
 
-void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr,
-		   const char *kind, const void *data, size_t len)
+void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
+		   const void *data, size_t len)
 {
 	char path[4200], tmp[4300], head[128], hex[65];
 	int fd, hl, ok;

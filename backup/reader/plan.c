@@ -183,8 +183,8 @@ bool plan_needs(struct plan *p, size_t i, const char *path, size_t len)
 	struct plan_set *ps = &p->sets[i];
 	int c = -1;
 
-	while (ps->next < ps->n &&
-	       (c = sb_path_cmp(ps->paths[ps->next].path, ps->paths[ps->next].len, path, len)) < 0) {
+	while (ps->next < ps->n && (c = sb_path_cmp(ps->paths[ps->next].path,
+						    ps->paths[ps->next].len, path, len)) < 0) {
 		if (!ps->missed)
 			ps->missed = &ps->paths[ps->next]; /* passed by: the stream lacks it */
 		ps->next++;

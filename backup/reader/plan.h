@@ -29,7 +29,7 @@ struct plan_path {
 struct plan_set {
 	struct plan_path *paths; /* needed from this set, in stream order */
 	size_t n, cap;
-	size_t next; /* the merge's cursor */
+	size_t next;			/* the merge's cursor */
 	const struct plan_path *missed; /* the first one the stream passed by */
 };
 

@@ -31,10 +31,10 @@
 /* kind: "seal" (the signed text) or "plain" (a decrypted manifest or index). */
 
 /* 1: out holds the payload (appended); 0: no (valid) entry; < 0: no memory. */
-int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr,
-		  const char *kind, struct sb_buf *out);
+int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
+		  struct sb_buf *out);
 /* Record an entry; failures are ignored (the cache is an optimisation). */
-void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr,
-		   const char *kind, const void *data, size_t len);
+void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
+		   const void *data, size_t len);
 
 #endif

@@ -839,37 +839,19 @@ static int from_proven(struct sb_gate *g, const unsigned char sha[32], struct bo
 	return rc;
 }
 
-/* A copy of what a decryption writes, for the record (up to its bound). */
-struct tee {
-	struct sb_writer w;
-	struct sb_buf copy;
-	bool over;
-};
-
-static int tee_write(void *ctx, const void *p, size_t n)
-{
-	struct tee *t = ctx;
-
-	if (!t->over && (t->copy.len + n > SB_PROVEN_MAX || sb_buf_add(&t->copy, p, n)))
-		t->over = true;
-	return t->w.write(t->w.ctx, p, n);
-}
-
+/*
+ * The proven plaintext of name into out. use_record: take it from this
+ * machine's record when it is there; into: out appends to this buffer,
+ * whose new bytes then go into the record (NULL: out is something else,
+ * nothing is recorded).
+ */
 static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
-		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record);
-
-int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
-		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
-{
-	return fetch(g, s, name, m, max, out, true);
-}
-
-static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
-		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record)
+		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record,
+		 struct sb_buf *into)
 {
 	struct bounded b = {.w = out, .left = max, .name = name};
 	struct sb_writer bw = {bounded_write, &b};
-	struct tee tee = {.w = bw, .copy = SB_BUF_INIT};
+	size_t start = into ? into->len : 0;
 	unsigned char got256[32];
 	struct expect e;
 	bool keep;
@@ -888,12 +870,10 @@ static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 	}
 	if (e.encrypted) {
 		rc = sb_crypto_decrypt(g->o.crypto, g->o.sign_fpr,
-				       (struct sb_reader){sb_fd_read, &fd},
-				       keep ? (struct sb_writer){tee_write, &tee} : bw, name);
-		if (!rc && keep && !tee.over)
+				       (struct sb_reader){sb_fd_read, &fd}, bw, name);
+		if (!rc && keep && into)
 			sb_proven_put(g->o.proven_dir, got256, g->o.sign_fpr, "plain",
-				      tee.copy.data, tee.copy.len);
-		sb_buf_release(&tee.copy);
+				      into->data + start, into->len - start);
 	} else {
 		struct sb_gunzip *gz = NULL;
 		struct sb_reader in = {sb_fd_read, &fd};
@@ -926,10 +906,16 @@ done:
 	return rc;
 }
 
+int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
+{
+	return fetch(g, s, name, m, max, out, true, NULL);
+}
+
 int sb_gate_fetch_buf(struct sb_gate *g, const struct sb_set *s, const char *name,
 		      const struct sb_manifest *m, uint64_t max, struct sb_buf *out)
 {
-	return sb_gate_fetch(g, s, name, m, max, (struct sb_writer){sb_buf_write, out});
+	return fetch(g, s, name, m, max, (struct sb_writer){sb_buf_write, out}, true, out);
 }
 
 int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name,
@@ -960,7 +946,7 @@ static int manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifes
 		return SB_ERR_NOTFOUND;
 	}
 	rc = fetch(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST,
-		   (struct sb_writer){sb_buf_write, &text}, use_record);
+		   (struct sb_writer){sb_buf_write, &text}, use_record, &text);
 	if (!rc)
 		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
 	sb_buf_release(&text);

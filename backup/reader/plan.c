@@ -98,7 +98,8 @@ static int read_set(struct sb_gate *g, const struct sb_set *s, const char *prefi
 		sb_error("index %s is corrupt near byte %zu", s->index, pos);
 	if (rc < 0)
 		return rc;
-	qsort(ps->paths, ps->n, sizeof(*ps->paths), cmp_pp);
+	if (ps->n > 1)
+		qsort(ps->paths, ps->n, sizeof(*ps->paths), cmp_pp);
 	return 0;
 }
 

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sealbox/error.h"
@@ -97,6 +99,7 @@ int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr,
 	if (strcmp(got, want))
 		goto bad;
 	out->len = start + (size_t)len;
+	futimens(fd, NULL); /* used now: the sweep keeps it */
 	close(fd);
 	return 1;
 bad:
@@ -130,4 +133,28 @@ void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr
 		ok = 0;
 	if (!ok || rename(tmp, path) < 0)
 		unlink(tmp);
+}
+
+void sb_proven_sweep(const char *dir, unsigned days)
+{
+	time_t cut = time(NULL) - (time_t)days * 86400, tmp_cut = time(NULL) - 86400;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		bool tmp = !strncmp(e->d_name, ".tmp.", 5);
+
+		if (e->d_name[0] == '.' && !tmp)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		/* a killed writer's temporary file, or an entry unused for days */
+		if (st.st_mtime < (tmp ? tmp_cut : cut))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }

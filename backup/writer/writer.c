@@ -446,6 +446,15 @@ static void remember(const struct run *r, const unsigned char sha[32], const cha
 		sb_proven_put(dir, sha, r->o->sign_fpr, kind, data, len);
 }
 
+/* Entries of the record no run used for a while (pruned sets') go. */
+static void sweep_record(const struct run *r)
+{
+	char dir[4200];
+
+	if (snprintf(dir, sizeof(dir), "%s/proven", r->o->archive_dir) < (int)sizeof(dir))
+		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
+}
+
 /* The index as written (the spool) into the record, when it is small enough. */
 static void remember_index(const struct run *r, const unsigned char sha[32])
 {
@@ -551,6 +560,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		}
 		if (!rc)
 			rc = sb_catalog_set(r->cat, SB_SEAL_CAT_LAST, sb_buf_str(&text));
+		if (!rc)
+			sweep_record(r);
 	}
 out:
 	sb_buf_release(&seal);

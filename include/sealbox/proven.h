@@ -37,4 +37,12 @@ int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr,
 void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
 		   const void *data, size_t len);
 
+/*
+ * Remove entries not used for `days` days (every hit renews an entry's
+ * time) and temporary files a killed run left; backup calls it after each
+ * run, so entries of pruned sets do not pile up.
+ */
+void sb_proven_sweep(const char *dir, unsigned days);
+#define SB_PROVEN_KEEP_DAYS 60
+
 #endif

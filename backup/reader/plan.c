@@ -4,6 +4,8 @@
  * Sets are walked newest first; a path is settled by its newest snapshot or
  * deletion record, so older records of it are never needed.
  */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,25 +65,20 @@ static bool is_settled(const struct settled *s, const void *path, size_t len)
 	return s->n && bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_pp);
 }
 
-/* Set i's records under prefix into p->sets[i]; what they settle into *add. */
-static int read_set(struct sb_gate *g, const struct sb_set *s, const char *prefix,
+/* Set s's records (its index, text) under prefix into ps; what they settle into *add. */
+static int read_set(const struct sb_set *s, const struct sb_buf *text, const char *prefix,
 		    const struct settled *done, struct plan_set *ps, struct settled *add)
 {
-	struct sb_buf text = SB_BUF_INIT;
 	struct sb_index_rec r;
 	size_t pos = strlen(SB_INDEX_HEADER), plen = strlen(prefix);
 	int rc;
 
-	rc = sb_gate_fetch_buf(g, s, s->index, NULL, PLAN_MAX_INDEX, &text);
-	if (rc)
-		return rc;
-	if (text.len < pos || memcmp(text.data, SB_INDEX_HEADER, pos)) {
+	if (text->len < pos || memcmp(text->data, SB_INDEX_HEADER, pos)) {
 		sb_error("index %s: not a sealbox index", s->index);
-		sb_buf_release(&text);
 		return SB_ERR_CORRUPT;
 	}
 	sb_index_rec_init(&r);
-	while ((rc = sb_index_parse_next((const char *)text.data, text.len, &pos, &r)) == 1) {
+	while ((rc = sb_index_parse_next((const char *)text->data, text->len, &pos, &r)) == 1) {
 		const char *path = r.path.data ? (const char *)r.path.data : "";
 
 		if (!sb_path_has_prefix(path, r.path.len, prefix, plen) ||
@@ -93,7 +90,6 @@ static int read_set(struct sb_gate *g, const struct sb_set *s, const char *prefi
 			break;
 	}
 	sb_index_rec_release(&r);
-	sb_buf_release(&text);
 	if (rc == SB_ERR_CORRUPT)
 		sb_error("index %s is corrupt near byte %zu", s->index, pos);
 	if (rc < 0)
@@ -101,6 +97,77 @@ static int read_set(struct sb_gate *g, const struct sb_set *s, const char *prefi
 	if (ps->n > 1)
 		qsort(ps->paths, ps->n, sizeof(*ps->paths), cmp_pp);
 	return 0;
+}
+
+/*
+ * Indexes fetched newest first by FETCHERS threads, at most AHEAD beyond
+ * the one being read: on a machine whose record does not hold them yet,
+ * two gpg decrypt at once.
+ */
+#define FETCHERS 2
+#define AHEAD 4
+
+struct fetch {
+	struct sb_gate *g;
+	const struct sb_chain *ch;
+	size_t nsets;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct sb_buf *texts; /* [k]: the index of set nsets - 1 - k */
+	int *rcs;
+	bool *ready;
+	size_t claimed, consumed;
+	bool stop;
+};
+
+static void *fetch_main(void *arg)
+{
+	struct fetch *f = arg;
+	size_t k;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&f->mu);
+		while (!f->stop && f->claimed < f->nsets && f->claimed >= f->consumed + AHEAD)
+			pthread_cond_wait(&f->cv, &f->mu);
+		if (f->stop || f->claimed >= f->nsets) {
+			pthread_mutex_unlock(&f->mu);
+			return NULL;
+		}
+		k = f->claimed++;
+		pthread_mutex_unlock(&f->mu);
+		rc = sb_gate_fetch_buf(f->g, &f->ch->sets[f->nsets - 1 - k],
+				       f->ch->sets[f->nsets - 1 - k].index, NULL, PLAN_MAX_INDEX,
+				       &f->texts[k]);
+		pthread_mutex_lock(&f->mu);
+		f->rcs[k] = rc;
+		f->ready[k] = true;
+		pthread_cond_broadcast(&f->cv);
+		pthread_mutex_unlock(&f->mu);
+	}
+}
+
+/* Wait for text k; 0 or the fetch's error. */
+static int fetch_wait(struct fetch *f, size_t k)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->mu);
+	while (!f->ready[k])
+		pthread_cond_wait(&f->cv, &f->mu);
+	rc = f->rcs[k];
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+static void fetch_done_with(struct fetch *f, size_t k, bool stop)
+{
+	sb_buf_release(&f->texts[k]);
+	pthread_mutex_lock(&f->mu);
+	f->consumed = k + 1;
+	f->stop |= stop;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
 }
 
 /* done += add (both sorted; add's strings move into done). */
@@ -131,24 +198,57 @@ int plan_build(struct sb_gate *g, const struct sb_chain *ch, size_t nsets, const
 	       struct plan **out)
 {
 	struct settled done = {0}, add = {0};
+	struct fetch f = {.g = g, .ch = ch, .nsets = nsets};
+	pthread_t th[FETCHERS];
+	size_t i, k, nth = 0;
 	struct plan *p;
-	size_t i;
 	int rc = 0;
 
 	*out = NULL;
 	for (i = 0; i < nsets; i++)
 		if (!ch->sets[i].index)
 			return SB_ERR_NOTFOUND;
-	if (!(p = calloc(1, sizeof(*p))) || !(p->sets = calloc(nsets, sizeof(*p->sets)))) {
-		free(p);
-		return SB_ERR_NOMEM;
+	p = calloc(1, sizeof(*p));
+	f.texts = calloc(nsets, sizeof(*f.texts));
+	f.rcs = calloc(nsets, sizeof(*f.rcs));
+	f.ready = calloc(nsets, sizeof(*f.ready));
+	if (!p || !f.texts || !f.rcs || !f.ready || !(p->sets = calloc(nsets, sizeof(*p->sets)))) {
+		rc = SB_ERR_NOMEM;
+		goto out;
 	}
 	p->nsets = nsets;
-	for (i = nsets; i-- > 0 && !rc;) {
-		rc = read_set(g, &ch->sets[i], prefix, &done, &p->sets[i], &add);
+	pthread_mutex_init(&f.mu, NULL);
+	pthread_cond_init(&f.cv, NULL);
+	while (nth < FETCHERS && nth < nsets && !pthread_create(&th[nth], NULL, fetch_main, &f))
+		nth++;
+	if (!nth)
+		rc = SB_ERR_NOMEM;
+	/* newest set first: a path is settled by its newest snapshot or deletion */
+	for (k = 0; k < nsets && !rc; k++) {
+		i = nsets - 1 - k;
+		rc = fetch_wait(&f, k);
+		if (!rc)
+			rc = read_set(&ch->sets[i], &f.texts[k], prefix, &done, &p->sets[i], &add);
 		if (!rc)
 			rc = merge_settled(&done, &add);
+		fetch_done_with(&f, k, rc != 0);
 	}
+	if (rc) {
+		pthread_mutex_lock(&f.mu);
+		f.stop = true;
+		pthread_cond_broadcast(&f.cv);
+		pthread_mutex_unlock(&f.mu);
+	}
+	while (nth)
+		pthread_join(th[--nth], NULL);
+	for (k = 0; k < nsets; k++)
+		sb_buf_release(&f.texts[k]);
+	pthread_mutex_destroy(&f.mu);
+	pthread_cond_destroy(&f.cv);
+out:
+	free(f.texts);
+	free(f.rcs);
+	free(f.ready);
 	free_paths(add.v, add.n);
 	free_paths(done.v, done.n);
 	if (rc) {

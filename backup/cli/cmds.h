@@ -59,6 +59,8 @@ int config_apply_for(const struct option *mine, int *argc, char ***argv);
 
 /* sb_err -> exit status */
 int exit_status(int err);
+/* What an exit status means, in a few words (sealbox(1) EXIT STATUS). */
+const char *exit_status_text(int st);
 /* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -9,6 +9,7 @@
 #include "sealbox/log.h"
 #include "cmds.h"
 #include "config.h"
+#include "json.h"
 
 struct command {
 	const char *name;
@@ -116,15 +117,17 @@ int main(int argc, char **argv)
 		opterr = 0; /* bad_option() reports them */
 		argc--;
 		argv++;
-		if (commands[i].opts && (rc = apply_config(&commands[i], &argc, &argv)))
+		/* --json: one document on stdout whatever happens (json.h) */
+		if (cli_json_wanted(argc, argv) && (rc = cli_json_start(commands[i].name)))
 			return rc;
-		rc = commands[i].fn(argc, argv);
+		if (!commands[i].opts || !(rc = apply_config(&commands[i], &argc, &argv)))
+			rc = commands[i].fn(argc, argv);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			sb_error("cannot write to standard output");
 			if (!rc)
 				rc = EXIT_LOCAL;
 		}
-		return rc;
+		return cli_json_finish(rc);
 	}
 	fprintf(stderr, "sealbox: error: unknown command '%s'\n", argv[1]);
 	usage(stderr);

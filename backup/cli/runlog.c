@@ -14,6 +14,7 @@
 #include "sealbox/progress.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "json.h"
 #include "runlog.h"
 
 static const char *const level_names[] = {"error", "warning", "notice", "info", "debug"};
@@ -28,6 +29,7 @@ static struct {
 static void run_handler(enum sb_log_level level, const char *msg, void *ctx)
 {
 	sb_progress_clear();
+	cli_log_note((int)level, msg);
 	if (level <= SB_LOG_WARN)
 		fprintf(stderr, "sealbox: %s: %s\n", level_names[level], msg);
 	else
@@ -111,7 +113,7 @@ void runlog_end(int st, const char *summary)
 		syslog(st ? LOG_ERR : LOG_INFO, "%s", line + strlen(when) + 1);
 		closelog();
 	}
-	sb_log_set_handler(NULL, NULL);
+	cli_log_handler_reset();
 }
 
 /* ---- progress ---- */
@@ -159,22 +161,4 @@ void run_locks_release(struct run_locks *l)
 	sb_lock_release(l->target);
 	sb_lock_release(l->archive);
 	l->archive = l->target = NULL;
-}
-
-/* ---- JSON ---- */
-
-void json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }

@@ -44,7 +44,4 @@ struct run_locks {
 int run_locks_take(const char *archive_dir, struct sb_transport *t, struct run_locks *l);
 void run_locks_release(struct run_locks *l);
 
-/* JSON string (quotes included) of s on f. */
-void json_str(FILE *f, const char *s);
-
 #endif

@@ -226,21 +226,6 @@ static int make_cache_dir(const struct mount_args *a, char *out, size_t size)
 	return 0;
 }
 
-static int default_index_dir(char *out, size_t size)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-
-	if (xdg && *xdg)
-		snprintf(out, size, "%s/sealbox/mount-index", xdg);
-	else if (home && *home)
-		snprintf(out, size, "%s/.cache/sealbox/mount-index", home);
-	else {
-		sb_error("cannot find a place for the mount index: set HOME or --index-dir");
-		return SB_ERR_PARAM;
-	}
-	return 0;
-}
-
 /* ---- detaching ---- */
 
 /*
@@ -514,7 +499,7 @@ static int serve(struct mount_args *a, int notify)
 		goto out;
 	if (a->index_dir)
 		snprintf(index, sizeof(index), "%s", a->index_dir);
-	else if ((rc = default_index_dir(index, sizeof(index))))
+	else if ((rc = mount_index_dir(index, sizeof(index))))
 		goto out;
 	vo.crypto = crypto;
 	vo.sign_fpr = a->sign ? sign_fpr : NULL;

@@ -235,3 +235,18 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	}
 	return sb_gate_open(&go, out);
 }
+
+int mount_index_dir(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg)
+		snprintf(out, size, "%s/sealbox/mount-index", xdg);
+	else if (home && *home)
+		snprintf(out, size, "%s/.cache/sealbox/mount-index", home);
+	else {
+		sb_error("cannot find a place for the mount index: set HOME or --index-dir");
+		return SB_ERR_PARAM;
+	}
+	return 0;
+}

@@ -28,6 +28,9 @@ static const struct command commands[] = {
 	{"umount", cmd_umount, NULL, "unmount a sealbox mount"},
 	{"verify", cmd_verify, verify_opts,
 	 "check the target against its seals (public keys only)"},
+	{"ls", cmd_ls, ls_opts, "list a folder of a snapshot (no mount, no download when cached)"},
+	{"find", cmd_find, find_opts, "which snapshots hold the paths matching a pattern"},
+	{"diff", cmd_diff, diff_opts, "paths added, removed and changed between two snapshots"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -206,18 +206,11 @@ static int import_build(struct importer *im, const struct sb_set *s)
  */
 static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, int *complete)
 {
-	unsigned char sha[32];
-	char key[512], hex[65];
+	char key[512];
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	if (sb_gate_seal_sha(v->o.gate, s, sha)) {
-		sb_hex(sha, 32, hex);
-		snprintf(key, sizeof(key), "%s %s", s->manifest, hex);
-	} else {
-		snprintf(key, sizeof(key), "%s", s->manifest);
-	}
-
+	sv_set_key(v->o.gate, s, key, sizeof(key));
 	if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO sets(target, name) VALUES(?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");

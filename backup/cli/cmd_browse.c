@@ -808,8 +808,16 @@ static void diff_report(struct differ *d, char change, const char *path, const s
 			 change == '+'	 ? "added"
 			 : change == '-' ? "removed"
 					 : "changed");
-		if (what)
-			json_str(j, "what", what);
+		if (what) {
+			const char *p = what, *comma;
+
+			json_arr(j, "what");
+			for (; *p; p = comma ? comma + 1 : p + strlen(p)) {
+				comma = strchr(p, ',');
+				json_strn(j, NULL, p, comma ? (size_t)(comma - p) : strlen(p));
+			}
+			json_end(j);
+		}
 		json_end(j);
 		return;
 	}

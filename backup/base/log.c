@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 
 static enum sb_log_level log_max = SB_LOG_NOTICE;
 static sb_log_fn log_fn;
@@ -18,6 +19,7 @@ static const char *const level_names[] = {"error", "warning", "notice", "info", 
 static void log_default(enum sb_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	sb_progress_clear(); /* a message goes on a line of its own */
 	if (level <= SB_LOG_WARN)
 		fprintf(stderr, "sealbox: %s: %s\n", level_names[level], msg);
 	else

@@ -279,7 +279,7 @@ int cmd_backup(int argc, char **argv)
 		goto fail;
 	if (!quiet && isatty(STDERR_FILENO))
 		last_totals(archive, &last_files, &last_size, NULL);
-	progress_begin(quiet, last_files, last_size);
+	progress_begin(quiet, "reading", last_files, last_size);
 	rc = sb_backup(&o, &stats);
 	progress_end();
 	if (!rc || rc == SB_ERR_PARTIAL) {

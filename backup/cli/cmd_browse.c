@@ -27,6 +27,7 @@
 #include "sealbox/timefmt.h"
 #include "cmds.h"
 #include "json.h"
+#include "runlog.h"
 
 #define BROWSE_USAGE_COMMON                                                                        \
 	"  --target URL       file:///abs/path, a plain path, or\n"                                \
@@ -252,7 +253,10 @@ static int browse_open(struct browse *b)
 	}
 	vo.cache_dir = b->cache;
 	vo.cache_size = 1u << 20;
-	if ((rc = sb_snapview_open(&vo, &b->view))) {
+	progress_begin(b->quiet, "reading indexes", 0, 0);
+	rc = sb_snapview_open(&vo, &b->view);
+	progress_end();
+	if (rc) {
 		if (missing && !b->dec)
 			sb_error("%zu snapshot(s) of %s are not in the index cache %s: give "
 				 "--secret-key FILE to read their indexes once",

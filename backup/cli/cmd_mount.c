@@ -36,6 +36,7 @@
 #include "sealbox/fs.h"
 #include "cmds.h"
 #include "json.h"
+#include "runlog.h"
 
 #define MAX_MOUNT_OPTS 64
 #define CACHE_PREFIX "sealbox-mount."
@@ -508,7 +509,10 @@ static int serve(struct mount_args *a, int notify)
 	vo.index_dir = index;
 	vo.cache_dir = cache;
 	vo.cache_size = (a->cache_mib ? a->cache_mib : 1024) << 20;
-	if ((rc = sb_snapview_open(&vo, &view)) || (rc = probe_decrypt(vo.gate)))
+	progress_begin(a->quiet, "reading indexes", 0, 0); /* built ones read volumes */
+	rc = sb_snapview_open(&vo, &view);
+	progress_end();
+	if (rc || (rc = probe_decrypt(vo.gate)))
 		goto out;
 	if (!sb_snapview_count(view))
 		sb_warn("%s holds no complete snapshot: the mount will be empty", a->target);

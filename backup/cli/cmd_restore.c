@@ -136,7 +136,7 @@ int cmd_restore(int argc, char **argv)
 	if ((rc = sb_transport_open(target, &to, &o.target)) ||
 	    (rc = open_gate(o.target, crypto, o.sign_fpr, &ga, &o.gate)))
 		goto fail;
-	progress_begin(quiet, 0, 0);
+	progress_begin(quiet, "restoring", 0, 0);
 	rc = sb_restore(&o, &st);
 	progress_end();
 	if ((!rc || rc == SB_ERR_PARTIAL) && cli_json()) {

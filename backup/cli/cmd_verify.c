@@ -15,11 +15,13 @@
 #include "sealbox/archive.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 #include "sealbox/verify.h"
 #include "sealbox/vcontent.h"
 #include "cmds.h"
 #include "config.h"
 #include "json.h"
+#include "runlog.h"
 
 static const char verify_usage[] =
 	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
@@ -71,28 +73,9 @@ const struct option verify_opts[] = {
 };
 
 struct out {
-	bool tty;    /* progress line on stderr */
-	bool shown;  /* a progress line is on the screen */
-	double last; /* when it was drawn */
-	double start;
-	bool quiet; /* -q: problems only, no notes */
+	uint64_t total; /* of the progress line's phase */
+	bool quiet;	/* -q: problems only, no notes */
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void clear_line(struct out *u)
-{
-	if (u->shown) {
-		fputs("\r\033[K", stderr);
-		u->shown = false;
-	}
-}
 
 static void on_problem(void *ctx, enum sb_verify_class c, const char *file, const char *msg)
 {
@@ -108,30 +91,23 @@ static void on_problem(void *ctx, enum sb_verify_class c, const char *file, cons
 	}
 	if (u->quiet && c == SB_VERIFY_NOTE)
 		return; /* -q: nothing on success, so cron mails nothing */
-	clear_line(u);
+	sb_progress_clear();
 	/* names and messages may hold what the server chose: one sanitizer */
 	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? sb_log_str(file, strlen(file)) : "-",
 	       sb_log_str(msg, strlen(msg)));
 	fflush(stdout);
 }
 
+/* The progress line (progress.h): bytes hashed of the total to read. */
 static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *file)
 {
 	struct out *u = ctx;
-	double now = mono(), rate;
 
-	if (!u->tty || (now - u->last < 0.25 && done < total))
-		return;
-	u->last = now;
-	rate = done / 1048576.0 / (now - u->start > 0.001 ? now - u->start : 0.001);
-	if (total)
-		fprintf(stderr, "\r\033[K%5.1f%%  %llu/%llu MiB  %.0f MiB/s  %.60s",
-			100.0 * (double)done / (double)total, (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20), rate, sb_log_str(file, strlen(file)));
-	else
-		fprintf(stderr, "\r\033[K%llu MiB  %.0f MiB/s  %.60s",
-			(unsigned long long)(done >> 20), rate, sb_log_str(file, strlen(file)));
-	u->shown = true;
+	if (total != u->total) {
+		u->total = total;
+		sb_progress_phase("verifying", 0, total);
+	}
+	sb_progress_update(0, done, file, strlen(file));
 }
 
 static void on_diff(void *ctx, const char *path, const char *what)
@@ -214,7 +190,7 @@ int cmd_verify(int argc, char **argv)
 	struct sb_verify_stats st;
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL, *dec = NULL;
-	struct out u = {.tty = isatty(STDERR_FILENO) != 0};
+	struct out u = {0};
 	struct gate_args ga = {0};
 	const char *target = NULL, *sign = NULL, *secret = NULL, *source = NULL;
 	char archive[4096] = "", sign_fpr[41];
@@ -296,11 +272,11 @@ int cmd_verify(int argc, char **argv)
 	o.progress = on_progress;
 	o.ctx = &u;
 	u.quiet = quiet;
-	u.start = mono();
 	if (cli_json())
 		json_arr(cli_json(), "problems");
+	progress_begin(quiet, "verifying", 0, 0);
 	rc = sb_verify(&o, &st);
-	clear_line(&u);
+	progress_end();
 	if (rc)
 		goto fail;
 	if (cli_json()) {
@@ -326,7 +302,10 @@ int cmd_verify(int argc, char **argv)
 
 		if (cli_json())
 			json_arr(cli_json(), "differences");
-		if ((rc = sb_vcontent(&co, &diffs)))
+		progress_begin(quiet, "restoring to compare", 0, 0);
+		rc = sb_vcontent(&co, &diffs);
+		progress_end();
+		if (rc)
 			goto fail;
 		if (cli_json()) {
 			json_end(cli_json());
@@ -347,7 +326,6 @@ int cmd_verify(int argc, char **argv)
 	free(excludes);
 	return status;
 fail:
-	clear_line(&u);
 	sb_gate_close(o.gate);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);

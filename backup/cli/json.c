@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
 #include "json.h"
@@ -211,6 +212,7 @@ void cli_log_note(int level, const char *msg)
 static void json_log(enum sb_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	sb_progress_clear();
 	cli_log_note(level, msg);
 	if (level <= SB_LOG_WARN)
 		fprintf(stderr, "sealbox: %s: %s\n", level == SB_LOG_ERR ? "error" : "warning",

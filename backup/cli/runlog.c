@@ -120,11 +120,13 @@ void runlog_end(int st, const char *summary)
 
 static int progress_fd = STDERR_FILENO;
 
-void progress_begin(bool quiet, unsigned long long total_files, unsigned long long total_bytes)
+void progress_begin(bool quiet, const char *phase, unsigned long long total_files,
+		    unsigned long long total_bytes)
 {
 	if (quiet || !isatty(STDERR_FILENO))
 		return;
 	sb_progress_start(sb_progress_tty, &progress_fd, total_files, total_bytes);
+	sb_progress_phase(phase, total_files, total_bytes);
 }
 
 void progress_end(void) { sb_progress_stop(); }

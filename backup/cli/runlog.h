@@ -29,8 +29,10 @@ int runlog_begin(const char *cmd, const struct runlog_opts *o);
  */
 void runlog_end(int exit_status, const char *summary);
 
-/* The progress line on stderr, when it is a terminal and not quiet. */
-void progress_begin(bool quiet, unsigned long long total_files, unsigned long long total_bytes);
+/* The progress line on stderr, when it is a terminal and not quiet; phase
+ * names the first phase of the work (progress.h), totals 0 when unknown. */
+void progress_begin(bool quiet, const char *phase, unsigned long long total_files,
+		    unsigned long long total_bytes);
 void progress_end(void);
 
 /*

@@ -62,7 +62,8 @@ struct restore {
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	unsigned long seq;
-	bool root; /* can chown */
+	bool root;	     /* can chown */
+	uint64_t total_vols; /* to read, for the progress line's ETA; 0: unknown */
 	unsigned char buf[1 << 16];
 };
 
@@ -421,6 +422,7 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 	struct setstream *group[1024];
 	const struct ss_object *o, *min;
 	size_t i, n, plen = strlen(r->prefix);
+	uint64_t vols;
 	int rc, got;
 
 	for (;;) {
@@ -447,6 +449,9 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 			if (rc)
 				return rc;
 		}
+		for (vols = 0, i = 0; i < nsets; i++)
+			vols += ss_volumes_read(ss[i]);
+		sb_progress_units(vols, r->total_vols, "vol");
 		for (i = 0; i < n; i++)
 			if ((rc = ss_next(group[i])))
 				return rc;
@@ -615,6 +620,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	item = strrchr(r.prefix, '/');
 	for (i = 0; i < nsets && !rc; i++)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
+	for (i = 0; i < nsets && !*r.prefix; i++)
+		r.total_vols += mans[i].nvols; /* a whole snapshot reads every volume */
 	if (!rc)
 		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
 				     o->force, &r.dd);

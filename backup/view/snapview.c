@@ -20,6 +20,7 @@
 #include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
+#include "sealbox/progress.h"
 #include "sealbox/tar.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/verify.h"
@@ -152,6 +153,7 @@ static int import_build(struct importer *im, const struct sb_set *s)
 	const struct ss_object *o;
 	struct sb_index_rec r;
 	char buf[65536];
+	uint64_t nrec = 0, bytes = 0; /* for the progress line */
 	ssize_t n;
 	int rc, got;
 
@@ -188,6 +190,9 @@ static int import_build(struct importer *im, const struct sb_set *s)
 		}
 		if (!rc)
 			rc = insert_rec(im, &r);
+		if (!rc)
+			sb_progress_update(++nrec, bytes += r.size, (const char *)r.path.data,
+					   r.path.len);
 		if (!rc)
 			rc = ss_next(ss);
 	}

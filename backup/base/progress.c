@@ -9,8 +9,7 @@
 #include "sealbox/log.h"
 #include "sealbox/progress.h"
 
-#define INTERVAL 0.5
-
+static double pr_interval = 0.5; /* seconds between two calls of the handler */
 static sb_progress_fn pr_fn;
 static void *pr_ctx;
 static struct sb_progress pr;
@@ -51,6 +50,8 @@ void sb_progress_stop(void)
 	}
 }
 
+void sb_progress_interval(double seconds) { pr_interval = seconds >= 0 ? seconds : 0.5; }
+
 void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes)
 {
 	if (!pr_fn)
@@ -64,12 +65,12 @@ void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_b
 	pr.current_len = 0;
 }
 
-/* Call the handler if the last call is INTERVAL ago. */
+/* Call the handler if the last call is pr_interval ago. */
 static void report(void)
 {
 	double now = mono();
 
-	if (now - pr_last < INTERVAL)
+	if (now - pr_last < pr_interval)
 		return;
 	pr_last = pr.now = now;
 	pr_called = true;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -123,8 +124,12 @@ static int progress_fd = STDERR_FILENO;
 void progress_begin(bool quiet, const char *phase, unsigned long long total_files,
 		    unsigned long long total_bytes)
 {
+	const char *iv = getenv("SEALBOX_PROGRESS_INTERVAL");
+
 	if (quiet || !isatty(STDERR_FILENO))
 		return;
+	if (iv && *iv)
+		sb_progress_interval(strtod(iv, NULL));
 	sb_progress_start(sb_progress_tty, &progress_fd, total_files, total_bytes);
 	sb_progress_phase(phase, total_files, total_bytes);
 }

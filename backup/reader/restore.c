@@ -200,6 +200,7 @@ static int write_stream(struct restore *r, int fd, const char *rel, struct sb_re
 		if ((rc = dest_write(&d, r->buf, (size_t)n)))
 			return rc;
 		*len += (uint64_t)n;
+		sb_progress_update(r->st->objects, r->st->bytes + *len, rel, strlen(rel));
 	}
 	return (int)n;
 }

@@ -5,8 +5,9 @@
  *
  * The work calls sb_progress_update() after each object with its running
  * totals; that is a no-op (one load) until a front end installs a handler
- * with sb_progress_start(). The handler runs at most every 0.5 s (and once
- * more from sb_progress_stop()), in the thread that does the work.
+ * with sb_progress_start(). The handler runs at most every 0.5 s (see
+ * sb_progress_interval()), and once more from sb_progress_stop(), in the
+ * thread that does the work.
  *
  * Long work goes through phases (a backup reads its source, then waits for
  * the last volumes to be encrypted and uploaded): sb_progress_phase() names
@@ -40,6 +41,8 @@ typedef void (*sb_progress_fn)(const struct sb_progress *p, void *ctx);
 void sb_progress_start(sb_progress_fn fn, void *ctx, uint64_t total_files, uint64_t total_bytes);
 /* Call fn a last time (final = true) if it ran before, then uninstall it. */
 void sb_progress_stop(void);
+/* Seconds between two calls of the handler (default 0.5). */
+void sb_progress_interval(double seconds);
 /* Begin a phase (static name): counters, totals and the clock restart. */
 void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes);
 /* done of total units (unit: a static name, e.g. "vol"); throttled like updates. */

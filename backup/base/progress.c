@@ -84,9 +84,6 @@ void sb_progress_units(uint64_t done, uint64_t total, const char *unit)
 	pr.units = done;
 	pr.total_units = total;
 	pr.unit = unit;
-	pr.current = NULL; /* the last update's may be gone */
-	pr.current_len = 0;
-	report();
 }
 
 void sb_progress_update(uint64_t files, uint64_t bytes, const char *current, size_t current_len)

@@ -62,8 +62,10 @@ struct restore {
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	unsigned long seq;
-	bool root;	     /* can chown */
-	uint64_t total_vols; /* to read, for the progress line's ETA; 0: unknown */
+	bool root;	       /* can chown */
+	uint64_t total_vols;   /* to read, for the progress line's ETA; 0: unknown */
+	struct setstream **ss; /* the sets read, nsets of them */
+	size_t nsets;
 	unsigned char buf[1 << 16];
 };
 
@@ -166,6 +168,17 @@ struct dest_out {
 	const char *rel;
 };
 
+/* The progress line: bytes written, volumes read of the snapshot's. */
+static void progress(struct restore *r, uint64_t bytes, const char *name, size_t len)
+{
+	uint64_t vols = 0;
+
+	for (size_t i = 0; i < r->nsets && r->ss[i]; i++)
+		vols += ss_volumes_read(r->ss[i]);
+	sb_progress_units(vols, r->total_vols, "vol");
+	sb_progress_update(r->st->objects, bytes, name, len);
+}
+
 static int dest_write(void *ctx, const void *buf, size_t len)
 {
 	struct dest_out *d = ctx;
@@ -200,7 +213,7 @@ static int write_stream(struct restore *r, int fd, const char *rel, struct sb_re
 		if ((rc = dest_write(&d, r->buf, (size_t)n)))
 			return rc;
 		*len += (uint64_t)n;
-		sb_progress_update(r->st->objects, r->st->bytes + *len, rel, strlen(rel));
+		progress(r, r->st->bytes + *len, rel, strlen(rel));
 	}
 	return (int)n;
 }
@@ -411,7 +424,7 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	if (rc)
 		unlinkat(dirfd, tmp, 0);
 	r->st->objects++;
-	sb_progress_update(r->st->objects, r->st->bytes, (const char *)o->path.data, o->path.len);
+	progress(r, r->st->bytes, (const char *)o->path.data, o->path.len);
 out:
 	sb_buf_release(&relbuf);
 	return rc;
@@ -423,7 +436,6 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 	struct setstream *group[1024];
 	const struct ss_object *o, *min;
 	size_t i, n, plen = strlen(r->prefix);
-	uint64_t vols;
 	int rc, got;
 
 	for (;;) {
@@ -450,9 +462,6 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 			if (rc)
 				return rc;
 		}
-		for (vols = 0, i = 0; i < nsets; i++)
-			vols += ss_volumes_read(ss[i]);
-		sb_progress_units(vols, r->total_vols, "vol");
 		for (i = 0; i < n; i++)
 			if ((rc = ss_next(group[i])))
 				return rc;
@@ -623,6 +632,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
 	for (i = 0; i < nsets && !*r.prefix; i++)
 		r.total_vols += mans[i].nvols; /* a whole snapshot reads every volume */
+	r.ss = ss;
+	r.nsets = nsets;
 	if (!rc)
 		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
 				     o->force, &r.dd);

@@ -45,7 +45,7 @@ void sb_progress_stop(void);
 void sb_progress_interval(double seconds);
 /* Begin a phase (static name): counters, totals and the clock restart. */
 void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes);
-/* done of total units (unit: a static name, e.g. "vol"); throttled like updates. */
+/* done of total units (unit: a static name, e.g. "vol"), shown from the next update on. */
 void sb_progress_units(uint64_t done, uint64_t total, const char *unit);
 /* Running totals after one more object. */
 void sb_progress_update(uint64_t files, uint64_t bytes, const char *current, size_t current_len);

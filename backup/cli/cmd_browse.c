@@ -394,6 +394,33 @@ static char *join(const char *prefix, const char *name, size_t len)
 	return p;
 }
 
+/* fn for every entry of folder dir (path: prefix/name), by name, and with
+ * recurse what a folder holds right after it; stops at fn's first error. */
+typedef int (*walk_fn)(void *ctx, const char *path, const struct ent *e);
+static int walk(struct browse *b, uint64_t dir, const char *prefix, bool recurse, walk_fn fn,
+		void *ctx)
+{
+	struct ent *e = NULL;
+	size_t n = 0, i;
+	char *path;
+	int rc;
+
+	if ((rc = list_dir(b, dir, &e, &n)))
+		return rc;
+	for (i = 0; i < n && !rc; i++) {
+		if (!(path = join(prefix, e[i].name, e[i].len))) {
+			rc = SB_ERR_NOMEM;
+			break;
+		}
+		rc = fn(ctx, path, &e[i]);
+		if (!rc && recurse && e[i].type == SB_TAR_DIR)
+			rc = walk(b, e[i].id, path, true, fn, ctx);
+		free(path);
+	}
+	ents_free(e, n);
+	return rc;
+}
+
 /* ---- output ---- */
 
 static const char *type_name(char type)
@@ -492,27 +519,11 @@ static void ls_print(const char *path, const struct ent *e)
 	putchar('\n');
 }
 
-static int ls_dir(struct browse *b, uint64_t dir, const char *prefix, bool recursive)
+static int ls_one(void *ctx, const char *path, const struct ent *e)
 {
-	struct ent *e = NULL;
-	size_t n = 0, i;
-	char *path;
-	int rc;
-
-	if ((rc = list_dir(b, dir, &e, &n)))
-		return rc;
-	for (i = 0; i < n && !rc; i++) {
-		if (!(path = join(prefix, e[i].name, e[i].len))) {
-			rc = SB_ERR_NOMEM;
-			break;
-		}
-		ls_print(path, &e[i]);
-		if (recursive && e[i].type == SB_TAR_DIR)
-			rc = ls_dir(b, e[i].id, path, true);
-		free(path);
-	}
-	ents_free(e, n);
-	return rc;
+	(void)ctx;
+	ls_print(path, e);
+	return 0;
 }
 
 /* Look path (normalized, relative) up in the tree of root; *e filled. */
@@ -614,7 +625,7 @@ int cmd_ls(int argc, char **argv)
 		json_arr(cli_json(), "entries");
 	}
 	if (e.type == SB_TAR_DIR)
-		rc = ls_dir(&b, e.id, path, recursive);
+		rc = walk(&b, e.id, path, recursive, ls_one, NULL);
 	else
 		ls_print(path, &e);
 	if (cli_json())
@@ -637,7 +648,8 @@ struct match {
 struct finder {
 	struct browse *b;
 	const char *pattern;
-	bool whole; /* the pattern holds a '/': match whole paths */
+	bool whole;  /* the pattern holds a '/': match whole paths */
+	size_t snap; /* the snapshot searched */
 	struct match *m;
 	size_t n, cap;
 };
@@ -663,28 +675,14 @@ static int find_add(struct finder *f, const char *path, size_t snap, const struc
 	return 0;
 }
 
-static int find_dir(struct finder *f, size_t snap, uint64_t dir, const char *prefix)
+static int find_one(void *ctx, const char *path, const struct ent *e)
 {
-	struct ent *e = NULL;
-	size_t n = 0, i;
-	char *path;
-	int rc;
+	struct finder *f = ctx;
+	const char *name = strrchr(path, '/');
 
-	if ((rc = list_dir(f->b, dir, &e, &n)))
-		return rc;
-	for (i = 0; i < n && !rc; i++) {
-		if (!(path = join(prefix, e[i].name, e[i].len))) {
-			rc = SB_ERR_NOMEM;
-			break;
-		}
-		if (!fnmatch(f->pattern, f->whole ? path : e[i].name, 0))
-			rc = find_add(f, path, snap, &e[i]);
-		if (!rc && e[i].type == SB_TAR_DIR)
-			rc = find_dir(f, snap, e[i].id, path);
-		free(path);
-	}
-	ents_free(e, n);
-	return rc;
+	if (fnmatch(f->pattern, f->whole ? path : name ? name + 1 : path, 0))
+		return 0;
+	return find_add(f, path, f->snap, e);
 }
 
 static int cmp_match(const void *a, const void *b)
@@ -763,8 +761,10 @@ int cmd_find(int argc, char **argv)
 	f.whole = strchr(f.pattern, '/') != NULL;
 	if ((rc = browse_open(&b)))
 		goto out;
-	for (k = 0; k < b.nsnaps && !rc; k++)
-		rc = find_dir(&f, k, b.snaps[k].root, "");
+	for (k = 0; k < b.nsnaps && !rc; k++) {
+		f.snap = k;
+		rc = walk(&b, b.snaps[k].root, "", true, find_one, &f);
+	}
 	if (rc)
 		goto out;
 	if (f.n)
@@ -792,6 +792,7 @@ out:
 
 struct differ {
 	struct browse *b;
+	char sign; /* of diff_subtree() */
 	uint64_t added, removed, changed;
 };
 
@@ -830,28 +831,19 @@ static void diff_report(struct differ *d, char change, const char *path, const s
 	puts(e->type == SB_TAR_DIR ? "/" : "");
 }
 
-/* Everything below folder dir as added or removed. */
+/* Everything below a folder added (d->sign '+') or removed ('-'). */
+static int diff_one(void *ctx, const char *path, const struct ent *e)
+{
+	struct differ *d = ctx;
+
+	diff_report(d, d->sign, path, e, NULL);
+	return 0;
+}
+
 static int diff_subtree(struct differ *d, char change, uint64_t dir, const char *prefix)
 {
-	struct ent *e = NULL;
-	size_t n = 0, i;
-	char *path;
-	int rc;
-
-	if ((rc = list_dir(d->b, dir, &e, &n)))
-		return rc;
-	for (i = 0; i < n && !rc; i++) {
-		if (!(path = join(prefix, e[i].name, e[i].len))) {
-			rc = SB_ERR_NOMEM;
-			break;
-		}
-		diff_report(d, change, path, &e[i], NULL);
-		if (e[i].type == SB_TAR_DIR)
-			rc = diff_subtree(d, change, e[i].id, path);
-		free(path);
-	}
-	ents_free(e, n);
-	return rc;
+	d->sign = change;
+	return walk(d->b, dir, prefix, true, diff_one, d);
 }
 
 /* Append ",name" (or "name") to out when cond holds. */

@@ -3,7 +3,7 @@
 # (issue 14 item 8). Under a pseudo-terminal (script(1)), with the line
 # redrawn at every update (SEALBOX_PROGRESS_INTERVAL=0): backup shows
 # "reading" and then "encrypting and uploading" the last volume, with bytes
-# of a known total, a rate and an ETA while bytes remain; restore shows the
+# of a known total, a rate and an ETA while bytes remain, then the metadata; restore shows the
 # bytes written and the volumes read of the snapshot's, with an ETA once one
 # is read; verify the bytes hashed of the total. Without a terminal, no line.
 source "$(dirname "$0")/lib.sh"
@@ -40,6 +40,8 @@ on_tty "$T/backup" "$SEALBOX" backup --target "file://$T/big" --encrypt-key "$EN
 has "$T/backup" '^reading: [0-9]+ files, [0-9.]+ [KMG]?i?B, [0-9.]+ [KMG]?i?B/s' "reading"
 has "$T/backup" '^encrypting and uploading: [0-9.]+ [KMG]?i?B of 2[0-9]\.[0-9] MiB, [0-9.]+ [KMG]?i?B/s, ETA [0-9]+:[0-9]{2}$' \
     "the upload of the last volume"
+has "$T/backup" '^encrypting and uploading metadata: [0-9.]+ [KMG]?i?B, [0-9.]+ [KMG]?i?B/s  .*\.sigtar\.gpg$' \
+    "the signatures' upload"
 grep -q '^Errors 0' "$T/backup" || fail "backup's statistics missing"
 
 log "restore: bytes, volumes read of the snapshot's, an ETA once one is read"

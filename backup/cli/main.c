@@ -123,8 +123,13 @@ int main(int argc, char **argv)
 		/* --json: one document on stdout whatever happens (json.h) */
 		if (cli_json_wanted(argc, argv) && (rc = cli_json_start(commands[i].name)))
 			return rc;
-		if (!commands[i].opts || !(rc = apply_config(&commands[i], &argc, &argv)))
+		if (!commands[i].opts || !(rc = apply_config(&commands[i], &argc, &argv))) {
+			/* 'json = yes' in the config file */
+			if (!cli_json_on() && cli_json_wanted(argc, argv) &&
+			    (rc = cli_json_start(commands[i].name)))
+				return rc;
 			rc = commands[i].fn(argc, argv);
+		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			sb_error("cannot write to standard output");
 			if (!rc)

@@ -69,6 +69,10 @@ jcheck 1 'd["command"] == "prune"' '"--keep-chains" in d["error"]'
 _run sb snapshots --json --target "file://$T/nothing-here"
 jcheck 5 'd["error"]'
 
+printf 'json = yes\n' >"$T/json.conf"
+_run sb snapshots --config "$T/json.conf" --target "file://$T/nothing-here"
+jcheck 5 'd["command"] == "snapshots"'
+
 log "snapshots --json"
 _run sb snapshots --json --target "$URL" --sign-key "$SIGN_FPR"
 jcheck 0 'len(d["chains"]) == 1' 'd["chains"][0]["checked"] is True' \

@@ -116,6 +116,7 @@ static void on_signal(int sig)
 
 	sb_crypto_emergency_cleanup();
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	cli_json_interrupted();
 	signal(sig, SIG_DFL);
 	_exit(EXIT_INTERRUPTED);
 }

@@ -191,7 +191,45 @@ static struct {
 	FILE *body_f;
 	struct json w; /* on body_f, inside the top-level object */
 	char error[1024];
-} run;
+	/* the document of an interrupted run, ready for a signal handler */
+	volatile int sig_fd; /* the real stdout's descriptor, -1: none */
+	char sig_doc[256];
+	size_t sig_len;
+} run = {.sig_fd = -1};
+
+/* The document a signal handler prints (exit 11, interrupted). */
+static void prepare_interrupted(void)
+{
+	FILE *f = fmemopen(run.sig_doc, sizeof(run.sig_doc), "w");
+	struct json j;
+	long n;
+
+	run.sig_len = 0;
+	if (!f)
+		return;
+	json_init(&j, f);
+	json_obj(&j, NULL);
+	json_str(&j, "command", run.cmd);
+	json_i64(&j, "exit_status", EXIT_INTERRUPTED);
+	json_str(&j, "error", "interrupted");
+	json_end(&j);
+	fputc('\n', f);
+	fflush(f);
+	n = ftell(f);
+	if (!ferror(f) && n > 0 && (size_t)n < sizeof(run.sig_doc))
+		run.sig_len = (size_t)n;
+	fclose(f);
+}
+
+void cli_json_interrupted(void)
+{
+	int fd = run.sig_fd;
+
+	if (fd >= 0 && run.sig_len) {
+		run.sig_fd = -1;
+		(void)!write(fd, run.sig_doc, run.sig_len);
+	}
+}
 
 bool cli_json_wanted(int argc, char **argv)
 {
@@ -245,13 +283,20 @@ int cli_json_start(const char *cmd)
 	run.on = true;
 	run.done = false;
 	run.error[0] = '\0';
+	prepare_interrupted();
+	run.sig_fd = fd;
 	cli_log_handler_reset();
 	return 0;
 }
 
 bool cli_json_on(void) { return run.on && !run.done; }
 
-void cli_json_command(const char *cmd) { run.cmd = cmd; }
+void cli_json_command(const char *cmd)
+{
+	run.cmd = cmd;
+	if (run.on)
+		prepare_interrupted();
+}
 
 struct json *cli_json(void) { return cli_json_on() ? &run.w : NULL; }
 
@@ -270,6 +315,7 @@ const char *cli_json_first_error(void) { return run.error; }
 
 static void json_release(void)
 {
+	run.sig_fd = -1;
 	if (run.body_f)
 		fclose(run.body_f);
 	run.body_f = NULL;

@@ -84,6 +84,9 @@ void cli_json_error(const char *msg);
 int cli_json_finish(int st);
 /* Give up the document unprinted (a forked child printed it). */
 void cli_json_abandon(void);
+/* From a signal handler that ends the process: print the document of an
+ * interrupted run (exit status 11), unless one was printed. */
+void cli_json_interrupted(void);
 /* The run's first error so far ("" if none). */
 const char *cli_json_first_error(void);
 

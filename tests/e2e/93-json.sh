@@ -73,6 +73,25 @@ printf 'json = yes\n' >"$T/json.conf"
 _run sb snapshots --config "$T/json.conf" --target "file://$T/nothing-here"
 jcheck 5 'd["command"] == "snapshots"'
 
+log "interrupted (SIGTERM while an SSH server does not answer): the document still comes"
+bg_start python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); time.sleep(60)' "$T/port"
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+"$SEALBOX" snapshots --json --target "sftp://u@127.0.0.1:$(cat "$T/port")/x" \
+    >"$T/sig.out" 2>"$T/sig.err" </dev/null &
+pid=$!
+sleep 1.5
+kill -TERM "$pid"
+set +e
+wait "$pid"
+LAST_RC=$?
+set -e
+cp "$T/sig.out" "$LAST_OUT"
+jcheck 11 'd["command"] == "snapshots"' 'd["error"] == "interrupted"'
+
 log "snapshots --json"
 _run sb snapshots --json --target "$URL" --sign-key "$SIGN_FPR"
 jcheck 0 'len(d["chains"]) == 1' 'd["chains"][0]["checked"] is True' \

@@ -62,6 +62,19 @@ on_tty "$T/verify" "$SEALBOX" verify --target "file://$T/small" --sign-key "$SIG
 has "$T/verify" '^verifying: [0-9.]+ [KMG]?i?B of 2\.[0-9] MiB, [0-9.]+ [KMG]?i?B/s, ETA [0-9]+:[0-9]{2}' \
     "verify"
 
+if command -v duplicity >/dev/null; then
+    log "ls of a duplicity chain: the index built from its volumes, once"
+    mkdir -p "$T/dupt"
+    run dup full "$SRC" "file://$T/dupt"
+    on_tty "$T/ls" "$SEALBOX" ls --target "file://$T/dupt" --sign-key "$SIGN_FPR" \
+        --secret-key "$T/enc-secret.asc" || fail "ls under a terminal failed"
+    has "$T/ls" '^reading indexes: [0-9]+ files, [0-9.]+ [KMG]?i?B, [0-9.]+ [KMG]?i?B/s  text$' \
+        "the index built"
+    grep -Eq -- '^-rw-r--r-- +25165824 .* text$' "$T/ls" || fail "ls of the duplicity chain"
+else
+    log "no duplicity: the index building not tried"
+fi
+
 log "no terminal: no progress line"
 run sb restore --target "file://$T/small" --sign-key "$SIGN_FPR" \
     --secret-key "$T/enc-secret.asc" "$T/r2"

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * cmd_ls.c - `sealbox ls`: a folder of a snapshot (browse.h), from the index cache.
- * PATH is relative to the backed-up folder.
+ * PATH is relative to the backed-up folder, or absolute inside the configured source.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,14 @@
 #include "sealbox/tar.h"
 #include "sealbox/timefmt.h"
 #include "browse.h"
+#include "config.h"
 
 static const char ls_usage[] =
 	"usage: sealbox ls --target URL [--time TIME] [-R] [PATH]\n" BROWSE_SYNOPSIS "\n"
 	"Lists PATH (default: the top) in the newest snapshot at or before TIME: a\n"
 	"folder's entries, or the file itself; one line each: type and mode, size,\n"
-	"modification time (UTC), path relative to the backed-up folder.\n"
+	"modification time (UTC), path relative to the backed-up folder. PATH is\n"
+	"relative to it too, or absolute inside the config file's source.\n"
 	"  --time TIME        as for restore (default: now)\n"
 	"  -R, --recursive    also everything below the folders listed\n" BROWSE_USAGE_COMMON;
 
@@ -90,15 +93,42 @@ static int resolve(struct browse *b, uint64_t root, const char *path, struct ent
 }
 
 /* PATH of a command line, relative to the backed-up folder, normalized. */
+/*
+ * An absolute PATH inside the configured source ('source = DIR'), relative
+ * to it in *rel (borrowed from arg); false when it is not inside.
+ */
+static bool inside_source(const char *arg, const char **rel)
+{
+	const char *src = cli_config_get("source");
+	char real[PATH_MAX];
+	size_t n;
+
+	if (!src || !realpath(src, real))
+		return false;
+	n = strlen(real);
+	if (!strcmp(real, "/"))
+		n = 0;
+	if (strncmp(arg, real, n) || (arg[n] != '/' && arg[n] != '\0'))
+		return false;
+	*rel = arg + n;
+	return true;
+}
+
+/* PATH of the command line, relative to the backed-up folder, normalized. */
 static int user_path(const char *cmd, const char *arg, char **out)
 {
+	const char *rel = arg;
 	char *p;
 	int n;
 
-	if (arg[0] == '/')
-		return usage_error(cmd, "'%s': give the path relative to the backed-up folder",
+	if (arg[0] == '/' && !inside_source(arg, &rel))
+		return usage_error(cmd,
+				   "'%s': give the path relative to the backed-up folder (or "
+				   "absolute inside the config file's source)",
 				   arg);
-	if (!(p = strdup(arg)))
+	while (*rel == '/')
+		rel++;
+	if (!(p = strdup(rel)))
 		return EXIT_INTERNAL;
 	n = sb_path_normalize(p, strlen(p));
 	if (n < 0) {

@@ -84,6 +84,11 @@ expect_exit 7 sb ls "${K[@]}" --time 2001-01-01
 expect_error "no snapshot at or before 2001-01-01"
 expect_exit 1 sb ls "${K[@]}" /abs/path
 expect_error 'relative to the backed-up folder'
+printf 'source = %s\n' "$SRC" >"$T/src.conf"
+run sb ls --config "$T/src.conf" "${K[@]}" "$SRC/sub"
+same "-rw-r--r--            5 2020-01-02T03:04:05Z sub/b.txt" "ls of an absolute path inside the source"
+expect_exit 1 sb ls --config "$T/src.conf" "${K[@]}" "$T/elsewhere"
+expect_error 'relative to the backed-up folder'
 run sb ls "${K[@]}" --json sub
 jq_ok 'd["exit_status"] == 0' "d[\"snapshot\"] == \"$I2\"" 'd["path"] == "sub"' \
     'd["entries"] == [{"path": "sub/b.txt", "type": "file", "mode": 0o644, "size": 5, "mtime": "2020-01-02T03:04:05Z"}]'

@@ -337,8 +337,12 @@ int fs_node_getattr(struct sb_fs *fs, uint64_t id, struct sb_node *out)
 {
 	int rc;
 
-	if (!is_versions(id))
-		return sb_snapview_getattr(fs->view, id, out);
+	if (!is_versions(id)) {
+		rc = sb_snapview_getattr(fs->view, id, out);
+		if (!rc && id == SB_SNAPVIEW_TOP_ID)
+			out->nlink++; /* versions/ */
+		return rc;
+	}
 	if ((rc = load_snaps(fs)))
 		return rc;
 	if (id - FS_VERSIONS_BASE >= fs->versions.npaths)

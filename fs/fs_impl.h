@@ -38,9 +38,11 @@ struct fs_inodes {
 #define FS_VERSIONS_NAME "versions"
 #define FS_VERSIONS_BASE (1ull << 62) /* its folders' ids: above every view id */
 struct fs_versions {
-	pthread_mutex_t lock; /* protects paths, npaths, cap and the loading of snaps */
+	pthread_mutex_t lock; /* protects paths, npaths, cap, slots and the loading of snaps */
 	char **paths;	      /* folder FS_VERSIONS_BASE + k: its path ("" versions/) */
 	size_t npaths, cap;
+	size_t *slots; /* hash table of paths: index + 1, 0 empty */
+	size_t nslots; /* a power of two, at least twice npaths */
 	struct fs_versions_snap {
 		char iso[21];  /* its folder's name */
 		uint64_t root; /* its top folder */

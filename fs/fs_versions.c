@@ -34,6 +34,7 @@ void fs_versions_release(struct fs_versions *v)
 	for (size_t i = 0; i < v->npaths; i++)
 		free(v->paths[i]);
 	free(v->paths);
+	free(v->slots);
 	free(v->snaps);
 	pthread_mutex_destroy(&v->lock);
 }
@@ -92,29 +93,71 @@ static char *path_of(struct fs_versions *v, uint64_t id)
 	return p;
 }
 
+static uint64_t hash_path(const char *p, size_t len)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	while (len--)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h;
+}
+
+/* Slot of path in the hash table: its index + 1, or the empty slot for it. */
+static size_t slot_of(const struct fs_versions *v, const char *path, size_t len)
+{
+	size_t mask = v->nslots - 1, i = (size_t)hash_path(path, len) & mask;
+	const char *q;
+
+	while (v->slots[i]) {
+		q = v->paths[v->slots[i] - 1];
+		if (strlen(q) == len && !memcmp(q, path, len))
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+/* Room for one more path: the array and the table (kept at most half full). */
+static int grow(struct fs_versions *v)
+{
+	size_t i, *ns, n;
+
+	if (v->npaths == v->cap) {
+		size_t cap = v->cap ? 2 * v->cap : 64;
+		char **np = realloc(v->paths, cap * sizeof(*np));
+
+		if (!np)
+			return SB_ERR_NOMEM;
+		v->paths = np;
+		v->cap = cap;
+	}
+	if (2 * (v->npaths + 1) <= v->nslots)
+		return 0;
+	n = v->nslots ? 2 * v->nslots : 128;
+	if (!(ns = calloc(n, sizeof(*ns))))
+		return SB_ERR_NOMEM;
+	free(v->slots);
+	v->slots = ns;
+	v->nslots = n;
+	for (i = 0; i < v->npaths; i++)
+		v->slots[slot_of(v, v->paths[i], strlen(v->paths[i]))] = i + 1;
+	return 0;
+}
+
 /* The id of the folder of path (len bytes), added when new; 0: no memory. */
 static uint64_t id_of(struct fs_versions *v, const char *path, size_t len)
 {
 	uint64_t id = 0;
-	size_t i;
+	size_t s;
 
 	pthread_mutex_lock(&v->lock);
-	for (i = 0; i < v->npaths; i++)
-		if (strlen(v->paths[i]) == len && !memcmp(v->paths[i], path, len))
-			break;
-	if (i == v->npaths && v->npaths == v->cap) {
-		size_t cap = v->cap ? 2 * v->cap : 64;
-		char **np = realloc(v->paths, cap * sizeof(*np));
-
-		if (np) {
-			v->paths = np;
-			v->cap = cap;
-		}
+	if (!grow(v)) {
+		s = slot_of(v, path, len);
+		if (!v->slots[s] && (v->paths[v->npaths] = strndup(path, len)))
+			v->slots[s] = ++v->npaths;
+		if (v->slots[s])
+			id = FS_VERSIONS_BASE + v->slots[s] - 1;
 	}
-	if (i == v->npaths && i < v->cap && (v->paths[i] = strndup(path, len)))
-		v->npaths++;
-	if (i < v->npaths)
-		id = FS_VERSIONS_BASE + i;
 	pthread_mutex_unlock(&v->lock);
 	return id;
 }

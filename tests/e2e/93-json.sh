@@ -152,6 +152,11 @@ if [ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] && command -v fuserm
     _run sb umount --json "$T/mnt"
     jcheck 0 'd["command"] == "umount"'
     wait_cleaned
+    # the child that would serve the mount fails: it prints the one document
+    SEALBOX_SECRET_PASSPHRASE=wrong _run sb mount --json --target "$URL" \
+        --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" "$T/mnt"
+    jcheck 4 'd["command"] == "mount"' '"passphrase" in d["error"]'
+    wait_cleaned
     printf 'x\n' >"$T/full/file"
     _run sb mount --json --target "$URL" --sign-key "$SIGN_FPR" \
         --secret-key "$T/enc-secret.asc" "$T/full"

@@ -98,8 +98,8 @@ int browse_open(struct browse *b)
 	if ((rc = prove_all(b, &vo, &missing)))
 		return rc;
 	if (missing) {
-		sb_info("%zu snapshot(s) of %s have no index in %s yet: fetching and decrypting "
-			"them",
+		sb_info("%zu snapshot(s) of %s have no index in %s yet: reading them from the "
+			"target",
 			missing, sb_transport_describe(b->t), b->index);
 		if (b->secret && !secret_key_unplugged(b->secret, "trying the keyring")) {
 			/* the gate decrypts with the keyring it was opened with */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 94-browse: sealbox ls, find and diff (issue 14, "also expected"). The
-# first run reads the indexes with the secret key and caches them; later
-# runs need neither the secret key nor any volume or index from the target
+# first run reads the indexes with the secret key (or, on the machine that
+# made the backups, from its record of proven plaintext) and caches them;
+# later runs need neither the secret key nor any volume or index from the target
 # (both are garbled there, and they still answer). ls lists a folder of the
 # snapshot of --time (-R below it), find shows which snapshots hold each
 # matching path with its size and mtime, diff the paths added, removed and
@@ -53,8 +54,8 @@ for e in sys.argv[2:]:
 EOF
 }
 
-log "nothing cached, no secret key: exit 3, and what to give"
-expect_exit 3 sb ls "${K[@]}"
+log "nothing cached (another machine: no archive dir), no secret key: exit 3, and what to give"
+expect_exit 3 sb ls "${K[@]}" --archive-dir "$T/another-machine"
 expect_error 'not in the index cache .*--secret-key'
 
 log "with the secret key once: the indexes are cached"

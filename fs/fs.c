@@ -8,7 +8,7 @@
  * get long timeouts, folder listings and file pages stay in the kernel's
  * caches, and every modifying operation fails with EROFS. Sessions,
  * options and signals live in fs_session.c; reference counting in
- * fs_inode.c.
+ * fs_inode.c; the versions/ folder beside the snapshots in fs_versions.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +93,7 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct sb_node n;
 	int rc;
 
-	rc = sb_snapview_lookup(fs->view, parent, name, strlen(name), &n);
+	rc = fs_node_lookup(fs, parent, name, strlen(name), &n);
 	if (rc == SB_ERR_NOTFOUND) {
 		/* ino 0: a negative entry the kernel may cache as long */
 		memset(&e, 0, sizeof(e));
@@ -138,7 +138,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	int rc;
 
-	rc = sb_snapview_getattr(fs->view, ino, &n);
+	rc = fs_node_getattr(fs, ino, &n);
 	if (rc) {
 		fuse_reply_err(req, fs_errno(rc));
 		return;
@@ -152,7 +152,7 @@ static void fs_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct sb_node n;
 	int rc;
 
-	rc = sb_snapview_getattr(fs_of(req)->view, ino, &n);
+	rc = fs_node_getattr(fs_of(req), ino, &n);
 	if (rc)
 		fuse_reply_err(req, fs_errno(rc));
 	else if (n.type != SB_TAR_SYMLINK)
@@ -266,18 +266,18 @@ static void dir_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, int
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (off < 2 && (rc = sb_snapview_getattr(fs->view, ino, &self)))
+	if (off < 2 && (rc = fs_node_getattr(fs, ino, &self)))
 		goto out;
 	if (off < 1 && dir_add(&d, ".", &self, 1))
 		goto out;
 	if (off < 2) {
 		parent = ino == FUSE_ROOT_ID ? FUSE_ROOT_ID : fs_inode_parent(&fs->inodes, ino);
-		if (!parent || sb_snapview_getattr(fs->view, parent, &up))
+		if (!parent || fs_node_getattr(fs, parent, &up))
 			up = self; /* unknown: the kernel fills in ".." itself anyway */
 		if (dir_add(&d, "..", &up, 2))
 			goto out;
 	}
-	rc = sb_snapview_readdir(fs->view, ino, off < 2 ? 0 : (uint64_t)off - 2, dir_cb, &d);
+	rc = fs_node_readdir(fs, ino, off < 2 ? 0 : (uint64_t)off - 2, dir_cb, &d);
 	if (!rc && !d.full && h)
 		h->end = (uint64_t)d.last + 1;
 out:

@@ -15,6 +15,7 @@
 #include <fuse_lowlevel.h>
 
 #include "sealbox/fs.h"
+#include "sealbox/snapview.h"
 
 /* One node the kernel holds a reference to (see fs_inode.c). */
 struct fs_inode {
@@ -33,6 +34,23 @@ struct fs_inodes {
 	uint64_t underflows; /* forgets for unknown ids (a bug somewhere) */
 };
 
+/* The versions/ folder (fs_versions.c). */
+#define FS_VERSIONS_NAME "versions"
+#define FS_VERSIONS_BASE (1ull << 62) /* its folders' ids: above every view id */
+struct fs_versions {
+	pthread_mutex_t lock; /* protects paths, npaths, cap, slots and the loading of snaps */
+	char **paths;	      /* folder FS_VERSIONS_BASE + k: its path ("" versions/) */
+	size_t npaths, cap;
+	size_t *slots; /* hash table of paths: index + 1, 0 empty */
+	size_t nslots; /* a power of two, at least twice npaths */
+	struct fs_versions_snap {
+		char iso[21];  /* its folder's name */
+		uint64_t root; /* its top folder */
+		int64_t mtime;
+	} * snaps; /* oldest first; loaded once, then read-only */
+	size_t nsnaps;
+};
+
 struct sb_fs {
 	struct sb_snapview *view; /* borrowed */
 	struct fuse_session *se;
@@ -46,6 +64,7 @@ struct sb_fs {
 	int mounted;
 	int signals; /* fuse signal handlers installed */
 	struct fs_inodes inodes;
+	struct fs_versions versions;
 };
 
 /* fs_inode.c */
@@ -59,6 +78,16 @@ void fs_inode_forget(struct fs_inodes *t, uint64_t id, uint64_t n);
 /* The folder a folder was found in, or 0. */
 uint64_t fs_inode_parent(struct fs_inodes *t, uint64_t id);
 size_t fs_inode_count(struct fs_inodes *t);
+
+/* fs_versions.c */
+int fs_versions_init(struct fs_versions *v);
+void fs_versions_release(struct fs_versions *v);
+/* The nodes the operations serve: the view's (snapview.h, same contracts),
+ * and versions/ in the top folder. */
+int fs_node_getattr(struct sb_fs *fs, uint64_t id, struct sb_node *out);
+int fs_node_lookup(struct sb_fs *fs, uint64_t parent, const char *name, size_t len,
+		   struct sb_node *out);
+int fs_node_readdir(struct sb_fs *fs, uint64_t dir, uint64_t pos, sb_snapview_dir_cb cb, void *ctx);
 
 /* fs.c */
 extern const struct fuse_lowlevel_ops fs_ops;

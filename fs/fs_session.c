@@ -107,6 +107,10 @@ int sb_fs_new(const struct sb_fs_opts *o, struct sb_fs **out)
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return SB_ERR_NOMEM;
+	if (fs_versions_init(&fs->versions)) {
+		free(fs);
+		return SB_ERR_NOMEM;
+	}
 	fs->view = o->view;
 	fs->entry_timeout = FS_TIMEOUT;
 	fs->attr_timeout = FS_TIMEOUT;
@@ -189,6 +193,7 @@ void sb_fs_free(struct sb_fs *fs)
 		sb_info("mount: %zu node(s) still referenced at unmount",
 			fs_inode_count(&fs->inodes));
 	fs_inodes_release(&fs->inodes);
+	fs_versions_release(&fs->versions);
 	free(fs->mountpoint);
 	free(fs);
 }

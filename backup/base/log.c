@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 
 static enum sb_log_level log_max = SB_LOG_NOTICE;
 static sb_log_fn log_fn;
@@ -18,6 +19,7 @@ static const char *const level_names[] = {"error", "warning", "notice", "info", 
 static void log_default(enum sb_log_level level, const char *msg, void *ctx)
 {
 	(void)ctx;
+	sb_progress_clear(); /* a message goes on a line of its own */
 	if (level <= SB_LOG_WARN)
 		fprintf(stderr, "sealbox: %s: %s\n", level_names[level], msg);
 	else
@@ -34,8 +36,7 @@ void sb_log_set_handler(sb_log_fn fn, void *ctx)
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* Length of a valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *p, size_t n)
+size_t sb_utf8_len(const unsigned char *p, size_t n)
 {
 	size_t len, i;
 	unsigned cp;
@@ -84,7 +85,7 @@ static void sanitize(const unsigned char *p, size_t len, bool esc_backslash, cha
 	size_t o = 0, i = 0, l;
 
 	while (i < len && o + 8 < size) {
-		l = utf8_len(p + i, len - i);
+		l = sb_utf8_len(p + i, len - i);
 		if (l == 1 && p[i] >= 0x20 && p[i] != 0x7f && (p[i] != '\\' || !esc_backslash)) {
 			out[o++] = (char)p[i++];
 		} else if (l > 1 && !c1_control(p + i, l)) {

@@ -9,8 +9,7 @@
 #include "sealbox/log.h"
 #include "sealbox/progress.h"
 
-#define INTERVAL 0.5
-
+static double pr_interval = 0.5; /* seconds between two calls of the handler */
 static sb_progress_fn pr_fn;
 static void *pr_ctx;
 static struct sb_progress pr;
@@ -51,22 +50,51 @@ void sb_progress_stop(void)
 	}
 }
 
+void sb_progress_interval(double seconds) { pr_interval = seconds >= 0 ? seconds : 0.5; }
+
+void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes)
+{
+	if (!pr_fn)
+		return;
+	pr.phase = phase;
+	pr.start = mono();
+	pr.files = pr.bytes = pr.units = pr.total_units = 0;
+	pr.total_files = total_files;
+	pr.total_bytes = total_bytes;
+	pr.current = NULL;
+	pr.current_len = 0;
+}
+
+/* Call the handler if the last call is pr_interval ago. */
+static void report(void)
+{
+	double now = mono();
+
+	if (now - pr_last < pr_interval)
+		return;
+	pr_last = pr.now = now;
+	pr_called = true;
+	pr_fn(&pr, pr_ctx);
+}
+
+void sb_progress_units(uint64_t done, uint64_t total, const char *unit)
+{
+	if (!pr_fn)
+		return;
+	pr.units = done;
+	pr.total_units = total;
+	pr.unit = unit;
+}
+
 void sb_progress_update(uint64_t files, uint64_t bytes, const char *current, size_t current_len)
 {
-	double now;
-
 	if (!pr_fn)
 		return;
 	pr.files = files;
 	pr.bytes = bytes;
-	now = mono();
-	if (now - pr_last < INTERVAL)
-		return;
-	pr_last = pr.now = now;
 	pr.current = current;
 	pr.current_len = current_len;
-	pr_called = true;
-	pr_fn(&pr, pr_ctx);
+	report();
 }
 
 /* 1234567 -> "1.2 MiB" */
@@ -104,10 +132,27 @@ void sb_progress_clear(void)
 	}
 }
 
+/* The ETA of p as ", ETA m:ss" (empty: no honest one). */
+static void eta(const struct sb_progress *p, double el, char *out, size_t size)
+{
+	double r = el > 0 ? (double)p->bytes / el : 0, left = -1;
+
+	out[0] = '\0';
+	if (p->total_bytes > p->bytes && r > 0)
+		left = (double)(p->total_bytes - p->bytes) / r;
+	else if (p->total_units > p->units && p->units > 0 && el > 0)
+		left = el * (double)(p->total_units - p->units) / (double)p->units;
+	if (left < 0 || size < 8)
+		return;
+	strcpy(out, ", ETA ");
+	duration(left, out + 6, size - 6);
+}
+
 void sb_progress_tty(const struct sb_progress *p, void *ctx)
 {
 	int fd = ctx ? *(const int *)ctx : 2;
-	char line[512], bytes[32], rate[32], eta[32] = "", cur[256] = "";
+	char line[512], bytes[32], total[40] = "", rate[32], eta_s[32], files[48] = "";
+	char units[64] = "", cur[256] = "";
 	double el = p->now - p->start, r = el > 0 ? (double)p->bytes / el : 0;
 	struct winsize ws;
 	size_t width = 80, n;
@@ -122,15 +167,21 @@ void sb_progress_tty(const struct sb_progress *p, void *ctx)
 		width = ws.ws_col < sizeof(line) - 1 ? ws.ws_col : sizeof(line) - 1;
 	human(p->bytes, bytes, sizeof(bytes));
 	human((uint64_t)r, rate, sizeof(rate));
-	if (p->total_bytes > p->bytes && r > 0) {
-		strcpy(eta, ", ETA ");
-		duration((double)(p->total_bytes - p->bytes) / r, eta + 6, sizeof(eta) - 6);
+	if (p->total_bytes >= p->bytes && p->total_bytes) {
+		strcpy(total, " of ");
+		human(p->total_bytes, total + 4, sizeof(total) - 4);
 	}
-	len = snprintf(line, sizeof(line), "%llu files, %s, %s/s%s", (unsigned long long)p->files,
-		       bytes, rate, eta);
+	if (p->files || p->total_files)
+		snprintf(files, sizeof(files), "%llu files, ", (unsigned long long)p->files);
+	if (p->total_units && p->unit)
+		snprintf(units, sizeof(units), ", %s %llu/%llu", p->unit,
+			 (unsigned long long)p->units, (unsigned long long)p->total_units);
+	eta(p, el, eta_s, sizeof(eta_s));
+	len = snprintf(line, sizeof(line), "%s%s%s%s%s, %s/s%s%s", p->phase ? p->phase : "",
+		       p->phase ? ": " : "", files, bytes, total, rate, units, eta_s);
 	if (len < 0)
 		return;
-	n = (size_t)len;
+	n = (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1;
 	if (p->current && p->current_len && n + 6 < width) {
 		name = sb_log_str(p->current, p->current_len);
 		snprintf(cur, sizeof(cur), "%s", name);

@@ -16,6 +16,7 @@
 #include "sealbox/writer.h"
 #include "cmds.h"
 #include "config.h"
+#include "json.h"
 #include "runlog.h"
 
 static const char backup_usage[] =
@@ -54,8 +55,8 @@ static const char backup_usage[] =
 	"  --allow-unsealed        continue a chain holding duplicity's (unsealed) sets after\n"
 	"                          sealed ones, when the archive dir must be rebuilt\n"
 	"  --expect-seal HASH      refuse a target without this seal (see verify)\n"
-	"  --json                  the statistics as JSON on stdout (with the new seal's\n"
-	"                          SHA-256, for verify --expect-seal)\n"
+	"  --json                  one JSON document on stdout: the exit status, the error\n"
+	"                          and the statistics (with the new seal's SHA-256)\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n"
 	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
 	"lock; see sealbox(1) for the others.\n";
@@ -100,29 +101,28 @@ const struct option backup_opts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static void print_json(const struct sb_backup_stats *s, int status)
+/* The statistics as the --json document's fields (json.h). */
+static void print_json(struct json *j, const struct sb_backup_stats *s)
 {
-	printf("{\n  \"set\": ");
-	json_str(stdout, s->set_name);
-	printf(",\n  \"seal\": ");
-	json_str(stdout, s->seal_name);
-	printf(",\n  \"seal_sha256\": ");
-	json_str(stdout, s->seal_sha);
-	printf(",\n  \"type\": \"%s\",\n  \"start_time\": %.2f,\n  \"end_time\": %.2f,\n"
-	       "  \"elapsed_time\": %.2f,\n",
-	       s->full ? "full" : "incremental", s->start, s->end, s->end - s->start);
-	printf("  \"source_files\": %llu,\n  \"source_file_size\": %llu,\n"
-	       "  \"new_files\": %llu,\n  \"new_file_size\": %llu,\n  \"deleted_files\": %llu,\n"
-	       "  \"changed_files\": %llu,\n  \"changed_file_size\": %llu,\n"
-	       "  \"changed_delta_size\": %llu,\n  \"delta_entries\": %llu,\n"
-	       "  \"raw_delta_size\": %llu,\n  \"total_destination_size_change\": %llu,\n"
-	       "  \"errors\": %llu,\n  \"exit_status\": %d\n}\n",
-	       (unsigned long long)s->source_files, (unsigned long long)s->source_size,
-	       (unsigned long long)s->new_files, (unsigned long long)s->new_size,
-	       (unsigned long long)s->deleted_files, (unsigned long long)s->changed_files,
-	       (unsigned long long)s->changed_size, (unsigned long long)s->changed_delta_size,
-	       (unsigned long long)s->delta_entries, (unsigned long long)s->raw_delta_size,
-	       (unsigned long long)s->dest_change, (unsigned long long)s->errors, status);
+	json_str(j, "set", s->set_name);
+	json_str(j, "seal", s->seal_name);
+	json_str(j, "seal_sha256", s->seal_sha);
+	json_str(j, "type", s->full ? "full" : "incremental");
+	json_num(j, "start_time", s->start);
+	json_num(j, "end_time", s->end);
+	json_num(j, "elapsed_time", s->end - s->start);
+	json_u64(j, "source_files", s->source_files);
+	json_u64(j, "source_file_size", s->source_size);
+	json_u64(j, "new_files", s->new_files);
+	json_u64(j, "new_file_size", s->new_size);
+	json_u64(j, "deleted_files", s->deleted_files);
+	json_u64(j, "changed_files", s->changed_files);
+	json_u64(j, "changed_file_size", s->changed_size);
+	json_u64(j, "changed_delta_size", s->changed_delta_size);
+	json_u64(j, "delta_entries", s->delta_entries);
+	json_u64(j, "raw_delta_size", s->raw_delta_size);
+	json_u64(j, "total_destination_size_change", s->dest_change);
+	json_u64(j, "errors", s->errors);
 }
 
 /* The previous run's totals (for the progress line's ETA), or save this run's. */
@@ -166,7 +166,7 @@ int cmd_backup(int argc, char **argv)
 	struct runlog_opts lo = {0};
 	struct run_locks locks = {0};
 	unsigned long long v, last_files = 0, last_size = 0;
-	bool quiet = false, allow_same_key = false, json = false, have_pass = false;
+	bool quiet = false, allow_same_key = false, have_pass = false;
 	int c, rc = 0;
 
 	if (!excludes)
@@ -197,7 +197,7 @@ int cmd_backup(int argc, char **argv)
 		case O_SIGN_PASS_FILE: pass_file = optarg; break;
 		case O_LOG_FILE: lo.log_file = optarg; break;
 		case O_SYSLOG: lo.syslog = true; break;
-		case O_JSON: json = true; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q':
 			quiet = true;
@@ -279,13 +279,13 @@ int cmd_backup(int argc, char **argv)
 		goto fail;
 	if (!quiet && isatty(STDERR_FILENO))
 		last_totals(archive, &last_files, &last_size, NULL);
-	progress_begin(quiet, last_files, last_size);
+	progress_begin(quiet, "reading", last_files, last_size);
 	rc = sb_backup(&o, &stats);
 	progress_end();
 	if (!rc || rc == SB_ERR_PARTIAL) {
 		last_totals(archive, NULL, NULL, &stats);
-		if (json)
-			print_json(&stats, exit_status(rc));
+		if (cli_json())
+			print_json(cli_json(), &stats);
 		else if (!quiet)
 			sb_backup_stats_print(&stats, stdout);
 		if (rc)

@@ -17,21 +17,22 @@
 #include "sealbox/keys.h"
 #include "sealbox/log.h"
 #include "cmds.h"
+#include "json.h"
 
 #define PASS_MAX 1024
 #define PASS_TRIES 3
 
 static const char keys_usage[] =
 	"usage: sealbox keys create --secret-out FILE [--name \"Name <email>\"] [--expire AGE]\n"
-	"                           [--algo ed25519|rsa3072|rsa4096]\n"
+	"                           [--algo ed25519|rsa3072|rsa4096] [--json]\n"
 	"   or: sealbox keys check [--encrypt-key FPR] [--sign-key FPR] [--secret-key FILE]\n"
-	"                          [--sign-passphrase-file FILE] [--allow-same-key]\n"
+	"                          [--sign-passphrase-file FILE] [--allow-same-key] [--json]\n"
 	"\n"
 	"'sealbox keys <subcommand> --help' describes each; see sealbox-keys(1).\n";
 
 static const char create_usage[] =
 	"usage: sealbox keys create --secret-out FILE [--name \"Name <email>\"] [--expire AGE]\n"
-	"                           [--algo ed25519|rsa3072|rsa4096]\n"
+	"                           [--algo ed25519|rsa3072|rsa4096] [--json]\n"
 	"\n"
 	"Creates the two keys sealbox needs in the keyring ($GNUPGHOME): an encryption key\n"
 	"whose secret half goes to FILE only, and a signing key that stays here. FILE is\n"
@@ -51,7 +52,7 @@ static const char create_usage[] =
 
 static const char check_usage[] =
 	"usage: sealbox keys check [--encrypt-key FPR] [--sign-key FPR] [--secret-key FILE]\n"
-	"                          [--sign-passphrase-file FILE] [--allow-same-key]\n"
+	"                          [--sign-passphrase-file FILE] [--allow-same-key] [--json]\n"
 	"\n"
 	"Checks a key configuration, each check on one line:\n"
 	"  - the encryption key's public half is usable and not expiring within 30 days;\n"
@@ -139,19 +140,26 @@ static void default_name(char *out, size_t size)
 
 /* ---- create ---- */
 
-enum { C_OUT = 256, C_NAME, C_EXPIRE, C_ALGO };
+enum { C_OUT = 256, C_NAME, C_EXPIRE, C_ALGO, C_JSON };
 
 static const struct option create_opts[] = {
 	{"secret-out", required_argument, NULL, C_OUT},
 	{"name", required_argument, NULL, C_NAME},
 	{"expire", required_argument, NULL, C_EXPIRE},
 	{"algo", required_argument, NULL, C_ALGO},
+	{"json", no_argument, NULL, C_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
 
 static void print_made(const struct sb_keys_made *m, const char *file)
 {
+	if (cli_json()) {
+		json_str(cli_json(), "encrypt_key", m->enc_fpr);
+		json_str(cli_json(), "sign_key", m->sign_fpr);
+		json_path(cli_json(), "secret_key_file", file);
+		return;
+	}
 	printf("Encryption key: %s\n"
 	       "  its secret half is only in %s: keep that file offline, and its passphrase\n"
 	       "  somewhere else; restore needs both (--secret-key FILE).\n"
@@ -197,6 +205,7 @@ static int keys_create(int argc, char **argv)
 						   optarg);
 			o.algo = optarg;
 			break;
+		case C_JSON: break; /* main.c: json.h */
 		case 'h': fputs(create_usage, stdout); return EXIT_OK;
 		default: return bad_option("keys create", argv);
 		}
@@ -247,7 +256,7 @@ out:
 
 /* ---- check ---- */
 
-enum { K_ENC = 256, K_SIGN, K_SECRET, K_SAME, K_PASS_FILE };
+enum { K_ENC = 256, K_SIGN, K_SECRET, K_SAME, K_PASS_FILE, K_JSON };
 
 static const struct option check_opts[] = {
 	{"encrypt-key", required_argument, NULL, K_ENC},
@@ -255,6 +264,7 @@ static const struct option check_opts[] = {
 	{"secret-key", required_argument, NULL, K_SECRET},
 	{"allow-same-key", no_argument, NULL, K_SAME},
 	{"sign-passphrase-file", required_argument, NULL, K_PASS_FILE},
+	{"json", no_argument, NULL, K_JSON},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -262,6 +272,15 @@ static const struct option check_opts[] = {
 /* One check's verdict: "ok" line on stdout, the first failure kept. */
 static void verdict(int *first, int rc, const char *fmt, const char *arg)
 {
+	if (cli_json()) {
+		char what[512];
+
+		snprintf(what, sizeof(what), fmt, arg);
+		json_obj(cli_json(), NULL); /* in the "checks" array */
+		json_bool(cli_json(), "ok", !rc);
+		json_str(cli_json(), "check", what);
+		json_end(cli_json());
+	}
 	if (!rc) {
 		printf("ok    ");
 		printf(fmt, arg);
@@ -345,6 +364,7 @@ static int keys_check(int argc, char **argv)
 		case K_SECRET: secret = optarg; break;
 		case K_SAME: allow_same = true; break;
 		case K_PASS_FILE: pass_file = optarg; break;
+		case K_JSON: break; /* main.c: json.h */
 		case 'h': fputs(check_usage, stdout); return EXIT_OK;
 		default: return bad_option("keys check", argv);
 		}
@@ -373,6 +393,8 @@ static int keys_check(int argc, char **argv)
 		rc = SB_ERR_PARAM;
 		goto out;
 	}
+	if (cli_json())
+		json_arr(cli_json(), "checks");
 	if (enc)
 		check_enc(c, enc_fpr, &first);
 	if (sign)
@@ -423,6 +445,8 @@ int cmd_keys(int argc, char **argv)
 		fputs(keys_usage, stdout);
 		return EXIT_OK;
 	}
+	if (!strcmp(argv[1], "create") || !strcmp(argv[1], "check"))
+		cli_json_command(!strcmp(argv[1], "create") ? "keys create" : "keys check");
 	if (!strcmp(argv[1], "create"))
 		return keys_create(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))

@@ -35,6 +35,8 @@
 #include "sealbox/snapview.h"
 #include "sealbox/fs.h"
 #include "cmds.h"
+#include "json.h"
+#include "runlog.h"
 
 #define MAX_MOUNT_OPTS 64
 #define CACHE_PREFIX "sealbox-mount."
@@ -45,9 +47,9 @@ static const char mount_usage[] =
 	"                     [--foreground] [--cache-size MIB] [--cache-dir DIR]\n"
 	"                     [--index-dir DIR] [--archive-dir DIR] [--allow-unsigned]\n"
 	"                     [--allow-unsealed]\n"
-	"                     [--expect-seal HASH] [-o OPT[,OPT]...] [-d] [-v | -q]\n"
-	"                     MOUNTPOINT\n"
-	"       sealbox umount [--lazy] MOUNTPOINT\n"
+	"                     [--expect-seal HASH] [-o OPT[,OPT]...] [-d] [--json]\n"
+	"                     [-v | -q] MOUNTPOINT\n"
+	"       sealbox umount [--lazy] [--json] MOUNTPOINT\n"
 	"\n"
 	"Shows every snapshot of the target as a read-only folder named by its UTC time\n"
 	"(YYYY-MM-DDTHH:MM:SSZ), plus 'latest'; files are decrypted when read.\n"
@@ -78,6 +80,8 @@ static const char mount_usage[] =
 	"                     entry_timeout=S, attr_timeout=S (default 3600),\n"
 	"                     max_threads=N (default 16), max_idle_threads=N, clone_fd\n"
 	"  -d, --debug        trace FUSE requests on stderr (implies --foreground)\n"
+	"  --json             one JSON document on stdout once mounted, or on failure\n"
+	"                     (see sealbox(1))\n"
 	"Unmount with 'sealbox umount MOUNTPOINT' or 'fusermount3 -u MOUNTPOINT'.\n";
 
 enum {
@@ -87,6 +91,7 @@ enum {
 	O_CACHE_DIR,
 	O_INDEX_DIR,
 	O_ARCHIVE,
+	O_JSON,
 };
 
 const struct option mount_opts[] = {
@@ -100,6 +105,7 @@ const struct option mount_opts[] = {
 	{"cache-dir", required_argument, NULL, O_CACHE_DIR},
 	{"index-dir", required_argument, NULL, O_INDEX_DIR},
 	{"debug", no_argument, NULL, 'd'},
+	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -221,21 +227,6 @@ static int make_cache_dir(const struct mount_args *a, char *out, size_t size)
 	return 0;
 }
 
-static int default_index_dir(char *out, size_t size)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-
-	if (xdg && *xdg)
-		snprintf(out, size, "%s/sealbox/mount-index", xdg);
-	else if (home && *home)
-		snprintf(out, size, "%s/.cache/sealbox/mount-index", home);
-	else {
-		sb_error("cannot find a place for the mount index: set HOME or --index-dir");
-		return SB_ERR_PARAM;
-	}
-	return 0;
-}
-
 /* ---- detaching ---- */
 
 /*
@@ -245,7 +236,7 @@ static int default_index_dir(char *out, size_t size)
  */
 static int detach_fork(int *notify)
 {
-	int p[2], status;
+	int p[2], status = -1;
 	unsigned char ok;
 	ssize_t n;
 	pid_t pid;
@@ -273,9 +264,11 @@ static int detach_fork(int *notify)
 		n = read(p[0], &ok, 1);
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
+	if (n == 1 || (waitpid(pid, &status, 0) == pid && WIFEXITED(status)))
+		cli_json_abandon(); /* the child printed the --json document */
 	if (n == 1)
 		return EXIT_OK;
-	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+	if (WIFEXITED(status))
 		return WEXITSTATUS(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
 	sb_error("the mount process died before the mount was ready");
 	return EXIT_INTERNAL;
@@ -410,6 +403,7 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 			break;
 		case O_CACHE_DIR: a->cache_base = optarg; break;
 		case O_INDEX_DIR: a->index_dir = optarg; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'o': rc = add_fuse_opt(a, optarg); break;
 		case 'd':
 			a->debug = a->foreground = true;
@@ -507,7 +501,7 @@ static int serve(struct mount_args *a, int notify)
 		goto out;
 	if (a->index_dir)
 		snprintf(index, sizeof(index), "%s", a->index_dir);
-	else if ((rc = default_index_dir(index, sizeof(index))))
+	else if ((rc = mount_index_dir(index, sizeof(index))))
 		goto out;
 	vo.crypto = crypto;
 	vo.sign_fpr = a->sign ? sign_fpr : NULL;
@@ -517,7 +511,10 @@ static int serve(struct mount_args *a, int notify)
 	vo.index_dir = index;
 	vo.cache_dir = cache;
 	vo.cache_size = (a->cache_mib ? a->cache_mib : 1024) << 20;
-	if ((rc = sb_snapview_open(&vo, &view)) || (rc = probe_decrypt(vo.gate)))
+	progress_begin(a->quiet, "reading indexes", 0, 0); /* built ones read volumes */
+	rc = sb_snapview_open(&vo, &view);
+	progress_end();
+	if (rc || (rc = probe_decrypt(vo.gate)))
 		goto out;
 	if (!sb_snapview_count(view))
 		sb_warn("%s holds no complete snapshot: the mount will be empty", a->target);
@@ -529,9 +526,16 @@ static int serve(struct mount_args *a, int notify)
 	fo.debug = a->debug;
 	if ((rc = sb_fs_new(&fo, &fs)) || (rc = sb_fs_mount(fs)))
 		goto out;
-	if (!a->quiet)
+	if (cli_json()) {
+		json_str(cli_json(), "target", a->target);
+		json_path(cli_json(), "mountpoint", a->mountpoint);
+		json_u64(cli_json(), "snapshots", sb_snapview_count(view));
+		json_i64(cli_json(), "pid", (int64_t)getpid());
+		cli_json_finish(EXIT_OK); /* the start-up result: now, not at unmount */
+	} else if (!a->quiet) {
 		printf("Mounted %zu snapshot(s) of %s on %s.\n", sb_snapview_count(view), a->target,
 		       a->mountpoint);
+	}
 	fflush(stdout); /* before any fork (gpg) could write the buffer twice */
 	if (notify >= 0)
 		detach_finish(notify);
@@ -575,14 +579,16 @@ out:
 /* ---- umount ---- */
 
 static const char umount_usage[] =
-	"usage: sealbox umount [--lazy] MOUNTPOINT\n"
+	"usage: sealbox umount [--lazy] [--json] MOUNTPOINT\n"
 	"\n"
 	"Unmounts a sealbox mount (fusermount3 -u; umount(2) as root); the mount\n"
 	"process then removes its temporary keyring and plaintext cache.\n"
-	"  -z, --lazy         detach a busy mount now, finish when it is no longer used\n";
+	"  -z, --lazy         detach a busy mount now, finish when it is no longer used\n"
+	"  --json             one JSON document on stdout (see sealbox(1))\n";
 
 static const struct option umount_opts[] = {
 	{"lazy", no_argument, NULL, 'z'},
+	{"json", no_argument, NULL, 'j'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -655,6 +661,7 @@ int cmd_umount(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "zh", umount_opts, NULL)) != -1) {
 		switch (c) {
 		case 'z': lazy = true; break;
+		case 'j': break; /* main.c: json.h */
 		case 'h': fputs(umount_usage, stdout); return EXIT_OK;
 		default: return bad_option("umount", argv);
 		}

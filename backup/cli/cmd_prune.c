@@ -19,6 +19,7 @@
 #include "sealbox/timefmt.h"
 #include "cmds.h"
 #include "config.h"
+#include "json.h"
 #include "runlog.h"
 
 static const char prune_usage[] =
@@ -26,7 +27,7 @@ static const char prune_usage[] =
 	"                     [--archive-dir DIR] [--ssh-key FILE] [--known-hosts FILE]\n"
 	"                     [--accept-new-host-key] [--sign-key FPR] [--allow-unsigned]\n"
 	"                     [--allow-unsealed] [--expect-seal HASH] [--log-file FILE]\n"
-	"                     [--syslog] [-v | -q]\n"
+	"                     [--syslog] [--json] [-v | -q]\n"
 	"\n"
 	"Removes old backup chains (a full set and its incrementals), whole, from the target\n"
 	"and their local copies from the archive dir. The newest chain always stays, and a\n"
@@ -49,6 +50,8 @@ static const char prune_usage[] =
 	"  --log-file FILE       append one line about the run, and one per\n"
 	"                        error or warning, to FILE\n"
 	"  --syslog              one line about the run, and errors, to syslog\n"
+	"  --json                one JSON document on stdout: exit status, error, the\n"
+	"                        chains removed (see sealbox(1))\n"
 	"  -v, --verbose         name every file removed;  -q, --quiet  errors only\n";
 
 enum {
@@ -59,6 +62,7 @@ enum {
 	O_LOG_FILE,
 	O_SYSLOG,
 	O_SIGN,
+	O_JSON,
 };
 
 const struct option prune_opts[] = {
@@ -71,6 +75,7 @@ const struct option prune_opts[] = {
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"log-file", required_argument, NULL, O_LOG_FILE},
 	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -162,7 +167,13 @@ static int remove_chain(struct prune *p, const struct sb_dirent_list *l, const s
 
 	sb_time_format_iso(sb_chain_start(ch), a);
 	sb_time_format_iso(sb_chain_end(ch), b);
-	if (!p->quiet || p->dry)
+	if (cli_json()) {
+		json_obj(cli_json(), NULL); /* in the "removed" array */
+		json_str(cli_json(), "start", a);
+		json_str(cli_json(), "end", b);
+		json_u64(cli_json(), "sets", ch->nsets);
+		json_end(cli_json());
+	} else if (!p->quiet || p->dry)
 		printf("%s chain %zu: %s .. %s, %zu set(s)\n", p->dry ? "Would remove" : "Removing",
 		       no, a, b, ch->nsets);
 	for (j = ch->nsets; j-- > 0 && !rc;)
@@ -213,6 +224,7 @@ int cmd_prune(int argc, char **argv)
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_LOG_FILE: lo.log_file = optarg; break;
 		case O_SYSLOG: lo.syslog = true; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'v':
 			p.verbose = true;
 			sb_log_set_level(SB_LOG_INFO);
@@ -282,10 +294,22 @@ int cmd_prune(int argc, char **argv)
 		if (!del[i] && (rc = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)))
 			sb_error("prune: removing nothing from %s, a chain kept does not check out",
 				 sb_transport_describe(p.t));
+	if (cli_json()) {
+		json_str(cli_json(), "target", sb_transport_describe(p.t));
+		json_bool(cli_json(), "dry_run", p.dry);
+		json_arr(cli_json(), "removed");
+	}
 	for (i = 0; i < cp->nchains && !rc; i++)
 		if (del[i])
 			rc = remove_chain(&p, l, &cp->chains[i], i + 1);
-	if (!rc && (!p.quiet || p.dry)) {
+	if (cli_json()) {
+		json_end(cli_json());
+		json_u64(cli_json(), "chains_removed", ndel);
+		json_u64(cli_json(), "sets_removed", p.sets);
+		json_u64(cli_json(), "files_removed", p.files);
+		json_u64(cli_json(), "bytes_removed", p.bytes);
+		json_u64(cli_json(), "chains_kept", cp->nchains - ndel);
+	} else if (!rc && (!p.quiet || p.dry)) {
 		if (!ndel)
 			printf("Nothing to remove: %zu chain(s) on %s, all kept.\n", cp->nchains,
 			       sb_transport_describe(p.t));

@@ -12,6 +12,7 @@
 #include "sealbox/reader.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "json.h"
 #include "runlog.h"
 
 static const char restore_usage[] =
@@ -19,7 +20,7 @@ static const char restore_usage[] =
 	"                       [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                       [--time TIME] [--path REL] [--force] [--archive-dir DIR]\n"
 	"                       [--allow-unsigned] [--allow-unsealed] [--expect-seal HASH]\n"
-	"                       [-v | -q] DEST\n"
+	"                       [--json] [-v | -q] DEST\n"
 	"\n"
 	"Restores the newest snapshot at or before TIME (default: now) into DEST.\n"
 	"  --target URL       file:///abs/path, a plain path, or\n"
@@ -45,10 +46,12 @@ static const char restore_usage[] =
 	"  --allow-unsigned   read a chain that is neither encrypted nor signed\n"
 	"  --allow-unsealed   read duplicity's unsealed sets after sealed ones (signed,\n"
 	"                     but a server could replay them)\n"
+	"  --json             one JSON document on stdout: exit status, error, what\n"
+	"                     was restored (see sealbox(1))\n"
 	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 
-enum { O_SIGN = 256, O_SECRET, O_TIME, O_PATH, O_FORCE, O_ARCHIVE };
+enum { O_SIGN = 256, O_SECRET, O_TIME, O_PATH, O_FORCE, O_ARCHIVE, O_JSON };
 
 const struct option restore_opts[] = {
 	TARGET_OPTIONS,
@@ -59,6 +62,7 @@ const struct option restore_opts[] = {
 	{"time", required_argument, NULL, O_TIME},
 	{"path", required_argument, NULL, O_PATH},
 	{"force", no_argument, NULL, O_FORCE},
+	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -100,6 +104,7 @@ int cmd_restore(int argc, char **argv)
 				path[n] = '\0';
 			break;
 		case O_FORCE: o.force = true; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q':
 			quiet = true;
@@ -131,10 +136,20 @@ int cmd_restore(int argc, char **argv)
 	if ((rc = sb_transport_open(target, &to, &o.target)) ||
 	    (rc = open_gate(o.target, crypto, o.sign_fpr, &ga, &o.gate)))
 		goto fail;
-	progress_begin(quiet, 0, 0);
+	progress_begin(quiet, "restoring", 0, 0);
 	rc = sb_restore(&o, &st);
 	progress_end();
-	if ((!rc || rc == SB_ERR_PARTIAL) && !quiet) {
+	if ((!rc || rc == SB_ERR_PARTIAL) && cli_json()) {
+		struct json *j = cli_json();
+
+		json_time(j, "snapshot", st.set_time);
+		json_path(j, "path", path);
+		json_path(j, "dest", o.dest);
+		json_u64(j, "objects", st.objects);
+		json_u64(j, "bytes", st.bytes);
+		json_u64(j, "volumes", st.volumes);
+		json_u64(j, "errors", st.errors);
+	} else if ((!rc || rc == SB_ERR_PARTIAL) && !quiet) {
 		sb_time_format_iso(st.set_time, when);
 		printf("Restored %llu object(s), %llu bytes, from the snapshot of %s (%llu volume(s) "
 		       "read).\n",

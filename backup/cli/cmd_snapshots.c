@@ -15,7 +15,7 @@
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
-#include "runlog.h"
+#include "json.h"
 
 static const char snapshots_usage[] =
 	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json] [-v | -q]\n"
@@ -32,7 +32,7 @@ static const char snapshots_usage[] =
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR check every chain against this signing key's seals\n"
 	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"
-	"  --json         machine-readable output\n"
+	"  --json         one JSON document on stdout (see sealbox(1))\n"
 	"  -v, --verbose  more messages;  -q, --quiet  no warnings (the list is printed)\n"
 	"Options may come from the config file, sealbox.conf(5).\n";
 
@@ -58,15 +58,37 @@ static void print_set_text(const struct sb_set *s)
 	       (unsigned long long)s->bytes);
 }
 
-static void print_set_json(const struct sb_set *s, bool last)
+static void print_json(struct json *j, const char *target, const struct sb_collection *cp,
+		       const int *proof)
 {
-	char t[21];
+	size_t i, k;
 
-	sb_time_format_iso(s->t1, t);
-	printf("      {\"type\": \"%s\", \"time\": \"%s\", \"volumes\": %u, \"bytes\": %llu, "
-	       "\"encrypted\": %s}%s\n",
-	       s->full ? "full" : "incremental", t, s->nvols, (unsigned long long)s->bytes,
-	       s->encrypted ? "true" : "false", last ? "" : ",");
+	json_str(j, "target", target);
+	json_arr(j, "chains");
+	for (i = 0; i < cp->nchains; i++) {
+		json_obj(j, NULL);
+		json_arr(j, "sets");
+		for (k = 0; k < cp->chains[i].nsets; k++) {
+			const struct sb_set *s = &cp->chains[i].sets[k];
+
+			json_obj(j, NULL);
+			json_str(j, "type", s->full ? "full" : "incremental");
+			json_time(j, "time", s->t1);
+			json_u64(j, "volumes", s->nvols);
+			json_u64(j, "bytes", s->bytes);
+			json_bool(j, "encrypted", s->encrypted);
+			json_end(j);
+		}
+		json_end(j);
+		if (proof)
+			json_bool(j, "checked", !proof[i]);
+		else
+			json_null(j, "checked");
+		json_end(j);
+	}
+	json_end(j);
+	json_u64(j, "incomplete_sets", cp->nincomplete);
+	json_u64(j, "orphaned_sets", cp->norphans);
 }
 
 int cmd_snapshots(int argc, char **argv)
@@ -80,7 +102,6 @@ int cmd_snapshots(int argc, char **argv)
 	const char *target = NULL, *sign = NULL;
 	char a[21], b[21], sign_fpr[41];
 	int *proof = NULL; /* per chain: 0 proven, else its error; NULL: not checked */
-	bool json = false;
 	size_t i, j;
 	int c, rc, bad = 0;
 
@@ -90,7 +111,7 @@ int cmd_snapshots(int argc, char **argv)
 			continue;
 		switch (c) {
 		case O_SIGN: sign = optarg; break;
-		case O_JSON: json = true; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q': sb_log_set_level(SB_LOG_ERR); break;
 		case 'h': fputs(snapshots_usage, stdout); return EXIT_OK;
@@ -120,23 +141,8 @@ int cmd_snapshots(int argc, char **argv)
 			    !bad)
 				bad = proof[i];
 	}
-	if (json) {
-		printf("{\n  \"target\": ");
-		json_str(stdout, sb_transport_describe(t));
-		printf(",\n  \"chains\": [\n");
-		for (i = 0; i < cp->nchains; i++) {
-			printf("    {\"sets\": [\n");
-			for (j = 0; j < cp->chains[i].nsets; j++)
-				print_set_json(&cp->chains[i].sets[j],
-					       j + 1 == cp->chains[i].nsets);
-			printf("    ], \"checked\": %s}%s\n",
-			       !proof	  ? "null"
-			       : proof[i] ? "false"
-					  : "true",
-			       i + 1 == cp->nchains ? "" : ",");
-		}
-		printf("  ],\n  \"incomplete_sets\": %zu,\n  \"orphaned_sets\": %zu\n}\n",
-		       cp->nincomplete, cp->norphans);
+	if (cli_json()) {
+		print_json(cli_json(), sb_transport_describe(t), cp, proof);
 		goto out;
 	}
 	printf("Target: %s\n", sb_transport_describe(t));

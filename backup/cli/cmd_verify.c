@@ -15,16 +15,19 @@
 #include "sealbox/archive.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 #include "sealbox/verify.h"
 #include "sealbox/vcontent.h"
 #include "cmds.h"
 #include "config.h"
+#include "json.h"
+#include "runlog.h"
 
 static const char verify_usage[] =
 	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
 	"                      [--secret-key FILE] [--ssh-key FILE] [--known-hosts FILE]\n"
 	"                      [--accept-new-host-key] [--expect-seal HASH]\n"
-	"                      [--allow-unsigned] [--allow-unsealed] [-v | -q]\n"
+	"                      [--allow-unsigned] [--allow-unsealed] [--json] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
 	"                      [--quick] [--archive-dir DIR] [--exclude GLOB]... [SOURCE]\n"
 	"\n"
@@ -47,9 +50,11 @@ static const char verify_usage[] =
 	"                     backup printed): a rollback check from any machine\n"
 	"  --allow-unsigned   also accept chains that are neither encrypted nor signed\n"
 	"  --allow-unsealed   accept duplicity's unsealed sets after sealed ones\n"
-	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n";
+	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n"
+	"  --json             one JSON document on stdout: exit status, error, counts\n"
+	"                     and each problem (see sealbox(1))\n";
 
-enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE };
+enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE, O_JSON };
 
 const struct option verify_opts[] = {
 	TARGET_OPTIONS,
@@ -60,6 +65,7 @@ const struct option verify_opts[] = {
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"content", no_argument, NULL, O_CONTENT},
 	{"exclude", required_argument, NULL, O_EXCLUDE},
+	{"json", no_argument, NULL, O_JSON},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -67,63 +73,53 @@ const struct option verify_opts[] = {
 };
 
 struct out {
-	bool tty;    /* progress line on stderr */
-	bool shown;  /* a progress line is on the screen */
-	double last; /* when it was drawn */
-	double start;
-	bool quiet; /* -q: problems only, no notes */
+	uint64_t total; /* of the progress line's phase */
+	bool quiet;	/* -q: problems only, no notes */
 };
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void clear_line(struct out *u)
-{
-	if (u->shown) {
-		fputs("\r\033[K", stderr);
-		u->shown = false;
-	}
-}
 
 static void on_problem(void *ctx, enum sb_verify_class c, const char *file, const char *msg)
 {
 	struct out *u = ctx;
 
+	if (cli_json()) {
+		json_obj(cli_json(), NULL); /* in the "problems" array */
+		json_str(cli_json(), "class", sb_verify_class_name(c));
+		json_path(cli_json(), "file", file);
+		json_str(cli_json(), "message", msg);
+		json_end(cli_json());
+		return;
+	}
 	if (u->quiet && c == SB_VERIFY_NOTE)
 		return; /* -q: nothing on success, so cron mails nothing */
-	clear_line(u);
+	sb_progress_clear();
 	/* names and messages may hold what the server chose: one sanitizer */
 	printf("%s: %s: %s\n", sb_verify_class_name(c), file ? sb_log_str(file, strlen(file)) : "-",
 	       sb_log_str(msg, strlen(msg)));
 	fflush(stdout);
 }
 
+/* The progress line (progress.h): bytes hashed of the total to read. */
 static void on_progress(void *ctx, uint64_t done, uint64_t total, const char *file)
 {
 	struct out *u = ctx;
-	double now = mono(), rate;
 
-	if (!u->tty || (now - u->last < 0.25 && done < total))
-		return;
-	u->last = now;
-	rate = done / 1048576.0 / (now - u->start > 0.001 ? now - u->start : 0.001);
-	if (total)
-		fprintf(stderr, "\r\033[K%5.1f%%  %llu/%llu MiB  %.0f MiB/s  %.60s",
-			100.0 * (double)done / (double)total, (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20), rate, sb_log_str(file, strlen(file)));
-	else
-		fprintf(stderr, "\r\033[K%llu MiB  %.0f MiB/s  %.60s",
-			(unsigned long long)(done >> 20), rate, sb_log_str(file, strlen(file)));
-	u->shown = true;
+	if (total != u->total) {
+		u->total = total;
+		sb_progress_phase("verifying", 0, total);
+	}
+	sb_progress_update(0, done, file, strlen(file));
 }
 
 static void on_diff(void *ctx, const char *path, const char *what)
 {
+	(void)ctx;
+	if (cli_json()) {
+		json_obj(cli_json(), NULL); /* in the "differences" array */
+		json_path(cli_json(), "path", path);
+		json_str(cli_json(), "what", what);
+		json_end(cli_json());
+		return;
+	}
 	printf("content: %s: %s\n", sb_log_str(path, strlen(path)), what);
 }
 
@@ -145,6 +141,23 @@ static int verdict(const struct sb_verify_stats *st)
 		if (st->count[order[i].c])
 			return order[i].status;
 	return EXIT_OK;
+}
+
+static void summary_json(struct json *j, const struct sb_verify_stats *st, const char *target)
+{
+	int c;
+
+	json_str(j, "target", target);
+	json_u64(j, "seals", st->seals);
+	json_u64(j, "sets", st->sets);
+	json_u64(j, "unsealed_sets", st->unsealed_sets);
+	json_u64(j, "files", st->files);
+	json_u64(j, "bytes_read", st->bytes);
+	json_bool(j, "rollback_checked", st->rollback_checked);
+	json_obj(j, "counts");
+	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
+		json_u64(j, sb_verify_class_name((enum sb_verify_class)c), st->count[c]);
+	json_end(j);
 }
 
 static void summary(const struct sb_verify_stats *st, const char *target)
@@ -177,7 +190,7 @@ int cmd_verify(int argc, char **argv)
 	struct sb_verify_stats st;
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL, *dec = NULL;
-	struct out u = {.tty = isatty(STDERR_FILENO) != 0};
+	struct out u = {0};
 	struct gate_args ga = {0};
 	const char *target = NULL, *sign = NULL, *secret = NULL, *source = NULL;
 	char archive[4096] = "", sign_fpr[41];
@@ -200,6 +213,7 @@ int cmd_verify(int argc, char **argv)
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_CONTENT: content = true; break;
 		case O_EXCLUDE: excludes[nexcludes++] = optarg; break;
+		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;
 		case 'q':
 			quiet = true;
@@ -258,13 +272,19 @@ int cmd_verify(int argc, char **argv)
 	o.progress = on_progress;
 	o.ctx = &u;
 	u.quiet = quiet;
-	u.start = mono();
+	if (cli_json())
+		json_arr(cli_json(), "problems");
+	progress_begin(quiet, "verifying", 0, 0);
 	rc = sb_verify(&o, &st);
-	clear_line(&u);
+	progress_end();
 	if (rc)
 		goto fail;
-	if (!quiet)
+	if (cli_json()) {
+		json_end(cli_json());
+		summary_json(cli_json(), &st, sb_transport_describe(o.target));
+	} else if (!quiet) {
 		summary(&st, sb_transport_describe(o.target));
+	}
 	status = verdict(&st);
 	if (status)
 		sb_error("verify: %s does not match its seals (exit %d; problems listed on stdout)",
@@ -280,8 +300,17 @@ int cmd_verify(int argc, char **argv)
 					      .report = on_diff};
 		uint64_t diffs = 0;
 
-		if ((rc = sb_vcontent(&co, &diffs)))
+		if (cli_json())
+			json_arr(cli_json(), "differences");
+		progress_begin(quiet, "restoring to compare", 0, 0);
+		rc = sb_vcontent(&co, &diffs);
+		progress_end();
+		if (rc)
 			goto fail;
+		if (cli_json()) {
+			json_end(cli_json());
+			json_u64(cli_json(), "content_differences", diffs);
+		}
 		printf("content: the newest snapshot and %s: %llu difference(s)\n", source,
 		       (unsigned long long)diffs);
 		if (diffs && !status) {
@@ -297,7 +326,6 @@ int cmd_verify(int argc, char **argv)
 	free(excludes);
 	return status;
 fail:
-	clear_line(&u);
 	sb_gate_close(o.gate);
 	sb_transport_close(o.target);
 	sb_crypto_close(dec);

@@ -41,6 +41,9 @@ enum exit_status {
 };
 
 int cmd_backup(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_find(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
@@ -51,7 +54,7 @@ int cmd_verify(int argc, char **argv);
 
 /* Each command's long options, for the config file (config.h). */
 extern const struct option backup_opts[], mount_opts[], prune_opts[], restore_opts[],
-	snapshots_opts[], verify_opts[];
+	snapshots_opts[], verify_opts[], ls_opts[], find_opts[], diff_opts[];
 
 /* Read the config file's options for a subcommand with options mine (main.c). */
 struct option;
@@ -59,6 +62,8 @@ int config_apply_for(const struct option *mine, int *argc, char ***argv);
 
 /* sb_err -> exit status */
 int exit_status(int err);
+/* What an exit status means, in a few words (sealbox(1) EXIT STATUS). */
+const char *exit_status_text(int st);
 /* Print "sealbox: error: <msg>" for usage problems and return EXIT_USAGE. */
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -115,6 +120,10 @@ bool secret_key_unplugged(const char *file, const char *without_it);
  * the public halves of sign_fpr and enc_fpr copied in), else the user's. */
 int open_decrypt_crypto(const char *secret_key_file, const char *sign_fpr, const char *enc_fpr,
 			struct sb_crypto **out);
+
+/* The mount's index cache folder ($XDG_CACHE_HOME/sealbox/mount-index),
+ * shared by ls, find and diff. 0 or SB_ERR_PARAM (logged). */
+int mount_index_dir(char *out, size_t size);
 
 /* "--volsize" etc.: a positive integer; false when bad. */
 bool parse_uint(const char *s, unsigned long long *out);

@@ -17,6 +17,7 @@
 #include "sealbox/log.h"
 #include "sealbox/seal.h"
 #include "cmds.h"
+#include "json.h"
 
 int exit_status(int err)
 {
@@ -45,15 +46,47 @@ int exit_status(int err)
 	}
 }
 
+const char *exit_status_text(int st)
+{
+	static const char *const text[] = {
+		[EXIT_OK] = "ok",
+		[EXIT_USAGE] = "usage error",
+		[EXIT_PARTIAL] = "done, but some source files were unreadable",
+		[EXIT_KEY] = "a key is unknown, expired or unusable, or the secret key is missing",
+		[EXIT_PASSPHRASE] = "wrong or missing passphrase",
+		[EXIT_TARGET] = "the target is missing, unreachable, read-only or full",
+		[EXIT_INTEGRITY] = "tampered or corrupt data, or a bad or foreign signature",
+		[EXIT_NOTFOUND] = "no backups, or no such time or path",
+		[EXIT_MISMATCH] = "the target holds another source's chain",
+		[EXIT_LOCKED] = "another run holds the lock",
+		[EXIT_LOCAL] = "local I/O error",
+		[EXIT_INTERRUPTED] = "interrupted",
+		[EXIT_INTERNAL] = "internal error",
+		[EXIT_V_MODIFIED] = "a file's SHA-256 differs from its seal, or a seal was altered",
+		[EXIT_V_TRUNCATED] = "a file's size differs from its seal",
+		[EXIT_V_MISSING] = "a sealed file, or a set's seal, is gone",
+		[EXIT_V_UNEXPECTED] = "a file that no seal lists",
+		[EXIT_V_CHAIN] = "a broken link in the seals' hash chain",
+		[EXIT_V_FOREIGN] = "a seal signed by another key",
+		[EXIT_V_ROLLBACK] = "the newest seal this machine wrote is gone",
+		[EXIT_V_CONTENT] = "the snapshot differs from SOURCE",
+	};
+
+	return st >= 0 && st < (int)(sizeof(text) / sizeof(text[0])) && text[st] ? text[st]
+										 : "error";
+}
+
 int usage_error(const char *cmd, const char *fmt, ...)
 {
+	char msg[1024], line[1200];
 	va_list ap;
 
-	fprintf(stderr, "sealbox: error: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see 'sealbox %s --help')\n", cmd);
+	snprintf(line, sizeof(line), "%s: %s (see 'sealbox %s --help')", cmd, msg, cmd);
+	fprintf(stderr, "sealbox: error: %s\n", line);
+	cli_json_error(line);
 	return EXIT_USAGE;
 }
 
@@ -83,6 +116,7 @@ static void on_signal(int sig)
 
 	sb_crypto_emergency_cleanup();
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	cli_json_interrupted();
 	signal(sig, SIG_DFL);
 	_exit(EXIT_INTERRUPTED);
 }
@@ -230,4 +264,19 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	    mkdirs_quiet(proven))
 		go.proven_dir = proven;
 	return sb_gate_open(&go, out);
+}
+
+int mount_index_dir(char *out, size_t size)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+	if (xdg && *xdg)
+		snprintf(out, size, "%s/sealbox/mount-index", xdg);
+	else if (home && *home)
+		snprintf(out, size, "%s/.cache/sealbox/mount-index", home);
+	else {
+		sb_error("cannot find a place for the mount index: set HOME or --index-dir");
+		return SB_ERR_PARAM;
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 #include "sealbox/log.h"
 #include "cmds.h"
 #include "config.h"
+#include "json.h"
 
 struct command {
 	const char *name;
@@ -27,6 +28,9 @@ static const struct command commands[] = {
 	{"umount", cmd_umount, NULL, "unmount a sealbox mount"},
 	{"verify", cmd_verify, verify_opts,
 	 "check the target against its seals (public keys only)"},
+	{"ls", cmd_ls, ls_opts, "list a folder of a snapshot (no mount, no download when cached)"},
+	{"find", cmd_find, find_opts, "which snapshots hold the paths matching a pattern"},
+	{"diff", cmd_diff, diff_opts, "paths added, removed and changed between two snapshots"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -116,15 +120,22 @@ int main(int argc, char **argv)
 		opterr = 0; /* bad_option() reports them */
 		argc--;
 		argv++;
-		if (commands[i].opts && (rc = apply_config(&commands[i], &argc, &argv)))
+		/* --json: one document on stdout whatever happens (json.h) */
+		if (cli_json_wanted(argc, argv) && (rc = cli_json_start(commands[i].name)))
 			return rc;
-		rc = commands[i].fn(argc, argv);
+		if (!commands[i].opts || !(rc = apply_config(&commands[i], &argc, &argv))) {
+			/* 'json = yes' in the config file */
+			if (!cli_json_on() && cli_json_wanted(argc, argv) &&
+			    (rc = cli_json_start(commands[i].name)))
+				return rc;
+			rc = commands[i].fn(argc, argv);
+		}
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			sb_error("cannot write to standard output");
 			if (!rc)
 				rc = EXIT_LOCAL;
 		}
-		return rc;
+		return cli_json_finish(rc);
 	}
 	fprintf(stderr, "sealbox: error: unknown command '%s'\n", argv[1]);
 	usage(stderr);

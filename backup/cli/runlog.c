@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "sealbox/progress.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
+#include "json.h"
 #include "runlog.h"
 
 static const char *const level_names[] = {"error", "warning", "notice", "info", "debug"};
@@ -28,6 +30,7 @@ static struct {
 static void run_handler(enum sb_log_level level, const char *msg, void *ctx)
 {
 	sb_progress_clear();
+	cli_log_note((int)level, msg);
 	if (level <= SB_LOG_WARN)
 		fprintf(stderr, "sealbox: %s: %s\n", level_names[level], msg);
 	else
@@ -111,18 +114,24 @@ void runlog_end(int st, const char *summary)
 		syslog(st ? LOG_ERR : LOG_INFO, "%s", line + strlen(when) + 1);
 		closelog();
 	}
-	sb_log_set_handler(NULL, NULL);
+	cli_log_handler_reset();
 }
 
 /* ---- progress ---- */
 
 static int progress_fd = STDERR_FILENO;
 
-void progress_begin(bool quiet, unsigned long long total_files, unsigned long long total_bytes)
+void progress_begin(bool quiet, const char *phase, unsigned long long total_files,
+		    unsigned long long total_bytes)
 {
+	const char *iv = getenv("SEALBOX_PROGRESS_INTERVAL");
+
 	if (quiet || !isatty(STDERR_FILENO))
 		return;
+	if (iv && *iv)
+		sb_progress_interval(strtod(iv, NULL));
 	sb_progress_start(sb_progress_tty, &progress_fd, total_files, total_bytes);
+	sb_progress_phase(phase, total_files, total_bytes);
 }
 
 void progress_end(void) { sb_progress_stop(); }
@@ -159,22 +168,4 @@ void run_locks_release(struct run_locks *l)
 	sb_lock_release(l->target);
 	sb_lock_release(l->archive);
 	l->archive = l->target = NULL;
-}
-
-/* ---- JSON ---- */
-
-void json_str(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	fputc('"', f);
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }

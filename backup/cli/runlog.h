@@ -29,8 +29,10 @@ int runlog_begin(const char *cmd, const struct runlog_opts *o);
  */
 void runlog_end(int exit_status, const char *summary);
 
-/* The progress line on stderr, when it is a terminal and not quiet. */
-void progress_begin(bool quiet, unsigned long long total_files, unsigned long long total_bytes);
+/* The progress line on stderr, when it is a terminal and not quiet; phase
+ * names the first phase of the work (progress.h), totals 0 when unknown. */
+void progress_begin(bool quiet, const char *phase, unsigned long long total_files,
+		    unsigned long long total_bytes);
 void progress_end(void);
 
 /*
@@ -43,8 +45,5 @@ struct run_locks {
 };
 int run_locks_take(const char *archive_dir, struct sb_transport *t, struct run_locks *l);
 void run_locks_release(struct run_locks *l);
-
-/* JSON string (quotes included) of s on f. */
-void json_str(FILE *f, const char *s);
 
 #endif

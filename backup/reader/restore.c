@@ -63,7 +63,10 @@ struct restore {
 	struct dirmeta *dirs;
 	size_t ndirs, capdirs;
 	unsigned long seq;
-	bool root; /* can chown */
+	bool root;	       /* can chown */
+	uint64_t total_vols;   /* to read, for the progress line's ETA; 0: unknown */
+	struct setstream **ss; /* the sets read, nsets of them */
+	size_t nsets;
 	unsigned char buf[1 << 16];
 };
 
@@ -166,6 +169,18 @@ struct dest_out {
 	const char *rel;
 };
 
+/* The progress line: bytes written, volumes read of the snapshot's. */
+static void progress(struct restore *r, uint64_t bytes, const char *name, size_t len)
+{
+	uint64_t vols = 0;
+
+	for (size_t i = 0; i < r->nsets; i++)
+		if (r->ss[i]) /* a set a path's restore does not read has none */
+			vols += ss_volumes_read(r->ss[i]);
+	sb_progress_units(vols, r->total_vols, "vol");
+	sb_progress_update(r->st->objects, bytes, name, len);
+}
+
 static int dest_write(void *ctx, const void *buf, size_t len)
 {
 	struct dest_out *d = ctx;
@@ -200,6 +215,7 @@ static int write_stream(struct restore *r, int fd, const char *rel, struct sb_re
 		if ((rc = dest_write(&d, r->buf, (size_t)n)))
 			return rc;
 		*len += (uint64_t)n;
+		progress(r, r->st->bytes + *len, rel, strlen(rel));
 	}
 	return (int)n;
 }
@@ -410,7 +426,7 @@ static int restore_object(struct restore *r, struct setstream **ss, size_t n)
 	if (rc)
 		unlinkat(dirfd, tmp, 0);
 	r->st->objects++;
-	sb_progress_update(r->st->objects, r->st->bytes, (const char *)o->path.data, o->path.len);
+	progress(r, r->st->bytes, (const char *)o->path.data, o->path.len);
 out:
 	sb_buf_release(&relbuf);
 	return rc;
@@ -638,8 +654,8 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 		r.prefix = rel;
 	item = strrchr(r.prefix, '/');
 	/* one path: the sets' indexes say which sets and volumes hold what it needs */
-	if (!rc && *r.prefix && (rc = plan_build(o->gate, ch, nsets, r.prefix, &plan)) ==
-					SB_ERR_NOTFOUND)
+	if (!rc && *r.prefix &&
+	    (rc = plan_build(o->gate, ch, nsets, r.prefix, &plan)) == SB_ERR_NOTFOUND)
 		rc = 0;
 	/* manifests of the other sets only where they are read */
 	for (i = 0; i < nsets && !rc; i++) {
@@ -653,6 +669,10 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 			rc = ss_open_sel(o->gate, &ch->sets[i], &mans[i], plan_wants_vol,
 					 &plan->sets[i], &ss[i]);
 	}
+	for (i = 0; i < nsets && !*r.prefix; i++)
+		r.total_vols += mans[i].nvols; /* a whole snapshot reads every volume */
+	r.ss = ss;
+	r.nsets = nsets;
 	if (!rc)
 		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
 				     o->force, &r.dd);

@@ -20,6 +20,7 @@
 #include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/path.h"
+#include "sealbox/progress.h"
 #include "sealbox/tar.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/verify.h"
@@ -152,6 +153,7 @@ static int import_build(struct importer *im, const struct sb_set *s)
 	const struct ss_object *o;
 	struct sb_index_rec r;
 	char buf[65536];
+	uint64_t nrec = 0, bytes = 0; /* for the progress line */
 	ssize_t n;
 	int rc, got;
 
@@ -189,6 +191,9 @@ static int import_build(struct importer *im, const struct sb_set *s)
 		if (!rc)
 			rc = insert_rec(im, &r);
 		if (!rc)
+			sb_progress_update(++nrec, bytes += r.size, (const char *)r.path.data,
+					   r.path.len);
+		if (!rc)
 			rc = ss_next(ss);
 	}
 	if (!rc && got < 0)
@@ -206,18 +211,11 @@ static int import_build(struct importer *im, const struct sb_set *s)
  */
 static int set_row(struct sb_snapview *v, const struct sb_set *s, int64_t *id, int *complete)
 {
-	unsigned char sha[32];
-	char key[512], hex[65];
+	char key[512];
 	sqlite3_stmt *st;
 	int rc = 0;
 
-	if (sb_gate_seal_sha(v->o.gate, s, sha)) {
-		sb_hex(sha, 32, hex);
-		snprintf(key, sizeof(key), "%s %s", s->manifest, hex);
-	} else {
-		snprintf(key, sizeof(key), "%s", s->manifest);
-	}
-
+	sv_set_key(v->o.gate, s, key, sizeof(key));
 	if (sqlite3_prepare_v2(v->db, "INSERT OR IGNORE INTO sets(target, name) VALUES(?, ?)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return sv_db_fail(v, "prepare");

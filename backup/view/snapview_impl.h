@@ -84,6 +84,11 @@ int sv_versions(struct sb_snapview *v, int64_t rowid, struct sv_version **out, s
 /* Locate the set of a set id. */
 const struct sb_set *sv_set_by_id(struct sb_snapview *v, int64_t set_id);
 
+/* snapview_cached.c */
+/* The key of set s's row in the index cache: its manifest's name and, for a
+ * sealed set, its seal's SHA-256 (a set the server replaced is a new row). */
+void sv_set_key(struct sb_gate *g, const struct sb_set *s, char *key, size_t size);
+
 /* snapview_data.c */
 int sv_read(struct sb_snapview *v, int64_t rowid, uint64_t size, void *buf, size_t len,
 	    uint64_t off, size_t *got);

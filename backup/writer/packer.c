@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <zlib.h>
@@ -16,6 +17,7 @@
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/packer.h"
+#include "sealbox/progress.h"
 
 #define SPOOL_BUF (1u << 20)
 #define MAX_HEADER 4096 /* generous bound of a member's header blocks */
@@ -50,6 +52,7 @@ struct sb_packer {
 	struct vol **vols; /* every volume by number - 1 */
 	unsigned nvols;
 	uint64_t uploaded;
+	uint64_t shipped; /* plaintext given to gpg (atomic), for the progress line */
 	pthread_t *threads;
 	unsigned nthreads;
 };
@@ -64,7 +67,21 @@ struct ship {
 	struct sb_writer out;
 	struct sb_hash sha1, sha256;
 	uint64_t bytes;
+	uint64_t plain; /* plaintext read by this attempt */
 };
+
+/* The spooled plaintext, counted into the packer's shipped bytes. */
+static ssize_t ship_read(void *ctx, void *buf, size_t n)
+{
+	struct ship *t = ctx;
+	ssize_t got = sb_fd_read(&t->v->fd, buf, n);
+
+	if (got > 0) {
+		t->plain += (uint64_t)got;
+		__atomic_add_fetch(&t->p->shipped, (uint64_t)got, __ATOMIC_RELAXED);
+	}
+	return got;
+}
 
 static int tee_write(void *ctx, const void *p, size_t n)
 {
@@ -80,11 +97,14 @@ static int ship_fill(void *ctx, struct sb_writer out)
 {
 	struct ship *t = ctx;
 	struct vol *v = t->v;
-	struct sb_reader in = {sb_fd_read, &v->fd};
+	struct sb_reader in = {ship_read, t};
 	int rc;
 
 	if (lseek(v->fd, 0, SEEK_SET) < 0)
 		return sb_err_from_errno(errno);
+	/* an upload tried again reads the volume again */
+	__atomic_sub_fetch(&t->p->shipped, t->plain, __ATOMIC_RELAXED);
+	t->plain = 0;
 	t->out = out;
 	t->bytes = 0;
 	if ((rc = sb_hash_init(&t->sha1, SB_HASH_ALG_SHA1)))
@@ -342,6 +362,32 @@ int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char 
 	return rc;
 }
 
+/*
+ * Wait, with mu held, until every volume is uploaded: the progress line's
+ * last phase, the plaintext of the volumes not yet encrypted and uploaded.
+ */
+static void wait_uploads(struct sb_packer *p)
+{
+	uint64_t total = 0, base = __atomic_load_n(&p->shipped, __ATOMIC_RELAXED);
+	struct timespec ts;
+	unsigned i;
+
+	for (i = 0; i < p->nvols; i++)
+		total += p->vols[i]->size;
+	sb_progress_phase("encrypting and uploading", 0, total > base ? total - base : 0);
+	while (p->busy) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+		sb_progress_update(0, __atomic_load_n(&p->shipped, __ATOMIC_RELAXED) - base, NULL,
+				   0);
+	}
+}
+
 int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m)
 {
 	unsigned i;
@@ -352,8 +398,7 @@ int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m)
 	if (!rc && p->cur)
 		rc = cut_volume(p);
 	pthread_mutex_lock(&p->mu);
-	while (p->busy)
-		pthread_cond_wait(&p->cv, &p->mu);
+	wait_uploads(p);
 	if (!rc)
 		rc = p->err;
 	pthread_mutex_unlock(&p->mu);

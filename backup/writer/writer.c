@@ -24,6 +24,7 @@
 #include "sealbox/hash.h"
 #include "sealbox/index.h"
 #include "sealbox/log.h"
+#include "sealbox/progress.h"
 #include "sealbox/manifest.h"
 #include "sealbox/proven.h"
 #include "sealbox/names.h"
@@ -158,6 +159,7 @@ static int meta_tee_write(void *ctx, const void *p, size_t n)
 
 	sb_hash_update(&m->sha256, p, n);
 	m->bytes += n;
+	sb_progress_update(0, m->bytes, m->name, strlen(m->name));
 	return m->out.write(m->out.ctx, p, n);
 }
 
@@ -194,7 +196,10 @@ static int meta_fill(void *ctx, struct sb_writer out)
 
 static int upload_meta(struct meta_up *m, struct sb_seal *seal, uint64_t *bytes)
 {
-	int rc = sb_transport_put(m->o->target, m->name, meta_fill, m);
+	int rc;
+
+	sb_progress_phase("encrypting and uploading metadata", 0, 0); /* size unknown: no ETA */
+	rc = sb_transport_put(m->o->target, m->name, meta_fill, m);
 
 	if (!rc)
 		rc = sb_seal_add_file(seal, m->name, m->bytes, m->sha);

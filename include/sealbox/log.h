@@ -51,4 +51,8 @@ void sb_log_set_handler(sb_log_fn fn, void *ctx);
  */
 const char *sb_log_str(const char *bytes, size_t len);
 
+/* Length of the valid UTF-8 sequence at p (n > 0 bytes there): 1 to 4, or 0
+ * when invalid (overlong, surrogate, beyond U+10FFFF, cut short). */
+size_t sb_utf8_len(const unsigned char *p, size_t n);
+
 #endif

@@ -5,8 +5,16 @@
  *
  * The work calls sb_progress_update() after each object with its running
  * totals; that is a no-op (one load) until a front end installs a handler
- * with sb_progress_start(). The handler runs at most every 0.5 s (and once
- * more from sb_progress_stop()), in the thread that does the work.
+ * with sb_progress_start(). The handler runs at most every 0.5 s (see
+ * sb_progress_interval()), and once more from sb_progress_stop(), in the
+ * thread that does the work.
+ *
+ * Long work goes through phases (a backup reads its source, then waits for
+ * the last volumes to be encrypted and uploaded): sb_progress_phase() names
+ * the next one and resets the counters and the clock, so that the rate and
+ * the ETA are the phase's own. Where bytes cannot be totalled in advance,
+ * sb_progress_units() gives another measure (volumes read of a known count)
+ * for the ETA; without either total there is no ETA.
  */
 #ifndef SEALBOX_PROGRESS_H
 #define SEALBOX_PROGRESS_H
@@ -21,7 +29,10 @@ struct sb_progress {
 	uint64_t total_files, total_bytes; /* expected, 0: unknown */
 	const char *current;		   /* the object just done (not NUL-terminated) */
 	size_t current_len;
-	bool final; /* the last call, from sb_progress_stop() */
+	const char *phase;	     /* "reading", "uploading"...; NULL: none */
+	uint64_t units, total_units; /* e.g. volumes read of total_units; 0: none */
+	const char *unit;	     /* "vol" */
+	bool final;		     /* the last call, from sb_progress_stop() */
 };
 
 typedef void (*sb_progress_fn)(const struct sb_progress *p, void *ctx);
@@ -30,6 +41,12 @@ typedef void (*sb_progress_fn)(const struct sb_progress *p, void *ctx);
 void sb_progress_start(sb_progress_fn fn, void *ctx, uint64_t total_files, uint64_t total_bytes);
 /* Call fn a last time (final = true) if it ran before, then uninstall it. */
 void sb_progress_stop(void);
+/* Seconds between two calls of the handler (default 0.5). */
+void sb_progress_interval(double seconds);
+/* Begin a phase (static name): counters, totals and the clock restart. */
+void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes);
+/* done of total units (unit: a static name, e.g. "vol"), shown from the next update on. */
+void sb_progress_units(uint64_t done, uint64_t total, const char *unit);
 /* Running totals after one more object. */
 void sb_progress_update(uint64_t files, uint64_t bytes, const char *current, size_t current_len);
 

@@ -66,6 +66,14 @@ struct sb_node {
 };
 
 int sb_snapview_open(const struct sb_snapview_opts *o, struct sb_snapview **out);
+
+/*
+ * How many sets of o->gate's collection have no index in the cache yet, so
+ * that sb_snapview_open() would fetch and decrypt them (the secret key is
+ * needed then). Every chain must be proven first (sb_gate_prove()). Reads
+ * the cache only. 0 or SB_ERR_IO (logged).
+ */
+int sb_snapview_uncached(const struct sb_snapview_opts *o, size_t *missing);
 void sb_snapview_close(struct sb_snapview *v);
 
 size_t sb_snapview_count(const struct sb_snapview *v);

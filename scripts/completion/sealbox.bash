@@ -15,7 +15,7 @@ _sealbox() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local commands="backup restore snapshots prune verify mount umount keys"
+    local commands="backup restore snapshots prune verify mount umount keys ls find diff"
 
     for ((i = 1; i < cword; i++)); do
         case ${words[i]} in

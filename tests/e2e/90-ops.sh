@@ -236,7 +236,7 @@ fi
 run sb umount --help
 head -1 "$LAST_OUT" | grep -q '^usage: sealbox umount' || fail "sealbox umount --help is not umount's help"
 ! grep -q -- --target "$LAST_OUT" || fail "sealbox umount --help lists mount's options"
-for cmd in backup restore snapshots prune umount; do
+for cmd in backup restore snapshots prune umount verify mount ls find diff; do
     run sb "$cmd" --help
     for opt in $(grep -oE -- '--[a-z][a-z-]+' "$LAST_OUT" | sort -u); do
         grep -qE -- "Fl -${opt#--}( |$)" "$SB_ROOT/man/sealbox.1" ||

@@ -160,14 +160,15 @@ static void summary(const struct sb_verify_stats *st, const char *target)
 	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
 		problems += st->count[c];
 	printf("verify: %s: %llu seal(s), %llu set(s) (%llu unsealed), %llu file(s) checked, "
-	       "%.1f MiB read%s: ",
+	       "%.1f MiB read%s",
 	       target, (unsigned long long)st->seals, (unsigned long long)st->sets,
 	       (unsigned long long)st->unsealed_sets, (unsigned long long)st->files,
 	       st->bytes / 1048576.0, st->rollback_checked ? "" : ", no rollback check");
 	if (st->sampled)
-		printf("sampled %llu of %llu data file(s), %.1f of %.1f MiB; ",
+		printf(", sampled %llu of %llu data file(s) (%.1f of %.1f MiB)",
 		       (unsigned long long)st->sample_files, (unsigned long long)st->data_files,
 		       st->sample_bytes / 1048576.0, st->data_bytes / 1048576.0);
+	printf(": ");
 	if (!problems) {
 		printf("OK\n");
 		return;

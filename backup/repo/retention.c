@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "sealbox/error.h"
 #include "sealbox/retention.h"
@@ -42,17 +43,19 @@ static void periods(struct sb_retention_chain *c)
 	strftime(c->year, sizeof(c->year), "%Y", &tm);
 }
 
-static const struct sb_retention_chain *sort_base;
+struct by_time {
+	time_t t;
+	size_t i; /* position in the caller's array */
+};
 
 /* Newest first; equal times by position, so the order is total. */
 static int cmp_newest(const void *a, const void *b)
 {
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	time_t tx = sort_base[x].time, ty = sort_base[y].time;
+	const struct by_time *x = a, *y = b;
 
-	if (tx != ty)
-		return tx > ty ? -1 : 1;
-	return x > y ? -1 : x < y;
+	if (x->t != y->t)
+		return x->t > y->t ? -1 : 1;
+	return x->i > y->i ? -1 : x->i < y->i;
 }
 
 /* One calendar rule: the newest chain of each of the last n periods. */
@@ -82,30 +85,32 @@ static void bucket(struct sb_retention_chain *c, const size_t *ord, size_t nc, u
 	}
 }
 
-size_t sb_retention_apply(const struct sb_retention_policy *p, struct sb_retention_chain *c,
-			  size_t n, time_t now)
+ssize_t sb_retention_apply(const struct sb_retention_policy *p, struct sb_retention_chain *c,
+			   size_t n, time_t now)
 {
+	struct by_time *bt;
 	size_t *ord, k, removed = 0;
 	time_t newest;
 
 	if (!n)
 		return 0;
 	ord = malloc(n * sizeof(*ord));
+	bt = malloc(n * sizeof(*bt));
 	for (k = 0; k < n; k++) {
 		c[k].why = c[k].shadow = 0;
 		periods(&c[k]);
-		if (ord)
-			ord[k] = k;
+		if (bt)
+			bt[k] = (struct by_time){c[k].time, k};
 	}
-	if (!ord) { /* no memory: keep everything rather than guess */
-		for (k = 0; k < n; k++) {
-			c[k].keep = true;
-			c[k].why = SB_KEEP_NEWEST;
-		}
-		return 0;
+	if (!ord || !bt) {
+		free(ord);
+		free(bt);
+		return SB_ERR_NOMEM;
 	}
-	sort_base = c;
-	qsort(ord, n, sizeof(*ord), cmp_newest);
+	qsort(bt, n, sizeof(*bt), cmp_newest);
+	for (k = 0; k < n; k++)
+		ord[k] = bt[k].i;
+	free(bt);
 	newest = c[ord[0]].time;
 	c[ord[0]].why |= SB_KEEP_NEWEST;
 	for (k = 0; k < n; k++) {
@@ -127,7 +132,7 @@ size_t sb_retention_apply(const struct sb_retention_policy *p, struct sb_retenti
 		removed += !c[k].keep;
 	}
 	free(ord);
-	return removed;
+	return (ssize_t)removed;
 }
 
 /* An age in the largest unit that divides it (duplicity's units). */
@@ -253,7 +258,10 @@ int sb_retention_plan(const struct sb_retention_policy *p, const struct sb_colle
 		return SB_ERR_NOMEM;
 	for (size_t i = 0; i < c->nchains; i++)
 		r[i].time = sb_chain_end(&c->chains[i]);
-	sb_retention_apply(p, r, c->nchains, now);
+	if (c->nchains && sb_retention_apply(p, r, c->nchains, now) < 0) {
+		free(r);
+		return SB_ERR_NOMEM;
+	}
 	*out = r;
 	return 0;
 }

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "sealbox/chain.h"
@@ -74,10 +75,10 @@ bool sb_retention_policy_any(const struct sb_retention_policy *p);
 /*
  * Decide for each of the n chains (n >= 1, any order) whether p keeps it,
  * now being the current time. The newest chain is always kept. Returns the
- * number of chains removed.
+ * number of chains removed, or SB_ERR_NOMEM (then nothing is decided).
  */
-size_t sb_retention_apply(const struct sb_retention_policy *p, struct sb_retention_chain *c,
-			  size_t n, time_t now);
+ssize_t sb_retention_apply(const struct sb_retention_policy *p, struct sb_retention_chain *c,
+			   size_t n, time_t now);
 
 /*
  * Why c is kept or removed, in words ("newest; daily 2026-12-05; weekly

@@ -29,18 +29,6 @@ verify() { # verify TARGET [OPTS...]
 mib_read() { sed -nE 's/.* ([0-9.]+) MiB read.*/\1/p' "$LAST_OUT"; }
 sampled() { sed -nE 's/^note: (.*): sampled: read and checked$/\1/p' "$LAST_OUT" | sort; }
 copy() { rm -rf "$T/t"; cp -a "$GOOD" "$T/t"; }
-flip_byte() { # flip_byte FILE: invert the middle byte
-    python3 - "$1" <<'PY'
-import os, sys
-p = sys.argv[1]
-off = os.path.getsize(p) // 2
-with open(p, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
-}
 
 log "no sample: everything read; 100%: the same, each data file named"
 verify "$GOOD"

@@ -16,6 +16,7 @@
 #include "sealbox/chain.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "sealbox/pruned.h"
 #include "sealbox/retention.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
@@ -235,6 +236,7 @@ int cmd_prune(int argc, char **argv)
 	char archive[4096] = "", summary[256] = "";
 	struct sb_retention_policy pol[2]; /* [1]: the config file's rules */
 	struct sb_retention_chain *plan = NULL;
+	struct sb_catalog *cat = NULL;
 	char why[512];
 	unsigned long long n;
 	bool ff;
@@ -336,9 +338,12 @@ int cmd_prune(int argc, char **argv)
 		if (plan[i].keep && (rc = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)))
 			sb_error("prune: removing nothing from %s, a chain kept does not check out",
 				 sb_transport_describe(p.t));
+	/* verify tells chains removed here from a cut by their seals (pruned.h) */
+	if (!rc && ndel && !p.dry && (rc = sb_catalog_open(archive, &cat)))
+		goto out;
 	for (i = 0; i < cp->nchains && !rc; i++) {
 		sb_retention_reason(&pol[0], &plan[i], why, sizeof(why));
-		if (!plan[i].keep)
+		if (!plan[i].keep && (p.dry || !(rc = sb_pruned_remember(cat, g, &cp->chains[i]))))
 			rc = remove_chain(&p, l, &cp->chains[i], i + 1, why);
 		else if (!p.quiet || p.dry)
 			print_kept(&cp->chains[i], i + 1, why);
@@ -359,6 +364,7 @@ int cmd_prune(int argc, char **argv)
 		 p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes, cp->nchains - ndel);
 out:
 	free(plan);
+	sb_catalog_close(cat);
 	sb_gate_close(g);
 	run_locks_release(&locks);
 	sb_transport_close(p.t);

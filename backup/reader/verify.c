@@ -17,6 +17,7 @@
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
+#include "sealbox/pruned.h"
 #include "sealbox/seal.h"
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
@@ -58,7 +59,8 @@ struct ver {
 	char last[256]; /* newest seal this machine wrote, "" if unknown */
 	unsigned char last_sha[32];
 	char id[SB_SEAL_ID_LEN + 1]; /* the target's backup id */
-	bool *skip; /* by listing index: a data file the sample left out; NULL: none */
+	bool *skip;		/* by listing index: a data file the sample left out; NULL: none */
+	struct sb_catalog *cat; /* the archive dir's, NULL when there is none */
 };
 
 static void report(struct ver *v, enum sb_verify_class c, const char *file, const char *fmt, ...)
@@ -114,7 +116,7 @@ static int read_catalog(struct ver *v)
 	else
 		v->last[0] = '\0';
 	free(val);
-	sb_catalog_close(cat);
+	v->cat = cat; /* kept for the record of pruned chains */
 	return 0;
 }
 
@@ -217,6 +219,17 @@ static bool seal_with_sha(const struct ver *v, const unsigned char sha[32])
 }
 
 /*
+ * May the seal whose SHA-256 is sha be missing? Yes when prune with this
+ * archive dir removed its chain, or when the archive dir is not the
+ * backup's (no rollback check either); not when the backup's does not
+ * know it: then the sets were removed by someone else.
+ */
+static bool gap_pruned(const struct ver *v, const unsigned char sha[32])
+{
+	return !v->st->rollback_checked || sb_pruned_has(v->cat, sha) == 1;
+}
+
+/*
  * Each of our seals must name the SHA-256 of the one before it (by set
  * time). A full set's seal may follow one no longer there: prune removes
  * whole chains, older ones or ones in between.
@@ -251,12 +264,22 @@ static int check_links(struct ver *v)
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "seal starts a new hash chain, but %s comes before it", p->name);
 		} else if (memcmp(s->s.prev, p->sha, 32) && s->s.full &&
-			   !seal_with_sha(v, s->s.prev)) {
-			/* whole chains removed by prune's retention rules (retention.h) */
+			   !seal_with_sha(v, s->s.prev) && gap_pruned(v, s->s.prev)) {
+			/* whole chains removed by prune's retention rules (pruned.h) */
 			report(v, SB_VERIFY_NOTE, s->name,
 			       "the seal of this chain's full set follows a seal that is no longer "
-			       "on the target: the chain(s) between %s and this one were removed",
-			       p->name);
+			       "on the target: the chain(s) between %s and this one were removed%s",
+			       p->name,
+			       v->st->rollback_checked
+				       ? " by prune on this machine"
+				       : " (no archive dir of the backup here to tell whether by prune)");
+		} else if (memcmp(s->s.prev, p->sha, 32) && s->s.full &&
+			   !seal_with_sha(v, s->s.prev)) {
+			report(v, SB_VERIFY_CHAIN, s->name,
+			       "the seal of this chain's full set follows a seal that is no longer on "
+			       "the target, and prune with this archive dir did not remove it: the "
+			       "newest sets of the chain before, or whole chains, were removed by "
+			       "someone else");
 		} else if (memcmp(s->s.prev, p->sha, 32)) {
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "broken link: the seal does not follow %s, the seal before it (a set "
@@ -704,5 +727,6 @@ out:
 	free(v.seals);
 	free(v.files);
 	free(v.skip);
+	sb_catalog_close(v.cat);
 	return rc;
 }

@@ -14,6 +14,9 @@
  * duplicity's (noted; with o->decrypt their manifests are decrypted and the
  * volumes' SHA-1 checked) or, for a set with a sealbox index while an older
  * seal exists, a problem: its seal was removed.
+ * A full set's seal that follows a seal no longer on the target is a note
+ * when prune with this archive dir removed that seal's chain (pruned.h), or
+ * when the archive dir is not the backup's; else a chain problem.
  *
  * With o->sample, only a random share of the data files (volumes and
  * signature files, sample.h) is read; manifests, indexes and seals always

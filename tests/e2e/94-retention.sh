@@ -6,7 +6,9 @@
 # reasons and removes nothing; rules on the command line replace the config
 # file's; a real prune removes exactly the files the dry run listed (here a
 # chain between two kept ones), never the newest; the kept chains restore,
-# and verify accepts the gap in the seals' hash chain as a note.
+# and verify accepts the gap in the seals' hash chain as a note, as prune
+# recorded it in the archive dir, while a chain removed by hand is a broken
+# hash chain (exit 17).
 source "$(dirname "$0")/lib.sh"
 
 make_keys
@@ -96,6 +98,15 @@ expect_exit 1 sb --config "$T/bad.conf" prune --target "$URL"
 expect_error 'bad\.conf:1: .*keep-monthly'
 [ "$(cd "$TGT" && ls -A | sort)" = "$before" ] || fail "a refused prune removed files"
 
+log "a chain removed by hand, not by prune: verify reports a broken hash chain"
+rm -rf "$T/cut" "$T/cut-arch"
+cp -a "$TGT" "$T/cut"
+cp -a "$ARCH" "$T/cut-arch"
+t2=$(date -u -d "@$E2" +%Y%m%dT%H%M%SZ)
+rm "$T/cut"/*"$t2"*
+expect_exit 17 sb verify --target "file://$T/cut" --sign-key "$SIGN_FPR" --archive-dir "$T/cut-arch"
+expect_stdout_match '^chain: sealbox-full\..*: .*removed by someone else$'
+
 log "the real prune removes exactly what the dry run listed"
 run sb --config "$CONF" prune
 expect_stdout_match '^Removed 2 chain\(s\), 2 set\(s\)'
@@ -116,8 +127,10 @@ compare "$T/expect/c1" "$T/r1"
 sb_restore "$URL" "$T/r4" --archive-dir "$ARCH"
 compare "$T/expect/c4" "$T/r4"
 run sb verify --target "$URL" --sign-key "$SIGN_FPR" --archive-dir "$ARCH"
-expect_stdout_match '^note: sealbox-full\..*: .*chain\(s\) between .* were removed$'
+expect_stdout_match '^note: sealbox-full\..*: .*chain\(s\) between .* were removed by prune on this machine$'
 expect_stdout_match ': OK$'
+run sb verify --target "$URL" --sign-key "$SIGN_FPR" --archive-dir "$T/elsewhere"
+expect_stdout_match '^note: sealbox-full\..*: .*chain\(s\) between .* were removed \(no archive dir of the backup here'
 
 log "again: nothing to remove; the newest chain stays whatever the rules"
 run sb --config "$CONF" prune

@@ -16,6 +16,8 @@
 #include "sealbox/chain.h"
 #include "sealbox/error.h"
 #include "sealbox/log.h"
+#include "sealbox/pruned.h"
+#include "sealbox/retention.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
 #include "config.h"
@@ -23,23 +25,32 @@
 #include "runlog.h"
 
 static const char prune_usage[] =
-	"usage: sealbox prune --target URL (--keep-chains N | --older-than AGE) [--dry-run]\n"
-	"                     [--archive-dir DIR] [--ssh-key FILE] [--known-hosts FILE]\n"
+	"usage: sealbox prune --target URL [--keep-chains N] [--keep-within AGE]\n"
+	"                     [--keep-daily N] [--keep-weekly N] [--keep-monthly N]\n"
+	"                     [--keep-yearly N] [--dry-run] [--archive-dir DIR]\n"
+	"                     [--ssh-key FILE] [--known-hosts FILE]\n"
 	"                     [--accept-new-host-key] [--sign-key FPR] [--allow-unsigned]\n"
 	"                     [--allow-unsealed] [--expect-seal HASH] [--log-file FILE]\n"
 	"                     [--syslog] [--json] [-v | -q]\n"
+	"       sealbox prune --target URL --older-than AGE [--dry-run] ...\n"
 	"\n"
 	"Removes old backup chains (a full set and its incrementals), whole, from the target\n"
 	"and their local copies from the archive dir. The newest chain always stays, and a\n"
 	"chain is never cut: every snapshot kept can still be restored. No key is needed;\n"
 	"with --sign-key (or sign-key in the config file) every chain kept is checked\n"
 	"first (seals, signatures, links), and nothing is removed unless they all pass.\n"
+	"The keep rules add up: a chain any of them keeps stays, the others go. A chain's\n"
+	"time is the end of its newest set; --dry-run shows each chain and why.\n"
 	"  --target URL          file:///abs/path, a plain path, or\n"
 	"                        sftp://user@host[:port]/abs/path\n"
-	"  --keep-chains N       keep the newest N chains (N >= 1), remove the older ones\n"
-	"  --older-than AGE      remove the chains whose newest set is older than AGE\n"
-	"                        (e.g. 6M, 1Y; Y=365 days, M=30 days)\n"
-	"  --dry-run             list what would be removed; remove nothing\n"
+	"  --keep-chains N       keep the newest N chains (N >= 1)\n"
+	"  --keep-within AGE     keep the chains at most AGE older than the newest (e.g. 2W)\n"
+	"  --keep-daily N        keep the newest chain of each of the last N days that have\n"
+	"                        one (local time); --keep-weekly N (ISO weeks),\n"
+	"                        --keep-monthly N, --keep-yearly N likewise\n"
+	"  --older-than AGE      alone: remove the chains whose newest set is older than\n"
+	"                        AGE (e.g. 6M, 1Y; Y=365 days, M=30 days)\n"
+	"  --dry-run             list each chain, kept or not and why; remove nothing\n"
 	"  --sign-key FPR        check the chains kept against this signing key first\n"
 	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"
 	"  --archive-dir DIR     local signatures and state (default ~/.cache/sealbox/...)\n"
@@ -57,6 +68,11 @@ static const char prune_usage[] =
 enum {
 	O_KEEP = 256,
 	O_OLDER,
+	O_WITHIN,
+	O_DAILY,
+	O_WEEKLY,
+	O_MONTHLY,
+	O_YEARLY,
 	O_DRY,
 	O_ARCHIVE,
 	O_LOG_FILE,
@@ -71,6 +87,11 @@ const struct option prune_opts[] = {
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"keep-chains", required_argument, NULL, O_KEEP},
 	{"older-than", required_argument, NULL, O_OLDER},
+	{"keep-within", required_argument, NULL, O_WITHIN},
+	{"keep-daily", required_argument, NULL, O_DAILY},
+	{"keep-weekly", required_argument, NULL, O_WEEKLY},
+	{"keep-monthly", required_argument, NULL, O_MONTHLY},
+	{"keep-yearly", required_argument, NULL, O_YEARLY},
 	{"dry-run", no_argument, NULL, O_DRY},
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"log-file", required_argument, NULL, O_LOG_FILE},
@@ -159,7 +180,7 @@ static int remove_set(struct prune *p, const struct sb_dirent_list *l, const str
 
 /* A chain, newest set first: what is left after a crash is still a chain. */
 static int remove_chain(struct prune *p, const struct sb_dirent_list *l, const struct sb_chain *ch,
-			size_t no)
+			size_t no, const char *why)
 {
 	char a[21], b[21];
 	size_t j;
@@ -172,13 +193,42 @@ static int remove_chain(struct prune *p, const struct sb_dirent_list *l, const s
 		json_str(cli_json(), "start", a);
 		json_str(cli_json(), "end", b);
 		json_u64(cli_json(), "sets", ch->nsets);
+		json_str(cli_json(), "reason", why);
 		json_end(cli_json());
 	} else if (!p->quiet || p->dry)
-		printf("%s chain %zu: %s .. %s, %zu set(s)\n", p->dry ? "Would remove" : "Removing",
-		       no, a, b, ch->nsets);
+		printf("%s chain %zu: %s .. %s, %zu set(s): %s\n",
+		       p->dry ? "Would remove" : "Removing", no, a, b, ch->nsets, why);
 	for (j = ch->nsets; j-- > 0 && !rc;)
 		rc = remove_set(p, l, &ch->sets[j]);
 	return rc;
+}
+
+static void print_kept(const struct sb_chain *ch, size_t no, const char *why)
+{
+	char a[21], b[21];
+
+	sb_time_format_iso(sb_chain_start(ch), a);
+	sb_time_format_iso(sb_chain_end(ch), b);
+	printf("Keeping chain %zu: %s .. %s, %zu set(s): %s\n", no, a, b, ch->nsets, why);
+}
+
+static const char *opt_name(int val)
+{
+	const struct option *o;
+
+	for (o = prune_opts; o->name; o++)
+		if (o->val == val)
+			return o->name;
+	return "?";
+}
+
+/* --older-than is duplicity's rule; the keep rules do not mix with it. */
+static bool older_alone(const struct sb_retention_policy *pol)
+{
+	struct sb_retention_policy k = *pol;
+
+	k.older_than = -1;
+	return !sb_retention_policy_any(&k);
 }
 
 int cmd_prune(int argc, char **argv)
@@ -196,12 +246,17 @@ int cmd_prune(int argc, char **argv)
 	char sign_fpr[41];
 	const char *target = NULL;
 	char archive[4096] = "", summary[256] = "";
-	unsigned long long keep = 0;
-	long long older = -1;
-	bool keep_file = false, older_file = false; /* from the config file */
+	struct sb_retention_policy pol[2]; /* [1]: the config file's rules */
+	struct sb_retention_chain *plan = NULL;
+	struct sb_catalog *cat = NULL;
+	char why[512];
+	unsigned long long n;
+	bool ff;
 	size_t i, ndel = 0;
-	bool *del = NULL;
 	int c, rc = 0;
+
+	sb_retention_policy_init(&pol[0]);
+	sb_retention_policy_init(&pol[1]);
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vqh", prune_opts, NULL)) != -1) {
@@ -210,15 +265,27 @@ int cmd_prune(int argc, char **argv)
 		switch (c) {
 		case O_SIGN: sign = optarg; break;
 		case O_KEEP:
-			if (!parse_uint(optarg, &keep) || keep == 0)
-				return usage_error("prune", "bad --keep-chains '%s' (1 or more)",
-						   optarg);
-			keep_file = cli_config_from_file(optind - 1);
+		case O_DAILY:
+		case O_WEEKLY:
+		case O_MONTHLY:
+		case O_YEARLY:
+			ff = cli_config_from_file(optind - 1);
+			if (!parse_uint(optarg, &n) || n == 0 || n > 1000000)
+				return usage_error("prune", "bad --%s '%s' (1 or more)",
+						   opt_name(c), optarg);
+			*(c == O_KEEP	   ? &pol[ff].keep_chains
+			  : c == O_DAILY   ? &pol[ff].daily
+			  : c == O_WEEKLY  ? &pol[ff].weekly
+			  : c == O_MONTHLY ? &pol[ff].monthly
+					   : &pol[ff].yearly) = (unsigned)n;
 			break;
 		case O_OLDER:
-			if (sb_age_parse(optarg, &older))
-				return usage_error("prune", "bad --older-than '%s'", optarg);
-			older_file = cli_config_from_file(optind - 1);
+		case O_WITHIN:
+			ff = cli_config_from_file(optind - 1);
+			if (sb_age_parse(optarg,
+					 c == O_OLDER ? &pol[ff].older_than : &pol[ff].within))
+				return usage_error("prune", "bad --%s '%s' (an AGE: 6M, 2W, 1Y)",
+						   opt_name(c), optarg);
 			break;
 		case O_DRY: p.dry = true; break;
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
@@ -237,19 +304,17 @@ int cmd_prune(int argc, char **argv)
 		default: return bad_option("prune", argv);
 		}
 	}
-	/* one rule from the command line replaces the config file's other one */
-	if (keep && older >= 0 && keep_file != older_file) {
-		if (keep_file)
-			keep = 0;
-		else
-			older = -1;
-	}
+	/* rules on the command line replace the config file's */
+	if (!sb_retention_policy_any(&pol[0]))
+		pol[0] = pol[1];
 	if (!target)
 		return usage_error("prune", "--target URL is required");
-	if (!keep && older < 0)
-		return usage_error("prune", "give --keep-chains N or --older-than AGE");
-	if (keep && older >= 0)
-		return usage_error("prune", "give --keep-chains N or --older-than AGE, not both");
+	if (!sb_retention_policy_any(&pol[0]))
+		return usage_error("prune",
+				   "give --keep-chains N, --keep-within AGE, "
+				   "--keep-daily N (weekly, monthly, yearly) or --older-than AGE");
+	if (pol[0].older_than >= 0 && !older_alone(&pol[0]))
+		return usage_error("prune", "--older-than AGE goes alone, not with --keep-* rules");
 	if (optind != argc)
 		return usage_error("prune", "unexpected argument '%s'", argv[optind]);
 	if ((rc = runlog_begin("prune", &lo)))
@@ -276,32 +341,31 @@ int cmd_prune(int argc, char **argv)
 		rc = SB_ERR_NOTFOUND;
 		goto out;
 	}
-	if (!(del = calloc(cp->nchains, sizeof(*del)))) {
-		rc = SB_ERR_NOMEM;
-		goto out;
-	}
 	/* never the newest chain; a chain is removed whole or not at all */
-	for (i = 0; i + 1 < cp->nchains; i++) {
-		if (keep)
-			del[i] = i + keep < cp->nchains;
-		else
-			del[i] = (long long)sb_chain_end(&cp->chains[i]) <
-				 (long long)time(NULL) - older;
-		ndel += del[i];
-	}
+	if ((rc = sb_retention_plan(&pol[0], cp, time(NULL), &plan)))
+		goto out;
+	for (i = 0; i < cp->nchains; i++)
+		ndel += !plan[i].keep;
 	/* the chains kept must prove themselves before any other is removed */
 	for (i = 0; sign && i < cp->nchains && !rc; i++)
-		if (!del[i] && (rc = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)))
+		if (plan[i].keep && (rc = sb_gate_prove(g, &cp->chains[i], cp->chains[i].nsets)))
 			sb_error("prune: removing nothing from %s, a chain kept does not check out",
 				 sb_transport_describe(p.t));
+	/* verify tells chains removed here from a cut by their seals (pruned.h) */
+	if (!rc && ndel && !p.dry && (rc = sb_catalog_open(archive, &cat)))
+		goto out;
 	if (cli_json()) {
 		json_str(cli_json(), "target", sb_transport_describe(p.t));
 		json_bool(cli_json(), "dry_run", p.dry);
 		json_arr(cli_json(), "removed");
 	}
-	for (i = 0; i < cp->nchains && !rc; i++)
-		if (del[i])
-			rc = remove_chain(&p, l, &cp->chains[i], i + 1);
+	for (i = 0; i < cp->nchains && !rc; i++) {
+		sb_retention_reason(&pol[0], &plan[i], why, sizeof(why));
+		if (!plan[i].keep && (p.dry || !(rc = sb_pruned_remember(cat, g, &cp->chains[i]))))
+			rc = remove_chain(&p, l, &cp->chains[i], i + 1, why);
+		else if (!cli_json() && (!p.quiet || p.dry))
+			print_kept(&cp->chains[i], i + 1, why);
+	}
 	if (cli_json()) {
 		json_end(cli_json());
 		json_u64(cli_json(), "chains_removed", ndel);
@@ -324,7 +388,8 @@ int cmd_prune(int argc, char **argv)
 		 "removed; %zu kept",
 		 p.dry ? "dry run: " : "", ndel, p.sets, p.files, p.bytes, cp->nchains - ndel);
 out:
-	free(del);
+	free(plan);
+	sb_catalog_close(cat);
 	sb_gate_close(g);
 	run_locks_release(&locks);
 	sb_transport_close(p.t);

@@ -24,9 +24,9 @@
 #include "runlog.h"
 
 static const char verify_usage[] =
-	"usage: sealbox verify --target URL --sign-key FPR [--quick] [--archive-dir DIR]\n"
-	"                      [--secret-key FILE] [--ssh-key FILE] [--known-hosts FILE]\n"
-	"                      [--accept-new-host-key] [--expect-seal HASH]\n"
+	"usage: sealbox verify --target URL --sign-key FPR [--quick | --sample PERCENT|SIZE]\n"
+	"                      [--archive-dir DIR] [--secret-key FILE] [--ssh-key FILE]\n"
+	"                      [--known-hosts FILE] [--accept-new-host-key] [--expect-seal HASH]\n"
 	"                      [--allow-unsigned] [--allow-unsealed] [--json] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
 	"                      [--quick] [--archive-dir DIR] [--exclude GLOB]... [SOURCE]\n"
@@ -38,6 +38,10 @@ static const char verify_usage[] =
 	"                     sftp://user@host[:port]/abs/path\n"
 	"  --sign-key FPR     the key every seal must be signed by\n"
 	"  --quick            check sizes and seals only, read no volume\n"
+	"  --sample PERCENT|SIZE\n"
+	"                     read a random share of the volumes and signature files\n"
+	"                     (10%, or a size: 500M, 2G), each one named in a note; all\n"
+	"                     manifests, indexes and seals are read, all sizes checked\n"
 	"  --archive-dir DIR  where backup remembers its newest seal (default: backup's)\n"
 	"  --secret-key FILE  also decrypt unsealed (duplicity) sets' manifests and check\n"
 	"                     their volumes' SHA-1 (passphrase: $SEALBOX_SECRET_PASSPHRASE)\n"
@@ -54,7 +58,7 @@ static const char verify_usage[] =
 	"  --json             one JSON document on stdout: exit status, error, counts\n"
 	"                     and each problem (see sealbox(1))\n";
 
-enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE, O_JSON };
+enum { O_SIGN = 256, O_SECRET, O_QUICK, O_ARCHIVE, O_CONTENT, O_EXCLUDE, O_JSON, O_SAMPLE };
 
 const struct option verify_opts[] = {
 	TARGET_OPTIONS,
@@ -62,6 +66,7 @@ const struct option verify_opts[] = {
 	{"sign-key", required_argument, NULL, O_SIGN},
 	{"secret-key", required_argument, NULL, O_SECRET},
 	{"quick", no_argument, NULL, O_QUICK},
+	{"sample", required_argument, NULL, O_SAMPLE},
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"content", no_argument, NULL, O_CONTENT},
 	{"exclude", required_argument, NULL, O_EXCLUDE},
@@ -154,6 +159,14 @@ static void summary_json(struct json *j, const struct sb_verify_stats *st, const
 	json_u64(j, "files", st->files);
 	json_u64(j, "bytes_read", st->bytes);
 	json_bool(j, "rollback_checked", st->rollback_checked);
+	if (st->sampled) {
+		json_obj(j, "sample");
+		json_u64(j, "files_read", st->sample_files);
+		json_u64(j, "files", st->data_files);
+		json_u64(j, "bytes_read", st->sample_bytes);
+		json_u64(j, "bytes", st->data_bytes);
+		json_end(j);
+	}
 	json_obj(j, "counts");
 	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
 		json_u64(j, sb_verify_class_name((enum sb_verify_class)c), st->count[c]);
@@ -168,10 +181,15 @@ static void summary(const struct sb_verify_stats *st, const char *target)
 	for (c = SB_VERIFY_MODIFIED; c < SB_VERIFY_NCLASSES; c++)
 		problems += st->count[c];
 	printf("verify: %s: %llu seal(s), %llu set(s) (%llu unsealed), %llu file(s) checked, "
-	       "%.1f MiB read%s: ",
+	       "%.1f MiB read%s",
 	       target, (unsigned long long)st->seals, (unsigned long long)st->sets,
 	       (unsigned long long)st->unsealed_sets, (unsigned long long)st->files,
 	       st->bytes / 1048576.0, st->rollback_checked ? "" : ", no rollback check");
+	if (st->sampled)
+		printf(", sampled %llu of %llu data file(s) (%.1f of %.1f MiB)",
+		       (unsigned long long)st->sample_files, (unsigned long long)st->data_files,
+		       st->sample_bytes / 1048576.0, st->data_bytes / 1048576.0);
+	printf(": ");
 	if (!problems) {
 		printf("OK\n");
 		return;
@@ -187,6 +205,7 @@ static void summary(const struct sb_verify_stats *st, const char *target)
 int cmd_verify(int argc, char **argv)
 {
 	struct sb_verify_opts o = {0};
+	struct sb_sample sample = {0};
 	struct sb_verify_stats st;
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL, *dec = NULL;
@@ -210,6 +229,14 @@ int cmd_verify(int argc, char **argv)
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_QUICK: quick = true; break;
+		case O_SAMPLE:
+			if (sb_sample_parse(optarg, &sample))
+				rc = usage_error("verify",
+						 "bad --sample '%s' (a share like 10%% or a size "
+						 "like 500M)",
+						 optarg);
+			o.sample = &sample;
+			break;
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
 		case O_CONTENT: content = true; break;
 		case O_EXCLUDE: excludes[nexcludes++] = optarg; break;
@@ -233,6 +260,8 @@ int cmd_verify(int argc, char **argv)
 	else if (!sign)
 		rc = usage_error("verify",
 				 "--sign-key FPR is required (seals are checked against it)");
+	else if (quick && o.sample)
+		rc = usage_error("verify", "--quick reads no volume: give --quick or --sample");
 	else if (content && !secret)
 		rc = usage_error("verify",
 				 "--content needs --secret-key FILE (it decrypts everything)");
@@ -267,6 +296,7 @@ int cmd_verify(int argc, char **argv)
 	o.sign_fpr = sign_fpr;
 	o.archive_dir = archive;
 	o.quick = quick;
+	o.sample_seed = sb_sample_seed();
 	o.decrypt = dec;
 	o.report = on_problem;
 	o.progress = on_progress;

@@ -33,9 +33,12 @@ static const struct {
 	const char *name;
 	enum vtype type;
 } typed[] = {
-	{"volsize", V_MIB},	  {"cache-size", V_COUNT},
-	{"keep-chains", V_COUNT}, {"full-if-older-than", V_AGE},
-	{"older-than", V_AGE},	  {"time", V_TIME},
+	{"volsize", V_MIB},	   {"cache-size", V_COUNT},
+	{"keep-chains", V_COUNT},  {"full-if-older-than", V_AGE},
+	{"keep-daily", V_COUNT},   {"keep-weekly", V_COUNT},
+	{"keep-monthly", V_COUNT}, {"keep-yearly", V_COUNT},
+	{"keep-within", V_AGE},	   {"older-than", V_AGE},
+	{"time", V_TIME},
 };
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }

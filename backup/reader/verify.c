@@ -17,6 +17,7 @@
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
 #include "sealbox/names.h"
+#include "sealbox/pruned.h"
 #include "sealbox/seal.h"
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
@@ -58,6 +59,8 @@ struct ver {
 	char last[256]; /* newest seal this machine wrote, "" if unknown */
 	unsigned char last_sha[32];
 	char id[SB_SEAL_ID_LEN + 1]; /* the target's backup id */
+	bool *skip;		/* by listing index: a data file the sample left out; NULL: none */
+	struct sb_catalog *cat; /* the archive dir's, NULL when there is none */
 };
 
 static void report(struct ver *v, enum sb_verify_class c, const char *file, const char *fmt, ...)
@@ -113,7 +116,7 @@ static int read_catalog(struct ver *v)
 	else
 		v->last[0] = '\0';
 	free(val);
-	sb_catalog_close(cat);
+	v->cat = cat; /* kept for the record of pruned chains */
 	return 0;
 }
 
@@ -206,7 +209,31 @@ static int cmp_seal_time(const void *a, const void *b)
 	return x->n.t1 < y->n.t1 ? -1 : x->n.t1 > y->n.t1;
 }
 
-/* Each of our seals must name the SHA-256 of the one before it (by set time). */
+/* Is one of our seals on the target the one whose SHA-256 is sha? */
+static bool seal_with_sha(const struct ver *v, const unsigned char sha[32])
+{
+	for (size_t i = 0; i < v->nseals; i++)
+		if (v->seals[i].ours && !memcmp(v->seals[i].sha, sha, 32))
+			return true;
+	return false;
+}
+
+/*
+ * May the seal whose SHA-256 is sha be missing? Yes when prune with this
+ * archive dir removed its chain, or when the archive dir is not the
+ * backup's (no rollback check either); not when the backup's does not
+ * know it: then the sets were removed by someone else.
+ */
+static bool gap_pruned(const struct ver *v, const unsigned char sha[32])
+{
+	return !v->st->rollback_checked || sb_pruned_has(v->cat, sha) == 1;
+}
+
+/*
+ * Each of our seals must name the SHA-256 of the one before it (by set
+ * time). A full set's seal may follow one no longer there: prune removes
+ * whole chains, older ones or ones in between.
+ */
 static int check_links(struct ver *v)
 {
 	const struct vseal **ord = calloc(v->nseals ? v->nseals : 1, sizeof(*ord));
@@ -236,6 +263,23 @@ static int check_links(struct ver *v)
 		} else if (!s->s.has_prev) {
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "seal starts a new hash chain, but %s comes before it", p->name);
+		} else if (memcmp(s->s.prev, p->sha, 32) && s->s.full &&
+			   !seal_with_sha(v, s->s.prev) && gap_pruned(v, s->s.prev)) {
+			/* whole chains removed by prune's retention rules (pruned.h) */
+			report(v, SB_VERIFY_NOTE, s->name,
+			       "the seal of this chain's full set follows a seal that is no longer "
+			       "on the target: the chain(s) between %s and this one were removed%s",
+			       p->name,
+			       v->st->rollback_checked
+				       ? " by prune on this machine"
+				       : " (no archive dir of the backup here to tell whether by prune)");
+		} else if (memcmp(s->s.prev, p->sha, 32) && s->s.full &&
+			   !seal_with_sha(v, s->s.prev)) {
+			report(v, SB_VERIFY_CHAIN, s->name,
+			       "the seal of this chain's full set follows a seal that is no longer on "
+			       "the target, and prune with this archive dir did not remove it: the "
+			       "newest sets of the chain before, or whole chains, were removed by "
+			       "someone else");
 		} else if (memcmp(s->s.prev, p->sha, 32)) {
 			report(v, SB_VERIFY_CHAIN, s->name,
 			       "broken link: the seal does not follow %s, the seal before it (a set "
@@ -476,6 +520,64 @@ static int hash_file(struct ver *v, const char *name, enum sb_hash_alg alg, uint
 	return rc;
 }
 
+/* Did the sample leave out the remote file name? */
+static bool skipped(const struct ver *v, const char *name)
+{
+	long k;
+
+	if (!v->skip || (k = sb_dirent_find(v->l, name)) < 0)
+		return false;
+	return v->skip[k];
+}
+
+/* A data file: what --sample chooses among (sample.h). */
+static bool data_file(const char *name)
+{
+	struct sb_name n;
+
+	return !sb_name_parse(name, &n) && !n.partial &&
+	       (n.kind == SB_KIND_VOL || n.kind == SB_KIND_SIG);
+}
+
+/* Choose the data files to read; each one chosen gets a note. */
+static int choose_sample(struct ver *v)
+{
+	const struct sb_dirent_list *l = v->l;
+	uint64_t *sizes = calloc(l->n ? l->n : 1, sizeof(*sizes));
+	size_t *at = calloc(l->n ? l->n : 1, sizeof(*at));
+	bool *chosen = calloc(l->n ? l->n : 1, sizeof(*chosen));
+	size_t i, n = 0;
+	int rc = 0;
+
+	v->skip = calloc(l->n ? l->n : 1, sizeof(*v->skip));
+	if (!sizes || !at || !chosen || !v->skip) {
+		rc = SB_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < l->n; i++)
+		if (data_file(l->names[i])) {
+			sizes[n] = l->sizes[i];
+			at[n++] = i;
+		}
+	sb_sample_choose(v->o->sample, sizes, n, v->o->sample_seed, chosen);
+	v->st->sampled = true;
+	for (i = 0; i < n; i++) {
+		v->st->data_files++;
+		v->st->data_bytes += sizes[i];
+		v->skip[at[i]] = !chosen[i];
+		if (!chosen[i])
+			continue;
+		v->st->sample_files++;
+		v->st->sample_bytes += sizes[i];
+		report(v, SB_VERIFY_NOTE, l->names[at[i]], "sampled: read and checked");
+	}
+out:
+	free(sizes);
+	free(at);
+	free(chosen);
+	return rc;
+}
+
 static int hash_sealed(struct ver *v, uint64_t total)
 {
 	unsigned char sha[32];
@@ -488,7 +590,7 @@ static int hash_sealed(struct ver *v, uint64_t total)
 		const struct sealed *f = &v->files[i];
 		long k = sb_dirent_find(v->l, f->name);
 
-		if (!f->seen || k < 0 || v->l->sizes[k] != f->f->size)
+		if (!f->seen || k < 0 || v->l->sizes[k] != f->f->size || (v->skip && v->skip[k]))
 			continue;
 		rc = hash_file(v, f->name, SB_HASH_ALG_SHA256, f->f->size, sha, &got, &done, total);
 		if (rc)
@@ -543,7 +645,7 @@ static int check_unsealed(struct ver *v, const struct sb_set *s)
 			       name);
 			continue;
 		}
-		if (v->o->quick || mv->hash_type != SB_HASH_SHA1)
+		if (v->o->quick || mv->hash_type != SB_HASH_SHA1 || skipped(v, vn))
 			continue;
 		rc = hash_file(v, vn, SB_HASH_ALG_SHA1, SB_GATE_MAX_VOLUME, sha, &got, &done, 0);
 		if (!rc && (got > SB_GATE_MAX_VOLUME || memcmp(sha, mv->hash, 20)))
@@ -602,6 +704,16 @@ int sb_verify(const struct sb_verify_opts *o, struct sb_verify_stats *st)
 	check_rollback(&v);
 	if ((rc = index_files(&v)) || (rc = check_listing(&v, &total)))
 		goto out;
+	if (o->sample && !o->quick && (rc = choose_sample(&v)))
+		goto out;
+	if (v.skip) /* what the progress line counts */
+		for (i = 0, total = 0; i < v.nfiles; i++) {
+			long k = sb_dirent_find(v.l, v.files[i].name);
+
+			if (v.files[i].seen && k >= 0 && !v.skip[k] &&
+			    v.l->sizes[k] == v.files[i].f->size)
+				total += v.files[i].f->size;
+		}
 	if (!o->quick && (rc = hash_sealed(&v, total)))
 		goto out;
 	for (i = 0; i < v.coll->nchains && !rc; i++)
@@ -614,5 +726,7 @@ out:
 		sb_seal_release(&v.seals[i].s);
 	free(v.seals);
 	free(v.files);
+	free(v.skip);
+	sb_catalog_close(v.cat);
 	return rc;
 }

@@ -14,6 +14,14 @@
  * duplicity's (noted; with o->decrypt their manifests are decrypted and the
  * volumes' SHA-1 checked) or, for a set with a sealbox index while an older
  * seal exists, a problem: its seal was removed.
+ * A full set's seal that follows a seal no longer on the target is a note
+ * when prune with this archive dir removed that seal's chain (pruned.h), or
+ * when the archive dir is not the backup's; else a chain problem.
+ *
+ * With o->sample, only a random share of the data files (volumes and
+ * signature files, sample.h) is read; manifests, indexes and seals always
+ * are, and every file's size is still checked against its seal. Each data
+ * file read is named in a note, and st says how many of how many.
  */
 #ifndef SEALBOX_VERIFY_H
 #define SEALBOX_VERIFY_H
@@ -24,6 +32,7 @@
 #include "sealbox/chain.h"
 #include "sealbox/crypto.h"
 #include "sealbox/gate.h"
+#include "sealbox/sample.h"
 #include "sealbox/transport.h"
 
 enum sb_verify_class {
@@ -52,11 +61,13 @@ struct sb_verify_opts {
 	struct sb_transport *target;
 	struct sb_crypto *crypto; /* holds the public signing key */
 	const char *sign_fpr;
-	const char *archive_dir;   /* the catalog remembering our newest seal;
-				      NULL or none there: no rollback check */
-	bool quick;		   /* sizes and seals only: no file is read */
-	struct sb_crypto *decrypt; /* NULL, or holds the secret encryption key:
-				      unsealed sets' manifests and volume SHA-1 */
+	const char *archive_dir;	/* the catalog remembering our newest seal;
+					   NULL or none there: no rollback check */
+	bool quick;			/* sizes and seals only: no file is read */
+	struct sb_crypto *decrypt;	/* NULL, or holds the secret encryption key:
+					   unsealed sets' manifests and volume SHA-1 */
+	const struct sb_sample *sample; /* NULL: read every file */
+	uint64_t sample_seed;		/* the shuffle's seed (sb_sample_seed()) */
 	sb_verify_report_fn report;
 	sb_verify_progress_fn progress; /* may be NULL */
 	void *ctx;
@@ -67,6 +78,9 @@ struct sb_verify_stats {
 	uint64_t files, bytes; /* checked; bytes read and hashed */
 	uint64_t count[SB_VERIFY_NCLASSES];
 	bool rollback_checked;
+	bool sampled;			   /* o->sample was given */
+	uint64_t sample_files, data_files; /* data files read, of all the data files */
+	uint64_t sample_bytes, data_bytes; /* their sizes */
 };
 
 /* 0 when the check ran (problems are counted in st), else an operational

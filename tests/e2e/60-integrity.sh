@@ -33,21 +33,6 @@ FULL_MAN=$(one 'duplicity-full.*.manifest.gpg')
 INC_MAN=$(one 'duplicity-inc.*.manifest.gpg')
 INC_VOL1=$(one 'duplicity-inc.*.vol1.difftar.gpg')
 
-flip_byte() { # flip_byte [OFFSET] FILE: invert one byte (default: the middle)
-    local off=
-    [ $# = 2 ] && { off=$1; shift; }
-    python3 - "$1" "$off" <<'PY'
-import os, sys
-p = sys.argv[1]
-n = os.path.getsize(p)
-off = int(sys.argv[2]) if sys.argv[2] else n // 2
-with open(p, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0xFF]))
-PY
-}
 truncate_half() { truncate -s $(($(stat -c %s "$1") / 2)) "$1"; }
 decrypt() { # decrypt FILE OUT
     gpg --homedir "$RESTORE_GNUPGHOME" --batch --quiet --pinentry-mode loopback \

@@ -39,18 +39,6 @@ INC_VOL1=$(one 'duplicity-inc.*.vol1.difftar.gpg')
 INC_MAN=$(one 'duplicity-inc.*.manifest.gpg')
 INC_SEAL=$(one 'sealbox-inc.*.seal.asc')
 
-flip_byte() { # flip_byte FILE: invert the middle byte
-    python3 - "$1" <<'PY'
-import os, sys
-p = sys.argv[1]
-off = os.path.getsize(p) // 2
-with open(p, "r+b") as f:
-    f.seek(off)
-    b = f.read(1)
-    f.seek(off)
-    f.write(bytes([b[0] ^ 0x01]))
-PY
-}
 truncate_half() { truncate -s $(($(stat -c %s "$1") / 2)) "$1"; }
 delete() { rm -f "$1"; }
 delete_newest_set() { # delete_newest_set ANYFILE: every file of the incremental set

@@ -572,6 +572,23 @@ key_id() { printf '%s' "${1: -16}"; }
 # key_re FPR: a regex matching the fingerprint or its long or short key id.
 key_re() { printf '(%s|%s)' "$(key_id "$1")" "${1: -8}"; }
 
+# flip_byte [OFFSET] FILE: invert one byte of FILE (default: the middle one).
+flip_byte() { # flip_byte [OFFSET] FILE: invert one byte (default: the middle)
+    local off=
+    [ $# = 2 ] && { off=$1; shift; }
+    python3 - "$1" "$off" <<'PY'
+import os, sys
+p = sys.argv[1]
+n = os.path.getsize(p)
+off = int(sys.argv[2]) if sys.argv[2] else n // 2
+with open(p, "r+b") as f:
+    f.seek(off)
+    b = f.read(1)
+    f.seek(off)
+    f.write(bytes([b[0] ^ 0xFF]))
+PY
+}
+
 # ---------------------------------------------------------------- times
 
 # set_times DIR: the end times of the complete sets (those with a manifest)

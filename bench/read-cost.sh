@@ -18,6 +18,8 @@
 #   mnt2    the same, its index cache kept from mnt1
 #   ttfb1   first byte of a small file through the mount, cold (first mount)
 #   ttfb2   the same on the second mount (its index cache kept, no plaintext)
+# and, for scale, gpg alone decrypting one small file with this key file in
+# a fresh keyring (it pays the key's passphrase derivation, as sealbox does once).
 # Every restore is compared with the source's bytes. The archive dir is the
 # one the backups filled (the user's machine); the encryption key's secret
 # half is a file with a passphrase (the USB stick).
@@ -136,6 +138,23 @@ mount_stop() {
     MPID=
 }
 
+# For scale: what gpg alone pays to use this key file once. A fresh keyring
+# and agent, the key imported, one small file decrypted (the agent derives
+# the key file's passphrase: its own s2k count) - median of 3.
+gpg_once() {
+    local h t0
+    h=$(mktemp -d "$W/once.XXXXXX")
+    echo allow-loopback-pinentry >"$h/gpg-agent.conf"
+    gpg --export "$SIGN" "$ENC" 2>/dev/null | GNUPGHOME=$h g --import
+    GNUPGHOME=$h g --passphrase "$PASS" --import "$W/enc-secret.asc"
+    t0=$(now)
+    GNUPGHOME=$h g --passphrase "$PASS" --decrypt "$W/once.gpg" >/dev/null
+    since "$t0"
+    gpgconf --homedir "$h" --kill all 2>/dev/null || true
+}
+echo "a small file" | gpg --batch -q --trust-model always -r "$ENC" --encrypt >"$W/once.gpg"
+GPG_ONCE=$(median3 "$(gpg_once)" "$(gpg_once)" "$(gpg_once)")
+
 declare -a ROWS
 sets=0
 for want in $lengths; do
@@ -178,3 +197,5 @@ printf '\n%s cores; gpg %s; duplicity %s; seconds (restores: median of 3)\n' "$(
     "$(gpg --version | head -1 | awk '{print $3}')" "$(duplicity --version | awk '{print $2}')"
 printf '%6s %9s %9s %9s %9s %8s %6s %9s %9s %9s %9s\n' sets one hot fresh dup dup/one gpg mnt1 mnt2 ttfb1 ttfb2
 printf '%s\n' "${ROWS[@]}"
+printf 'gpg alone, first decrypt of a small file with this key file (fresh keyring and agent): %.3f s\n' \
+    "$GPG_ONCE"

@@ -327,9 +327,6 @@ static int set_headers(struct s3_transport *st, struct req *r, struct curl_slist
 			return SB_ERR_NOMEM;
 		*h = n;
 	}
-	if (!(n = curl_slist_append(*h, "Expect:"))) /* no 100-continue round trip */
-		return SB_ERR_NOMEM;
-	*h = n;
 	return 0;
 }
 

@@ -149,14 +149,15 @@ else
 fi
 
 log "the proxy killed (kill -9) mid-upload: exit 5; a rerun completes the chain"
-head -c $((24 * 1024 * 1024)) /dev/urandom >"$SRC/big2.bin"
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$SRC/big2.bin"
 wait_next_second
 n_before=$(s3_keys bkt host1/home | wc -l)
+d_before=$(swift_objects)
 (
-    # kill it once the new set's second volume is there (a few volumes in)
-    for _ in $(seq 600); do
-        s3_keys bkt host1/home | grep -q 'duplicity-inc\..*\.vol2\.difftar\.gpg$' && break
-        sleep 0.1
+    # kill it a few objects (volumes, parts) into the new set
+    for _ in $(seq 1200); do
+        [ "$(swift_objects)" -ge $((d_before + 10)) ] && break
+        sleep 0.05
     done
     swift_stop_proxy
 ) &

@@ -197,5 +197,8 @@ swift_start() {
     swift_start_proxy
 }
 
+# swift_objects: how many objects (parts included) the object server holds.
+swift_objects() { find "$SW/srv" -name '*.data' 2>/dev/null | wc -l; }
+
 # aws_s3 ARGS...: Debian's awscli against the test's Swift.
 aws_s3() { aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }

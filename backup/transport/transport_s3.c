@@ -89,6 +89,7 @@ struct s3_put {
 /* One HTTP exchange, with what came back. */
 struct req {
 	const char *method; /* GET PUT POST DELETE */
+	const char *what;   /* for messages ("list", "upload of"); NULL: method */
 	const char *name;   /* object name below the prefix; NULL: the bucket */
 	const char *query;  /* canonical query string (sorted, encoded), or NULL */
 	const void *body;   /* PUT/POST body */
@@ -374,8 +375,7 @@ static bool transient(const struct req *r, CURLcode cc, const char *code)
 		return cc == CURLE_COULDNT_CONNECT || cc == CURLE_OPERATION_TIMEDOUT ||
 		       cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR ||
 		       cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 ||
-		       cc == CURLE_HTTP2_STREAM || cc == CURLE_SSL_CONNECT_ERROR ||
-		       (cc == CURLE_WRITE_ERROR && !r->overflow);
+		       cc == CURLE_HTTP2_STREAM || (cc == CURLE_WRITE_ERROR && !r->overflow);
 	if (r->status >= 500 || r->status == 429 || r->status == 408)
 		return true;
 	return code && (!strcmp(code, "SlowDown") || !strcmp(code, "RequestTimeout") ||
@@ -408,8 +408,9 @@ static int fail(struct s3_transport *st, struct req *r, CURLcode cc, const char 
 	char where[1400], why[700];
 	int rc;
 
-	snprintf(where, sizeof(where), "target %s: %s s3://%s/%s%s", st->base.desc, r->method,
-		 st->cfg.bucket, r->name ? st->cfg.prefix : "", r->name ? r->name : "");
+	snprintf(where, sizeof(where), "target %s: %s s3://%s/%s%s", st->base.desc,
+		 r->what ? r->what : r->method, st->cfg.bucket, st->cfg.prefix,
+		 r->name ? r->name : "");
 	snprintf(why, sizeof(why), "%s%s%s", code ? code : "", code && msg ? ": " : "",
 		 msg ? msg : "");
 	if (cc != CURLE_OK) {
@@ -434,7 +435,7 @@ static int fail(struct s3_transport *st, struct req *r, CURLcode cc, const char 
 	} else if (r->status == 403) {
 		rc = SB_ERR_PERM;
 		sb_error("%s: access denied (%s)%s", where, why[0] ? why : "HTTP 403",
-			 !strcmp(r->method, "DELETE")
+			 !strcmp(r->method, "DELETE") && !r->query
 				 ? "; these credentials may not delete (a write-only key?)"
 				 : "");
 	} else if (r->status == 404 && code && !strcmp(code, "NoSuchBucket")) {
@@ -533,8 +534,9 @@ static int perform(struct s3_transport *st, struct req *r)
 		if (attempt < st->retries && transient(r, cc, code)) {
 			double d = backoff(attempt);
 
-			sb_warn("target %s: %s %s%s: %s; retrying in %.1f s (%u of %u)",
-				st->base.desc, r->method, st->cfg.prefix, r->name ? r->name : "",
+			sb_warn("target %s: %s s3://%s/%s%s: %s; retrying in %.1f s (%u of %u)",
+				st->base.desc, r->what ? r->what : r->method, st->cfg.bucket,
+				st->cfg.prefix, r->name ? r->name : "",
 				cc != CURLE_OK
 					? (r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc))
 				: code ? code
@@ -704,6 +706,7 @@ static int list_objects(struct s3_transport *st, struct sb_dirent_list *l, size_
 		if (rc)
 			break;
 		struct req r = {.method = "GET",
+				.what = "list",
 				.query = sb_buf_str(&q),
 				.out = &body,
 				.out_max = S3_XML_REPLY_MAX};
@@ -790,6 +793,7 @@ static int list_uploads(struct s3_transport *st, struct sb_dirent_list *l, size_
 		if (rc)
 			break;
 		struct req r = {.method = "GET",
+				.what = "list multipart uploads",
 				.query = sb_buf_str(&q),
 				.out = &body,
 				.out_max = S3_XML_REPLY_MAX,
@@ -902,6 +906,7 @@ static int get_chunk(struct s3_transport *st, struct s3_get *g)
 	if (want > GET_CHUNK)
 		want = GET_CHUNK;
 	struct req r = {.method = "GET",
+			.what = "download of",
 			.name = g->name,
 			.ranged = true,
 			.from = g->off,
@@ -1014,6 +1019,7 @@ static int mpu_create(struct s3_transport *st, struct s3_put *p)
 {
 	struct sb_buf body = SB_BUF_INIT;
 	struct req r = {.method = "POST",
+			.what = "start of the multipart upload of",
 			.name = p->name,
 			.query = "uploads=",
 			.out = &body,
@@ -1053,6 +1059,7 @@ static int mpu_part(struct s3_transport *st, struct s3_put *p)
 		return rc;
 	snprintf(query, sizeof(query), "partNumber=%u&uploadId=%s", p->nparts + 1, p->upload_id);
 	struct req r = {.method = "PUT",
+			.what = "upload (a part) of",
 			.name = p->name,
 			.query = query,
 			.body = p->part.data,
@@ -1109,6 +1116,7 @@ static int mpu_complete(struct s3_transport *st, struct s3_put *p)
 		rc = sb_buf_addstr(&x, "</CompleteMultipartUpload>");
 	snprintf(query, sizeof(query), "uploadId=%s", p->upload_id);
 	struct req r = {.method = "POST",
+			.what = "completion of the multipart upload of",
 			.name = p->name,
 			.query = query,
 			.body = x.data,
@@ -1170,6 +1178,7 @@ static int s3_put_commit(struct sb_transport_put *pt)
 		return p->err;
 	if (!p->upload_id && p->part.len <= st->part_size) {
 		struct req r = {.method = "PUT",
+				.what = "upload of",
 				.name = p->name,
 				.body = p->part.data,
 				.body_len = p->part.len};
@@ -1190,7 +1199,11 @@ static void mpu_abort(struct s3_transport *st, const char *name, const char *id)
 	char query[600];
 
 	snprintf(query, sizeof(query), "uploadId=%s", id);
-	struct req r = {.method = "DELETE", .name = name, .query = query, .quiet = true};
+	struct req r = {.method = "DELETE",
+			.what = "abort of the upload of",
+			.name = name,
+			.query = query,
+			.quiet = true};
 	if (perform(st, &r) && r.status != 404)
 		sb_notice("target %s: could not abort the upload of %s%s (the next backup "
 			  "removes it)",
@@ -1233,13 +1246,16 @@ static int s3_delete(struct sb_transport *t, const char *name)
 		if (!key)
 			return SB_ERR_NOMEM;
 		snprintf(query, sizeof(query), "uploadId=%s", mark + strlen(UPLOAD_MARK));
-		struct req r = {
-			.method = "DELETE", .name = key, .query = query, .quiet_status = 404};
+		struct req r = {.method = "DELETE",
+				.what = "abort of the upload of",
+				.name = key,
+				.query = query,
+				.quiet_status = 404};
 		rc = perform(st, &r);
 		free(key);
 		return rc == SB_ERR_NOTFOUND ? 0 : rc; /* aborted already */
 	}
-	struct req r = {.method = "DELETE", .name = name, .quiet_status = 404};
+	struct req r = {.method = "DELETE", .what = "delete", .name = name, .quiet_status = 404};
 	rc = perform(st, &r);
 	return rc == SB_ERR_NOTFOUND ? 0 : rc; /* gone already */
 }

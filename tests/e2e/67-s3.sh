@@ -8,13 +8,15 @@
 # size) and restore byte-identical; snapshots; verify catches one flipped
 # byte in an object and names it; the proxy killed mid-upload (kill -9):
 # exit 5, and a rerun completes the chain and aborts the multipart uploads
-# left behind; a full quota is one line; prune; mount; duplicity
+# left behind; prune; write-only credentials (a Swift proxy filter refusing
+# the user's DELETEs): backup and verify work, prune fails in one line (exit
+# 5) and deletes nothing; a full quota is one line; mount; duplicity
 # (boto3+s3://) restores what sealbox wrote and sealbox restores and mounts
 # what duplicity wrote.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/s3lib.sh"
 swift_setup
-need_cmd aws
+command -v "$AWS_CLI" >/dev/null || skip "needs awscli"
 log "starting Swift"
 swift_start
 
@@ -211,6 +213,22 @@ if s3_keys bkt host1/home | grep -F "$old_t" | grep -v '^duplicity-inc\.'; then
 fi
 sb_restore "$URL" "$T/r5"
 compare "$SRC" "$T/r5"
+
+log "write-only credentials (DELETE refused): backup and verify work, prune fails in one line"
+WO=(env AWS_ACCESS_KEY_ID=test:writer AWS_SECRET_ACCESS_KEY=writing)
+printf 'written with a write-only key\n' >"$SRC/wo.txt"
+wait_next_second
+expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" \
+    --sign-key "$SIGN_FPR" --full "$SRC"
+expect_exit 0 "${WO[@]}" "$SEALBOX" verify --target "$URL" --sign-key "$SIGN_FPR"
+n_wo=$(s3_keys bkt host1/home | wc -l)
+expect_exit 5 "${WO[@]}" "$SEALBOX" prune --target "$URL" --keep-chains 1
+expect_error "access denied.*these credentials may not delete"
+[ "$(s3_keys bkt host1/home | wc -l)" = "$n_wo" ] || fail "a write-only key deleted objects"
+expect_exit 0 sb snapshots --target "$URL" --sign-key "$SIGN_FPR"
+expect_stdout_match "Backup chains: 2"
+sb_restore "$URL" "$T/r-wo"
+compare "$SRC" "$T/r-wo"
 
 log "a full quota: one line, exit 5"
 TOKEN=$(curl -s -D - -o /dev/null -H 'X-Auth-User: admin:admin' -H 'X-Auth-Key: admin' \

@@ -10,6 +10,8 @@
 #
 # Credentials (tempauth users, as S3 access key "account:user"):
 #   test:tester / testing       owner of account AUTH_test
+#   test:writer / writing       the same, but every DELETE refused (the proxy's
+#                               "nodelete" filter: a write-only key)
 # Exports AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 # AWS_DEFAULT_REGION for that user; S3_PORT is the proxy's port.
 
@@ -28,7 +30,24 @@ swift_setup() {
     done
     [ -d "$SWIFT_PY/common/middleware/s3api" ] || skip "needs Swift's s3api middleware"
     SW="$T/swift"
-    mkdir -p "$SW/srv/d1" "$SW/run" "$SW/cache"
+    mkdir -p "$SW/srv/d1" "$SW/run" "$SW/cache" "$SW/mw"
+    # A write-only user the Swift way, as a proxy filter: DELETE by the user
+    # named (after tempauth has said who it is) is 403, which s3api turns
+    # into AccessDenied.
+    cat >"$SW/mw/sb_nodelete.py" <<'PY'
+def filter_factory(global_conf, **local_conf):
+    user = local_conf["user"]
+
+    def wrap(app):
+        def nodelete(env, start_response):
+            who = (env.get("REMOTE_USER") or "").split(",")
+            if env.get("REQUEST_METHOD") == "DELETE" and user in who:
+                start_response("403 Forbidden", [("Content-Length", "0")])
+                return [b""]
+            return app(env, start_response)
+        return nodelete
+    return wrap
+PY
     S3_PORT=$(_free_port)
     SW_ACC_PORT=$(_free_port)
     SW_CON_PORT=$(_free_port)
@@ -100,7 +119,7 @@ CONF
 $common
 bind_port = $S3_PORT
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth copy account-quotas slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth nodelete copy account-quotas slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
@@ -111,6 +130,10 @@ location = us-east-1
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
+user_test_writer = writing .admin
+[filter:nodelete]
+paste.filter_factory = sb_nodelete:filter_factory
+user = test:writer
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:gatekeeper]
@@ -143,7 +166,7 @@ CONF
 # _swift_server NAME CONF: run one Swift server with $SW as its swift_dir
 # (the packaged scripts read /etc/swift/swift.conf, which we leave alone).
 _swift_server() {
-    bg_start /usr/bin/python3 -c '
+    bg_start env PYTHONPATH="$SW/mw" /usr/bin/python3 -c '
 import sys
 from swift.common import utils
 utils.set_swift_dir(sys.argv[3])
@@ -200,5 +223,8 @@ swift_start() {
 # swift_objects: how many objects (parts included) the object server holds.
 swift_objects() { find "$SW/srv" -name '*.data' 2>/dev/null | wc -l; }
 
-# aws_s3 ARGS...: Debian's awscli against the test's Swift.
-aws_s3() { aws --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }
+# aws_s3 ARGS...: Debian's awscli (/usr/bin/aws, ahead of any other on
+# PATH) against the test's Swift.
+AWS_CLI=/usr/bin/aws
+[ -x "$AWS_CLI" ] || AWS_CLI=$(command -v aws || echo aws)
+aws_s3() { "$AWS_CLI" --endpoint-url "$AWS_ENDPOINT_URL" "$@"; }

@@ -36,7 +36,7 @@ swift_setup() {
     # into AccessDenied.
     cat >"$SW/mw/sb_nodelete.py" <<'PY'
 def filter_factory(global_conf, **local_conf):
-    user = local_conf["user"]
+    user = local_conf["deny_delete_for"]
 
     def wrap(app):
         def nodelete(env, start_response):
@@ -133,7 +133,7 @@ user_test_tester = testing .admin
 user_test_writer = writing .admin
 [filter:nodelete]
 paste.filter_factory = sb_nodelete:filter_factory
-user = test:writer
+deny_delete_for = test:writer
 [filter:catch_errors]
 use = egg:swift#catch_errors
 [filter:gatekeeper]

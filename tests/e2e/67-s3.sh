@@ -214,6 +214,17 @@ fi
 sb_restore "$URL" "$T/r5"
 compare "$SRC" "$T/r5"
 
+log "a store failing every other upload (503): each upload retried alone, the backup completes"
+printf 'flaky\n' >"$SRC/flaky.txt"
+wait_next_second
+expect_exit 0 env AWS_ACCESS_KEY_ID=test:flaky AWS_SECRET_ACCESS_KEY=flaking "$SEALBOX" backup \
+    --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" --volsize 8 --s3-part-size 5 "$SRC"
+grep -aq "retrying in" "$LAST_ERR" || { cat "$LAST_ERR" >&2; fail "no upload was retried"; }
+if grep -aq "error:" "$LAST_ERR"; then cat "$LAST_ERR" >&2; fail "an error for a retried upload"; fi
+expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR"
+sb_restore "$URL" "$T/r-flaky"
+compare "$SRC" "$T/r-flaky"
+
 log "write-only credentials (DELETE refused): backup and verify work, prune fails in one line"
 WO=(env AWS_ACCESS_KEY_ID=test:writer AWS_SECRET_ACCESS_KEY=writing)
 printf 'written with a write-only key\n' >"$SRC/wo.txt"

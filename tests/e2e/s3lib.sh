@@ -12,6 +12,10 @@
 #   test:tester / testing       owner of account AUTH_test
 #   test:writer / writing       the same, but every DELETE refused (the proxy's
 #                               "nodelete" filter: a write-only key)
+#   test:flaky / flaking        the same, but every other object PUT fails with
+#                               503 SlowDown (the "flaky" filter)
+# Listings come in pages of 7 keys (s3api's max_bucket_listing), so every
+# listing of more than a few objects takes continuation tokens.
 # Exports AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 # AWS_DEFAULT_REGION for that user; S3_PORT is the proxy's port.
 
@@ -46,6 +50,25 @@ def filter_factory(global_conf, **local_conf):
                 return [b""]
             return app(env, start_response)
         return nodelete
+    return wrap
+
+
+def flaky_factory(global_conf, **local_conf):
+    user = local_conf["flaky_user"]
+
+    def wrap(app):
+        count = [0]
+
+        def flaky(env, start_response):
+            who = (env.get("REMOTE_USER") or "").split(",")
+            path = env.get("PATH_INFO", "")
+            if env.get("REQUEST_METHOD") == "PUT" and user in who and path.count("/") >= 4:
+                count[0] += 1
+                if count[0] % 2:
+                    start_response("503 Service Unavailable", [("Content-Length", "0")])
+                    return [b""]
+            return app(env, start_response)
+        return flaky
     return wrap
 PY
     S3_PORT=$(_free_port)
@@ -119,18 +142,23 @@ CONF
 $common
 bind_port = $S3_PORT
 [pipeline:main]
-pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth nodelete copy account-quotas slo dlo proxy-logging proxy-server
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats s3api tempauth nodelete flaky copy account-quotas slo dlo proxy-logging proxy-server
 [app:proxy-server]
 use = egg:swift#proxy
 account_autocreate = true
 [filter:s3api]
 use = egg:swift#s3api
 location = us-east-1
+max_bucket_listing = 7
 [filter:tempauth]
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
 user_test_writer = writing .admin
+user_test_flaky = flaking .admin
+[filter:flaky]
+paste.filter_factory = sb_nodelete:flaky_factory
+flaky_user = test:flaky
 [filter:nodelete]
 paste.filter_factory = sb_nodelete:filter_factory
 deny_delete_for = test:writer

@@ -275,7 +275,8 @@ static size_t on_read(char *p, size_t size, size_t n, void *ctx)
 
 	if (len > r->body_len - r->sent)
 		len = r->body_len - r->sent;
-	memcpy(p, (const char *)r->body + r->sent, len);
+	if (len)
+		memcpy(p, (const char *)r->body + r->sent, len);
 	r->sent += len;
 	return len;
 }
@@ -719,8 +720,7 @@ static int list_objects(struct s3_transport *st, struct sb_dirent_list *l, size_
 			break;
 		}
 		for (i = 0; i < pg.n && !rc; i++)
-			if ((name = own_name(st, pg.v[i].key)) &&
-			    strncmp(name, SB_TMP_PREFIX, strlen(SB_TMP_PREFIX)))
+			if ((name = own_name(st, pg.v[i].key)))
 				rc = names_add(l, cap, name, pg.v[i].size);
 		if (rc == SB_ERR_CORRUPT)
 			sb_error("%s holds more than %u files: not a target sealbox reads",
@@ -1253,7 +1253,10 @@ static int s3_delete(struct sb_transport *t, const char *name)
 				.quiet_status = 404};
 		rc = perform(st, &r);
 		free(key);
-		return rc == SB_ERR_NOTFOUND ? 0 : rc; /* aborted already */
+		if (rc != SB_ERR_NOTFOUND)
+			return rc;
+		/* no such upload: perhaps an object of that name (copied from a
+		 * file:// target), which the code below removes */
 	}
 	struct req r = {.method = "DELETE", .what = "delete", .name = name, .quiet_status = 404};
 	rc = perform(st, &r);

@@ -310,6 +310,11 @@ static int load_profile(struct s3_config *c, char *endpoint, size_t endpoint_sz)
 		sb_error("%s: [%s] region is too long", path, section);
 		rc = SB_ERR_PARAM;
 	}
+	if (!rc && !c->ca_bundle[0] &&
+	    s3_ini_get(conf, flen, section, "ca_bundle", c->ca_bundle, sizeof(c->ca_bundle)) < 0) {
+		sb_error("%s: [%s] ca_bundle is too long", path, section);
+		rc = SB_ERR_PARAM;
+	}
 	if (!rc && !endpoint[0] &&
 	    s3_ini_get(conf, flen, section, "endpoint_url", endpoint, endpoint_sz) < 0) {
 		sb_error("%s: [%s] endpoint_url is too long", path, section);
@@ -345,6 +350,8 @@ int s3_config_load(const char *url, const struct sb_transport_opts *o, struct s3
 		snprintf(endpoint, sizeof(endpoint), "%s", o->s3_endpoint);
 	else if (env_copy("AWS_ENDPOINT_URL_S3", endpoint, sizeof(endpoint)) < 0 ||
 		 (!endpoint[0] && env_copy("AWS_ENDPOINT_URL", endpoint, sizeof(endpoint)) < 0))
+		return SB_ERR_PARAM;
+	if (env_copy("AWS_CA_BUNDLE", c->ca_bundle, sizeof(c->ca_bundle)) < 0)
 		return SB_ERR_PARAM;
 	if (env_copy("AWS_REGION", c->region, sizeof(c->region)) < 0 ||
 	    (!c->region[0] && env_copy("AWS_DEFAULT_REGION", c->region, sizeof(c->region)) < 0))

@@ -11,6 +11,7 @@
  *                $AWS_SESSION_TOKEN), else the profile ($AWS_PROFILE, else
  *                "default") in $AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials),
  *                then in $AWS_CONFIG_FILE (~/.aws/config)
+ *   CA bundle    $AWS_CA_BUNDLE, the profile's ca_bundle, else the system's
  *
  * Credentials sit in fixed buffers that s3_config_release wipes; nothing
  * here logs them.
@@ -37,6 +38,7 @@ struct s3_config {
 	char access_key[S3_SECRET_MAX];
 	char secret_key[S3_SECRET_MAX];
 	char session_token[S3_SECRET_MAX]; /* "" when none */
+	char ca_bundle[4096];		   /* PEM file of CAs to trust; "": the system's */
 	const char *profile;		   /* for messages; borrowed from the environment */
 };
 

@@ -344,6 +344,8 @@ static void set_options(struct s3_transport *st, CURL *c, struct req *r, const c
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->curl_err);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 15L);
+	if (st->cfg.ca_bundle[0])
+		curl_easy_setopt(c, CURLOPT_CAINFO, st->cfg.ca_bundle);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)st->timeout);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);

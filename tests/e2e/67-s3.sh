@@ -115,6 +115,36 @@ log "snapshots"
 expect_exit 0 sb snapshots --target "$URL" --sign-key "$SIGN_FPR"
 expect_stdout_match "Backup chains: 1"
 
+log "virtual-host addressing: http://bkt.localhost:PORT/ (curl resolves *.localhost itself)"
+expect_exit 0 sb snapshots --target "$URL" --s3-endpoint "http://localhost:$S3_PORT" \
+    --s3-addressing virtual --sign-key "$SIGN_FPR"
+expect_stdout_match "Backup chains: 1"
+
+log "https: the system's CAs by default (a private CA refused in one line); AWS_CA_BUNDLE"
+swift_start_tls_proxy
+TLS=(--s3-endpoint "https://127.0.0.1:$S3_TLS_PORT")
+expect_exit 5 sb snapshots --target "$URL" "${TLS[@]}"
+expect_error "certificate"
+grep -aq "retrying" "$LAST_ERR" && fail "a certificate failure was retried"
+expect_exit 0 env AWS_CA_BUNDLE="$SW/tls/ca.pem" "$SEALBOX" snapshots --target "$URL" "${TLS[@]}" \
+    --sign-key "$SIGN_FPR"
+expect_stdout_match "Backup chains: 1"
+AWS_CA_BUNDLE="$SW/tls/ca.pem" sb_restore "$URL" "$T/r-tls" "${TLS[@]}"
+compare "$T/expect/3" "$T/r-tls"
+
+log "a server that takes the connection and never answers: --s3-timeout, one line, no hang"
+bg_start python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+c = []
+while True: c.append(s.accept())' "$T/mute.port"
+for _ in $(seq 50); do [ -s "$T/mute.port" ] && break; sleep 0.1; done
+t0=$(date +%s)
+expect_exit 5 sb snapshots --target "$URL" --s3-endpoint "http://127.0.0.1:$(cat "$T/mute.port")" \
+    --s3-timeout 2 --s3-retries 1
+[ $(($(date +%s) - t0)) -lt 20 ] || fail "a mute server held sealbox for $(($(date +%s) - t0)) s"
+expect_error "too slow|timed out"
+
 log "restore: latest and the first, byte-identical"
 sb_restore "$URL" "$T/r3"
 compare "$T/expect/3" "$T/r3"

@@ -150,6 +150,7 @@ account_autocreate = true
 use = egg:swift#s3api
 location = us-east-1
 max_bucket_listing = 7
+storage_domain = localhost
 [filter:tempauth]
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
@@ -227,6 +228,27 @@ swift_start_proxy() {
     SW_PROXY_PID=$BG_PID
     _wait_port "$S3_PORT" "$SW_PROXY_PID" "swift-proxy-server"
 }
+# swift_start_tls_proxy: a second proxy on $S3_TLS_PORT serving HTTPS with a
+# certificate for 127.0.0.1 and localhost from a private CA, $SW/tls/ca.pem.
+swift_start_tls_proxy() {
+    local d="$SW/tls"
+    need_cmd openssl
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+        -subj /CN=sealbox-test-ca 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -keyout "$d/srv.key" -out "$d/srv.csr" \
+        -subj /CN=localhost 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$d/ext"
+    openssl x509 -req -in "$d/srv.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -out "$d/srv.pem" -days 2 -extfile "$d/ext" 2>/dev/null
+    S3_TLS_PORT=$(_free_port)
+    sed -e "s|^bind_port = $S3_PORT\$|bind_port = $S3_TLS_PORT\ncert_file = $d/srv.pem\nkey_file = $d/srv.key|" \
+        "$SW/proxy-server.conf" >"$SW/proxy-tls.conf"
+    grep -q "^cert_file" "$SW/proxy-tls.conf" || fail "no TLS proxy configuration"
+    _swift_server proxy-server "$SW/proxy-tls.conf"
+    _wait_port "$S3_TLS_PORT" "$BG_PID" "the TLS swift-proxy-server"
+}
+
 # swift_stop_proxy: kill -9 the proxy (what a crashed server looks like).
 swift_stop_proxy() {
     kill -KILL -- "-$SW_PROXY_PID" 2>/dev/null || kill -KILL "$SW_PROXY_PID"

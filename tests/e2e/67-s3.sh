@@ -90,6 +90,12 @@ expect_exit 0 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_ENDPOINT_
 expect_stdout_match "No backups|Backup chains: 0|no backup"
 no_secret
 rm -rf "$HOME/.aws"
+printf 'target = %s\ns3-endpoint = %s\ns3-retries = 1\n' "$URL" "$AWS_ENDPOINT_URL" >"$T/s3.conf"
+expect_exit 0 env -u AWS_ENDPOINT_URL "$SEALBOX" snapshots --config "$T/s3.conf"
+expect_stdout_match "No backups|Backup chains: 0|no backup"
+printf 's3-retries = many\n' >>"$T/s3.conf"
+expect_exit 1 sb snapshots --config "$T/s3.conf"
+expect_error "s3-retries must be 0 to 100"
 
 log "backup: full, 1 MiB volumes, one 8 MiB volume in 5 MiB parts (multipart)"
 sb_backup "$URL" "$SRC" --volsize 8 --s3-part-size 5

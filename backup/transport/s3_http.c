@@ -337,7 +337,7 @@ static int fail(struct s3_http *st, struct s3_req *r, CURLcode cc, const char *c
 			sb_error("%s: %s (endpoint %s)", where,
 				 r->curl_err[0] ? r->curl_err : curl_easy_strerror(cc),
 				 st->cfg.endpoint);
-	} else if (r->status == 403 && code_is(code, auth)) {
+	} else if ((r->status == 403 || r->status == 400) && code_is(code, auth)) {
 		rc = SB_ERR_AUTH;
 		if (!strcmp(code, "RequestTimeTooSkewed"))
 			sb_error("%s: the store refused the request: this machine's clock is off "

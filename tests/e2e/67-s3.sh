@@ -78,6 +78,9 @@ if grep -aq 'not-the-secret' "$LAST_ERR" "$LAST_OUT"; then fail "the (wrong) sec
 expect_exit 21 env AWS_ACCESS_KEY_ID=test:nobody "$SEALBOX" snapshots --target "$URL"
 expect_error "refused the credentials"
 
+expect_exit 21 env AWS_REGION=eu-west-9 "$SEALBOX" snapshots --target "$URL"
+expect_error "region 'eu-west-9' is wrong"
+
 log "no credentials at all, then a profile in ~/.aws"
 expect_exit 21 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "$SEALBOX" snapshots --target "$URL"
 expect_error "no S3 credentials"

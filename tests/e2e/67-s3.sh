@@ -154,6 +154,37 @@ expect_exit 5 sb snapshots --target "$URL" --s3-endpoint "http://127.0.0.1:$(cat
 [ $(($(date +%s) - t0)) -lt 20 ] || fail "a mute server held sealbox for $(($(date +%s) - t0)) s"
 expect_error "too slow|timed out"
 
+log "a hostile server: garbage listings and a listing that never ends are one line each"
+cat >"$T/hostile.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if "uploads" in self.path:
+            body = b"<ListMultipartUploadsResult><IsTruncated>false</IsTruncated></ListMultipartUploadsResult>"
+        elif "prefix=garbage" in self.path:
+            body = b"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>x\x00<<<&bogus;"
+        else:  # the same page, the same token, forever
+            body = (b"<ListBucketResult><IsTruncated>true</IsTruncated><NextContinuationToken>again"
+                    b"</NextContinuationToken><Contents><Key>loop/a</Key><Size>1</Size></Contents>"
+                    b"</ListBucketResult>")
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+bg_start python3 "$T/hostile.py" "$T/hostile.port"
+for _ in $(seq 50); do [ -s "$T/hostile.port" ] && break; sleep 0.1; done
+HOSTILE="http://127.0.0.1:$(cat "$T/hostile.port")"
+expect_exit 6 sb snapshots --target s3://bkt/garbage --s3-endpoint "$HOSTILE"
+expect_error "not a ListObjectsV2 result"
+expect_exit 6 sb snapshots --target s3://bkt/loop --s3-endpoint "$HOSTILE"
+expect_error "repeats a continuation token"
+
 log "restore: latest and the first, byte-identical"
 sb_restore "$URL" "$T/r3"
 compare "$T/expect/3" "$T/r3"

@@ -302,6 +302,25 @@ wait_next_second
 expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" \
     --sign-key "$SIGN_FPR" --full "$SRC"
 expect_exit 0 "${WO[@]}" "$SEALBOX" verify --target "$URL" --sign-key "$SIGN_FPR"
+log "write-only: a run killed (kill -9) mid-upload; the next one leaves its leftovers and completes"
+head -c $((24 * 1024 * 1024)) /dev/urandom >"$SRC/wo-big.bin"
+wait_next_second
+d_before=$(swift_objects)
+"${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \
+    --volsize 6 --s3-part-size 5 -q "$SRC" >/dev/null 2>&1 &
+WO_PID=$!
+for _ in $(seq 600); do
+    [ "$(swift_objects)" -ge $((d_before + 8)) ] && break
+    sleep 0.05
+done
+kill -KILL "$WO_PID" 2>/dev/null || fail "the write-only backup ended before it could be killed"
+wait "$WO_PID" 2>/dev/null || true
+wait_next_second
+expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" \
+    --sign-key "$SIGN_FPR" --volsize 6 --s3-part-size 5 "$SRC"
+expect_stderr_match "leaving the incomplete set"
+snapshot_copy "$SRC" wo
+rm -f "$SRC/wo-big.bin"
 n_wo=$(s3_keys bkt host1/home | wc -l)
 expect_exit 5 "${WO[@]}" "$SEALBOX" prune --target "$URL" --keep-chains 1
 expect_error "access denied.*these credentials may not delete"
@@ -309,7 +328,7 @@ expect_error "access denied.*these credentials may not delete"
 expect_exit 0 sb snapshots --target "$URL" --sign-key "$SIGN_FPR"
 expect_stdout_match "Backup chains: 2"
 sb_restore "$URL" "$T/r-wo"
-compare "$SRC" "$T/r-wo"
+compare "$T/expect/wo" "$T/r-wo"
 
 log "a full quota: one line, exit 5"
 TOKEN=$(curl -s -D - -o /dev/null -H 'X-Auth-User: admin:admin' -H 'X-Auth-Key: admin' \

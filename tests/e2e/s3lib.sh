@@ -10,8 +10,9 @@
 #
 # Credentials (tempauth users, as S3 access key "account:user"):
 #   test:tester / testing       owner of account AUTH_test
-#   test:writer / writing       the same, but every DELETE refused (the proxy's
-#                               "nodelete" filter: a write-only key)
+#   test:writer / writing       the same, but its DELETEs refused (the proxy's
+#                               "nodelete" filter: a write-only key; multipart
+#                               uploads still complete and abort)
 #   test:flaky / flaking        the same, but every other object PUT fails with
 #                               503 SlowDown (the "flaky" filter)
 # Listings come in pages of 7 keys (s3api's max_bucket_listing), so every
@@ -45,7 +46,13 @@ def filter_factory(global_conf, **local_conf):
     def wrap(app):
         def nodelete(env, start_response):
             who = (env.get("REMOTE_USER") or "").split(",")
-            if env.get("REQUEST_METHOD") == "DELETE" and user in who:
+            # /v1/ACCOUNT/CONTAINER/...: s3api keeps a multipart upload's
+            # parts in CONTAINER+segments and removes them itself when it
+            # completes or aborts the upload (as S3 lets a key without
+            # s3:DeleteObject complete and abort multipart uploads)
+            path = env.get("PATH_INFO", "").split("/")
+            parts = len(path) > 3 and path[3].endswith("+segments")
+            if env.get("REQUEST_METHOD") == "DELETE" and user in who and not parts:
                 start_response("403 Forbidden", [("Content-Length", "0")])
                 return [b""]
             return app(env, start_response)

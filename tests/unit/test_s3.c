@@ -22,6 +22,7 @@
 #include "sealbox/error.h"
 #include "sealbox/log.h"
 #include "s3_config.h"
+#include "s3_http.h"
 #include "s3_xml.h"
 
 static void quiet(enum sb_log_level level, const char *msg, void *ctx)
@@ -185,6 +186,23 @@ static void test_uploads_and_text(void **state)
 	assert_int_equal(s3_xml_text(err, strlen(err), "Resource", &s), SB_ERR_NOTFOUND);
 	assert_null(s);
 	assert_int_equal(s3_xml_text(err, 20, "Code", &s), SB_ERR_CORRUPT); /* cut */
+}
+
+/* AWS's URI encoding: what SigV4 signs must be what the URL carries. */
+static void test_uri_encode(void **state)
+{
+	struct sb_buf b = SB_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(s3_uri_encode(&b, "a b/c~d_e.f-g+h=i&\xc3\xa9", true), 0);
+	assert_string_equal(sb_buf_str(&b), "a%20b/c~d_e.f-g%2Bh%3Di%26%C3%A9");
+	sb_buf_reset(&b);
+	assert_int_equal(s3_uri_encode(&b, "p/q r", false), 0);
+	assert_string_equal(sb_buf_str(&b), "p%2Fq%20r");
+	sb_buf_reset(&b);
+	assert_int_equal(s3_uri_encode(&b, "", false), 0);
+	assert_string_equal(sb_buf_str(&b), "");
+	sb_buf_release(&b);
 }
 
 static void test_url(void **state)
@@ -363,10 +381,11 @@ static void test_config_sources(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_list_parse),    cmocka_unit_test(test_list_hostile),
-		cmocka_unit_test(test_list_prefixes), cmocka_unit_test(test_uploads_and_text),
-		cmocka_unit_test(test_url),	      cmocka_unit_test(test_endpoint),
-		cmocka_unit_test(test_ini),	      cmocka_unit_test(test_config_sources),
+		cmocka_unit_test(test_list_parse),     cmocka_unit_test(test_list_hostile),
+		cmocka_unit_test(test_list_prefixes),  cmocka_unit_test(test_uploads_and_text),
+		cmocka_unit_test(test_uri_encode),     cmocka_unit_test(test_url),
+		cmocka_unit_test(test_endpoint),       cmocka_unit_test(test_ini),
+		cmocka_unit_test(test_config_sources),
 	};
 
 	sb_log_set_handler(quiet, NULL);

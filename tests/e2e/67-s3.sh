@@ -303,7 +303,7 @@ expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_F
     --sign-key "$SIGN_FPR" --full "$SRC"
 expect_exit 0 "${WO[@]}" "$SEALBOX" verify --target "$URL" --sign-key "$SIGN_FPR"
 log "write-only: a run killed (kill -9) mid-upload; the next one leaves its leftovers and completes"
-head -c $((24 * 1024 * 1024)) /dev/urandom >"$SRC/wo-big.bin"
+head -c $((48 * 1024 * 1024)) /dev/urandom >"$SRC/wo-big.bin"
 wait_next_second
 d_before=$(swift_objects)
 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" --sign-key "$SIGN_FPR" \

@@ -460,8 +460,9 @@ static void ask_passphrase(const struct mount_args *a)
 /* ---- the mount ---- */
 
 /*
- * Decrypt the newest set's manifest once: with indexes cached from an
- * earlier mount nothing else is decrypted before the first read, and a
+ * Decrypt the newest set's manifest once, by gpg even when this machine's
+ * record holds it: with indexes cached nothing else is decrypted before the
+ * first read, and a
  * wrong or missing passphrase must stop the mount here, not fail each read.
  */
 static int probe_decrypt(struct sb_gate *g)
@@ -481,7 +482,7 @@ static int probe_decrypt(struct sb_gate *g)
 	if (!s)
 		return 0;
 	sb_manifest_init(&m);
-	rc = sb_gate_manifest(g, s, &m);
+	rc = sb_gate_manifest_decrypt(g, s, &m);
 	sb_manifest_release(&m);
 	if (rc)
 		sb_error("cannot decrypt %s: refusing to mount", s->manifest);
@@ -513,6 +514,7 @@ static int serve(struct mount_args *a, int notify)
 		goto out;
 	vo.crypto = crypto;
 	vo.sign_fpr = a->sign ? sign_fpr : NULL;
+	a->ga.make_record = true;
 	if ((rc = open_gate(vo.target, crypto, vo.sign_fpr, &a->ga, &vo.gate)))
 		goto out;
 	vo.index_dir = index;

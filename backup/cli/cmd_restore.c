@@ -74,7 +74,7 @@ int cmd_restore(int argc, char **argv)
 	struct sb_restore_stats st;
 	struct sb_transport_opts to = {0};
 	struct sb_crypto *crypto = NULL;
-	struct gate_args ga = {0};
+	struct gate_args ga = {.make_record = true};
 	const char *target = NULL, *sign = NULL, *secret = NULL;
 	char sign_fpr[41], *path = NULL, when[21];
 	int c, n, rc = 0;

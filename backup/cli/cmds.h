@@ -104,6 +104,8 @@ struct gate_args {
 	const char *expect_seal;
 	const char *archive_dir; /* NULL: the target's default one */
 	bool own_rollback;	 /* the caller reports rollback itself (verify) */
+	bool make_record;	 /* make the archive dir for its record of proven
+				    plaintext (restore, mount); else only use one */
 };
 bool gate_option(int c, const char *arg, struct gate_args *ga);
 /* Open the gate on t: rollback is checked against the archive dir's record

@@ -201,6 +201,29 @@ static bool last_seal(const char *dir, char name[256], unsigned char sha[32])
 	return ok;
 }
 
+/*
+ * mkdir -p DIR (0700), silently: the record of proven plaintext is an
+ * optimisation, and a machine where it cannot be kept still reads.
+ */
+static bool mkdirs_quiet(const char *dir)
+{
+	char p[4200];
+	size_t n = strlen(dir);
+
+	if (n >= sizeof(p))
+		return false;
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return false;
+		p[i] = i < n ? '/' : '\0';
+	}
+	return true;
+}
+
 int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	      const struct gate_args *ga, struct sb_gate **out)
 {
@@ -210,8 +233,9 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 				  .allow_unsigned = ga && ga->allow_unsigned,
 				  .allow_unsealed = ga && ga->allow_unsealed,
 				  .expect_seal = ga ? ga->expect_seal : NULL};
-	char dir[4096], name[256];
+	char dir[4096], name[256], proven[4200];
 	unsigned char sha[32];
+	struct stat st;
 
 	dir[0] = '\0';
 	if (ga && ga->archive_dir)
@@ -229,5 +253,10 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 			  "that backup printed",
 			  sb_transport_describe(t), dir[0] ? dir : "");
 	}
+	/* the record lives in an archive dir that exists, or that this command makes */
+	if (dir[0] && (stat(dir, &st) == 0 || (ga && ga->make_record)) &&
+	    snprintf(proven, sizeof(proven), "%s/proven", dir) < (int)sizeof(proven) &&
+	    mkdirs_quiet(proven))
+		go.proven_dir = proven;
 	return sb_gate_open(&go, out);
 }

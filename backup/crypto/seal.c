@@ -311,7 +311,8 @@ int sb_seal_sign(struct sb_seal *s, struct sb_crypto *c, const char *sign_fpr, s
 /* ---- verification ---- */
 
 int sb_seal_verify(struct sb_crypto *c, const char *signer_fpr, const void *text, size_t len,
-		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256])
+		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256],
+		   struct sb_buf *signed_text)
 {
 	struct sb_buf plain = SB_BUF_INIT;
 	enum sb_sig_verdict v;
@@ -332,6 +333,8 @@ int sb_seal_verify(struct sb_crypto *c, const char *signer_fpr, const void *text
 		snprintf(why, 256, "is signed but not a valid seal (line %u)", lines.no);
 	else
 		*verdict = SB_SEAL_GOOD;
+	if (*verdict == SB_SEAL_GOOD && signed_text)
+		rc = sb_buf_add(signed_text, plain.data, plain.len);
 out:
 	sb_buf_release(&plain);
 	return rc;

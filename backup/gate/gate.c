@@ -17,6 +17,7 @@
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/names.h"
+#include "sealbox/proven.h"
 #include "sealbox/seal.h"
 #include "sealbox/timefmt.h"
 
@@ -32,6 +33,7 @@ struct sb_gate {
 	struct sb_dirent_list l;
 	struct sb_collection coll;
 	bool rollback_checked;
+	char *proven_dir; /* owned copy of o.proven_dir */
 	pthread_mutex_t mu;
 	struct proven *pv;
 	size_t npv, cap;
@@ -78,6 +80,32 @@ int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb
 	if (n < 0 && !rc)
 		rc = (int)n;
 	sb_transport_get_close(get);
+	return rc;
+}
+
+int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, struct sb_seal *s,
+		       enum sb_seal_verdict *verdict, char why[256])
+{
+	struct sb_buf signed_text = SB_BUF_INIT;
+	const char *dir = g->o.proven_dir;
+	unsigned char sha[32];
+	int rc;
+
+	sha256_of(text, len, sha);
+	if (dir && sb_proven_get(dir, sha, g->o.sign_fpr, "seal", &signed_text) == 1) {
+		sb_seal_release(s);
+		if (!sb_seal_parse(s, signed_text.data, signed_text.len, "a seal checked before")) {
+			*verdict = SB_SEAL_GOOD;
+			sb_buf_release(&signed_text);
+			return 0;
+		}
+		sb_buf_reset(&signed_text);
+	}
+	rc = sb_seal_verify(g->o.crypto, g->o.sign_fpr, text, len, s, verdict, why,
+			    dir ? &signed_text : NULL);
+	if (!rc && *verdict == SB_SEAL_GOOD && dir)
+		sb_proven_put(dir, sha, g->o.sign_fpr, "seal", signed_text.data, signed_text.len);
+	sb_buf_release(&signed_text);
 	return rc;
 }
 
@@ -207,8 +235,7 @@ static bool newer_seal(struct sb_gate *g, time_t t)
 		}
 		sb_buf_reset(&text);
 		if (!sb_gate_get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text) &&
-		    !sb_seal_verify(g->o.crypto, g->o.sign_fpr, text.data, text.len, &seal,
-				    &verdict, why) &&
+		    !sb_gate_check_seal(g, text.data, text.len, &seal, &verdict, why) &&
 		    verdict == SB_SEAL_GOOD && seal.t1 > t)
 			ok = true;
 	}
@@ -289,6 +316,11 @@ int sb_gate_open(const struct sb_gate_opts *o, struct sb_gate **out)
 	if (!g)
 		return SB_ERR_NOMEM;
 	g->o = *o;
+	/* the caller's strings: copied where the gate keeps them past sb_gate_open() */
+	if (o->proven_dir && !(g->o.proven_dir = g->proven_dir = strdup(o->proven_dir))) {
+		free(g);
+		return SB_ERR_NOMEM;
+	}
 	pthread_mutex_init(&g->mu, NULL);
 	rc = sb_transport_list(o->target, &g->l);
 	if (!rc && g->l.n > SB_GATE_MAX_NAMES) {
@@ -302,6 +334,8 @@ int sb_gate_open(const struct sb_gate_opts *o, struct sb_gate **out)
 		rc = sb_collection_build(&g->l, &g->coll);
 	if (!rc)
 		rc = check_rollback(g);
+	g->o.last_seal = g->o.expect_seal = NULL; /* only the checks above use them */
+	g->o.last_sha = NULL;
 	if (rc) {
 		sb_gate_close(g);
 		return rc;
@@ -317,6 +351,7 @@ void sb_gate_close(struct sb_gate *g)
 	for (size_t i = 0; i < g->npv; i++)
 		sb_seal_release(&g->pv[i].seal);
 	free(g->pv);
+	free(g->proven_dir);
 	sb_collection_release(&g->coll);
 	sb_dirent_list_release(&g->l);
 	pthread_mutex_destroy(&g->mu);
@@ -380,8 +415,7 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 	rc = sb_gate_get_small(g, s->seal, SB_GATE_MAX_SEAL, &text);
 	if (!rc) {
 		sha256_of(text.data, text.len, p->seal_sha);
-		rc = sb_seal_verify(g->o.crypto, g->o.sign_fpr, text.data, text.len, &p->seal,
-				    &verdict, why);
+		rc = sb_gate_check_seal(g, text.data, text.len, &p->seal, &verdict, why);
 	}
 	sb_buf_release(&text);
 	if (rc)
@@ -614,6 +648,7 @@ const char *sb_gate_volume_name(const struct sb_set *s, unsigned num)
 /* The expectations for one file, copied out under the lock. */
 struct expect {
 	bool sealed, encrypted, gzipped;
+	int kind; /* SB_KIND_* */
 	uint64_t size;
 	unsigned char sha256[32];
 	bool has_sha1;
@@ -632,6 +667,7 @@ static int expectations(struct sb_gate *g, const struct sb_set *s, const char *n
 		sb_error("%s is not a file of set %s", name, set_name(s));
 		return SB_ERR_INTERNAL;
 	}
+	e->kind = n.kind;
 	e->encrypted = n.encrypted;
 	e->gzipped = n.gzipped && !n.encrypted;
 	if (n.kind == SB_KIND_VOL && m) {
@@ -695,13 +731,17 @@ static int tmpfile_in(const struct sb_gate *g, const char *name, int *fd)
 }
 
 /* The ciphertext into an unlinked file, checked against e before anyone reads it. */
-static int spool(struct sb_gate *g, const char *name, const struct expect *e, int *out)
+static int spool(struct sb_gate *g, const char *name, const struct expect *e, int *out,
+		 unsigned char got256[32])
 {
 	struct sb_transport_get *get = NULL;
 	struct sb_hash h256, h1;
 	unsigned char d256[32], d1[20];
 	char buf[65536], hex[65], want[65];
 	uint64_t total = 0, max = e->sealed ? e->size : SB_GATE_MAX_VOLUME;
+	/* a sealed file's SHA-256 is proven by its seal; the manifest's SHA-1
+	   is what proves an unsealed (duplicity) volume */
+	bool sha1 = e->has_sha1 && !e->sealed;
 	ssize_t n = 0;
 	int fd, rc;
 
@@ -720,7 +760,8 @@ static int spool(struct sb_gate *g, const char *name, const struct expect *e, in
 			break;
 		}
 		sb_hash_update(&h256, buf, (size_t)n);
-		sb_hash_update(&h1, buf, (size_t)n);
+		if (sha1)
+			sb_hash_update(&h1, buf, (size_t)n);
 		rc = sb_fd_write(&fd, buf, (size_t)n);
 	}
 	if (!rc && n < 0)
@@ -728,6 +769,7 @@ static int spool(struct sb_gate *g, const char *name, const struct expect *e, in
 	sb_transport_get_close(get);
 	sb_hash_final(&h256, d256);
 	sb_hash_final(&h1, d1);
+	memcpy(got256, d256, 32);
 	if (!rc && e->sealed && (total != e->size || memcmp(d256, e->sha256, 32))) {
 		sb_hex(d256, 32, hex);
 		sb_hex(e->sha256, 32, want);
@@ -736,7 +778,7 @@ static int spool(struct sb_gate *g, const char *name, const struct expect *e, in
 			 name, (unsigned long long)total, hex, (unsigned long long)e->size, want);
 		rc = SB_ERR_CORRUPT;
 	}
-	if (!rc && e->has_sha1 && memcmp(d1, e->sha1, 20)) {
+	if (!rc && sha1 && memcmp(d1, e->sha1, 20)) {
 		sb_hex(d1, 20, hex);
 		sb_hex(e->sha1, 20, want);
 		sb_error("volume %s does not match its manifest: SHA1 %s, expected %s", name, hex,
@@ -772,19 +814,66 @@ static int bounded_write(void *ctx, const void *p, size_t n)
 	return b->w.write(b->w.ctx, p, n);
 }
 
-int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
-		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
+/*
+ * Manifests and indexes are kept in this machine's record of proven
+ * plaintext (proven.h), keyed by the hash of their bytes as stored.
+ */
+static bool keep_proven(const struct sb_gate *g, const struct expect *e)
+{
+	return g->o.proven_dir && g->o.sign_fpr && e->encrypted &&
+	       (e->kind == SB_KIND_MANIFEST || e->kind == SB_KIND_INDEX);
+}
+
+/* 1: the plaintext of the file whose stored bytes hash to sha was in the
+ * record, and went to b; 0: it was not; < 0: error. */
+static int from_proven(struct sb_gate *g, const unsigned char sha[32], struct bounded *b)
+{
+	struct sb_buf plain = SB_BUF_INIT;
+	int rc = sb_proven_get(g->o.proven_dir, sha, g->o.sign_fpr, "plain", &plain);
+
+	if (rc == 1) {
+		rc = bounded_write(b, plain.data, plain.len);
+		rc = rc ? rc : 1;
+	}
+	sb_buf_release(&plain);
+	return rc;
+}
+
+/*
+ * The proven plaintext of name into out. use_record: take it from this
+ * machine's record when it is there; into: out appends to this buffer,
+ * whose new bytes then go into the record (NULL: out is something else,
+ * nothing is recorded).
+ */
+static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		 const struct sb_manifest *m, uint64_t max, struct sb_writer out, bool use_record,
+		 struct sb_buf *into)
 {
 	struct bounded b = {.w = out, .left = max, .name = name};
 	struct sb_writer bw = {bounded_write, &b};
+	size_t start = into ? into->len : 0;
+	unsigned char got256[32];
 	struct expect e;
+	bool keep;
 	int fd, rc;
 
-	if ((rc = expectations(g, s, name, m, &e)) || (rc = spool(g, name, &e, &fd)))
+	if ((rc = expectations(g, s, name, m, &e)))
 		return rc;
+	keep = keep_proven(g, &e);
+	if (keep && use_record && e.sealed && (rc = from_proven(g, e.sha256, &b)) != 0)
+		goto done;
+	if ((rc = spool(g, name, &e, &fd, got256)))
+		return rc;
+	if (keep && use_record && !e.sealed && (rc = from_proven(g, got256, &b)) != 0) {
+		close(fd);
+		goto done;
+	}
 	if (e.encrypted) {
 		rc = sb_crypto_decrypt(g->o.crypto, g->o.sign_fpr,
 				       (struct sb_reader){sb_fd_read, &fd}, bw, name);
+		if (!rc && keep && into)
+			sb_proven_put(g->o.proven_dir, got256, g->o.sign_fpr, "plain",
+				      into->data + start, into->len - start);
 	} else {
 		struct sb_gunzip *gz = NULL;
 		struct sb_reader in = {sb_fd_read, &fd};
@@ -806,6 +895,9 @@ int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 		sb_gunzip_free(gz);
 	}
 	close(fd);
+done:
+	if (rc == 1)
+		rc = 0;
 	if (b.over) {
 		sb_error("%s expands to more than %llu bytes: refusing it", name,
 			 (unsigned long long)max);
@@ -814,10 +906,16 @@ int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 	return rc;
 }
 
+int sb_gate_fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
+		  const struct sb_manifest *m, uint64_t max, struct sb_writer out)
+{
+	return fetch(g, s, name, m, max, out, true, NULL);
+}
+
 int sb_gate_fetch_buf(struct sb_gate *g, const struct sb_set *s, const char *name,
 		      const struct sb_manifest *m, uint64_t max, struct sb_buf *out)
 {
-	return sb_gate_fetch(g, s, name, m, max, (struct sb_writer){sb_buf_write, out});
+	return fetch(g, s, name, m, max, (struct sb_writer){sb_buf_write, out}, true, out);
 }
 
 int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name,
@@ -837,7 +935,8 @@ int sb_gate_fetch_fd(struct sb_gate *g, const struct sb_set *s, const char *name
 	return rc;
 }
 
-int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+static int manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m,
+		    bool use_record)
 {
 	struct sb_buf text = SB_BUF_INIT;
 	int rc;
@@ -846,9 +945,20 @@ int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manife
 		sb_error("set %s has no manifest", set_name(s));
 		return SB_ERR_NOTFOUND;
 	}
-	rc = sb_gate_fetch_buf(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST, &text);
+	rc = fetch(g, s, s->manifest, NULL, SB_GATE_MAX_MANIFEST,
+		   (struct sb_writer){sb_buf_write, &text}, use_record, &text);
 	if (!rc)
 		rc = sb_manifest_parse(m, text.data, text.len, s->manifest);
 	sb_buf_release(&text);
 	return rc;
+}
+
+int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+{
+	return manifest(g, s, m, true);
+}
+
+int sb_gate_manifest_decrypt(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m)
+{
+	return manifest(g, s, m, false);
 }

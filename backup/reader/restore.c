@@ -33,6 +33,7 @@
 #include "sealbox/timefmt.h"
 #include "sealbox/verify.h"
 #include "sealbox/setstream.h"
+#include "plan.h"
 
 /* Opens a folder to set its metadata. */
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -415,17 +416,28 @@ out:
 	return rc;
 }
 
-/* Merge the set streams by path and restore each object under the prefix. */
-static int merge(struct restore *r, struct setstream **ss, size_t nsets)
+/*
+ * Merge the set streams by path and restore each object under the prefix.
+ * ss[i] is NULL for a set the plan needs nothing from; with a plan, only the
+ * objects it names are restored from (the others are older than a path's
+ * newest snapshot or deletion).
+ */
+static int merge(struct restore *r, struct setstream **ss, size_t nsets, struct plan *plan,
+		 const struct sb_chain *ch)
 {
 	struct setstream *group[1024];
 	const struct ss_object *o, *min;
+	const struct plan_path *missed;
 	size_t i, n, plen = strlen(r->prefix);
 	int rc, got;
 
+	if (nsets > sizeof(group) / sizeof(group[0]))
+		return SB_ERR_INTERNAL;
 	for (;;) {
 		min = NULL;
 		for (i = 0; i < nsets; i++) {
+			if (!ss[i])
+				continue;
 			got = ss_peek(ss[i], &o);
 			if (got < 0)
 				return got;
@@ -435,22 +447,33 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets)
 				min = o;
 		}
 		if (!min)
-			return 0;
+			break;
 		n = 0;
 		for (i = 0; i < nsets; i++)
-			if (ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
-			    !memcmp(o->path.data, min->path.data, o->path.len))
+			if (ss[i] && ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
+			    !memcmp(o->path.data, min->path.data, o->path.len) &&
+			    (!plan || plan_needs(plan, i, (const char *)o->path.data, o->path.len)))
 				group[n++] = ss[i];
-		if (sb_path_has_prefix((const char *)min->path.data, min->path.len, r->prefix,
-				       plen)) {
+		if (n && sb_path_has_prefix((const char *)min->path.data, min->path.len, r->prefix,
+					    plen)) {
 			rc = restore_object(r, group, n);
 			if (rc)
 				return rc;
 		}
-		for (i = 0; i < n; i++)
-			if ((rc = ss_next(group[i])))
+		/* every stream at this path moves on, needed or not */
+		for (i = 0; i < nsets; i++)
+			if (ss[i] && ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
+			    !memcmp(o->path.data, min->path.data, o->path.len) &&
+			    (rc = ss_next(ss[i])))
 				return rc;
 	}
+	for (i = 0; plan && i < nsets; i++)
+		if ((missed = plan_missed(plan, i))) {
+			sb_error("index %s lists %s, but the volumes of its set do not hold it",
+				 ch->sets[i].index, sb_log_str(missed->path, missed->len));
+			return SB_ERR_CORRUPT;
+		}
+	return 0;
 }
 
 /* The metadata of a folder, once everything in it is in place. */
@@ -587,6 +610,7 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	const struct sb_chain *ch;
 	struct sb_manifest *mans = NULL;
 	struct setstream **ss = NULL;
+	struct plan *plan = NULL;
 	const char *item;
 	char when[21], *rel = NULL;
 	size_t nsets = 0, i;
@@ -606,22 +630,37 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 	}
 	for (i = 0; i < nsets; i++)
 		sb_manifest_init(&mans[i]);
-	for (i = 0; i < nsets && !rc; i++)
-		rc = sb_gate_manifest(o->gate, &ch->sets[i], &mans[i]);
+	/* the newest set's manifest first: it names the folder backed up */
+	rc = sb_gate_manifest(o->gate, &ch->sets[nsets - 1], &mans[nsets - 1]);
 	if (!rc && o->path_absolute)
 		rc = inside_source(&mans[nsets - 1], r.prefix, &rel);
 	if (rel)
 		r.prefix = rel;
 	item = strrchr(r.prefix, '/');
-	for (i = 0; i < nsets && !rc; i++)
-		rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
+	/* one path: the sets' indexes say which sets and volumes hold what it needs */
+	if (!rc && *r.prefix && (rc = plan_build(o->gate, ch, nsets, r.prefix, &plan)) ==
+					SB_ERR_NOTFOUND)
+		rc = 0;
+	/* manifests of the other sets only where they are read */
+	for (i = 0; i < nsets && !rc; i++) {
+		if (plan && !plan->sets[i].n)
+			continue;
+		if (i < nsets - 1 && (rc = sb_gate_manifest(o->gate, &ch->sets[i], &mans[i])))
+			break;
+		if (!plan)
+			rc = ss_open(o->gate, &ch->sets[i], &mans[i], r.prefix, &ss[i]);
+		else
+			rc = ss_open_sel(o->gate, &ch->sets[i], &mans[i], plan_wants_vol,
+					 &plan->sets[i], &ss[i]);
+	}
 	if (!rc)
 		rc = sb_destdir_open(o->dest, *r.prefix ? (item ? item + 1 : r.prefix) : NULL,
 				     o->force, &r.dd);
 	if (!rc)
-		rc = merge(&r, ss, nsets);
-	for (i = 0; i < nsets && ss && ss[i]; i++)
-		st->volumes += ss_volumes_read(ss[i]);
+		rc = merge(&r, ss, nsets, plan, ch);
+	for (i = 0; i < nsets && ss; i++)
+		if (ss[i])
+			st->volumes += ss_volumes_read(ss[i]);
 	if (!rc && !st->objects) {
 		sb_error("%s: no such path in the backup of %s", *r.prefix ? r.prefix : ".",
 			 (sb_time_format_iso(st->set_time, when), when));
@@ -642,5 +681,6 @@ out:
 	free(ss);
 	free(mans);
 	free(rel);
+	plan_free(plan);
 	return rc;
 }

@@ -298,8 +298,29 @@ int ss_next(struct setstream *s)
 	}
 }
 
+struct by_prefix {
+	const char *prefix;
+	size_t len;
+};
+
+static bool vol_has_prefix(void *ctx, const struct sb_manifest_vol *v)
+{
+	const struct by_prefix *b = ctx;
+
+	return !b->len || sb_manifest_vol_may_contain(v, b->prefix, b->len);
+}
+
 int ss_open(struct sb_gate *g, const struct sb_set *set, const struct sb_manifest *m,
 	    const char *prefix, struct setstream **out)
+{
+	struct by_prefix b = {prefix ? prefix : "", prefix ? strlen(prefix) : 0};
+
+	return ss_open_sel(g, set, m, vol_has_prefix, &b, out);
+}
+
+int ss_open_sel(struct sb_gate *g, const struct sb_set *set, const struct sb_manifest *m,
+		bool (*want)(void *ctx, const struct sb_manifest_vol *v), void *ctx,
+		struct setstream **out)
 {
 	struct setstream *s = calloc(1, sizeof(*s));
 	size_t i;
@@ -316,8 +337,7 @@ int ss_open(struct sb_gate *g, const struct sb_set *set, const struct sb_manifes
 	sb_tar_entry_init(&s->e);
 	sb_tar_entry_init(&s->obj.hdr);
 	for (i = 0; i < m->nvols; i++)
-		if (!prefix || !*prefix ||
-		    sb_manifest_vol_may_contain(&m->vols[i], prefix, strlen(prefix)))
+		if (want(ctx, &m->vols[i]))
 			s->vols[s->nvols++] = m->vols[i].num;
 	*out = s;
 	return 0;

@@ -25,6 +25,7 @@
 #include "sealbox/index.h"
 #include "sealbox/log.h"
 #include "sealbox/manifest.h"
+#include "sealbox/proven.h"
 #include "sealbox/names.h"
 #include "sealbox/packer.h"
 #include "sealbox/seal.h"
@@ -424,7 +425,7 @@ static int link_seal(struct run *r)
 		r->seal.backup_id[0] = '\0';
 		if (newest &&
 		    (rc = sb_seal_verify(o->crypto, o->sign_fpr, text.data, text.len, &prev,
-					 &verdict, why)) == 0 &&
+					 &verdict, why, NULL)) == 0 &&
 		    verdict == SB_SEAL_GOOD)
 			memcpy(r->seal.backup_id, prev.backup_id, SB_SEAL_ID_LEN + 1);
 		else if (newest && !rc)
@@ -438,6 +439,49 @@ out:
 	sb_seal_release(&prev);
 	sb_buf_release(&text);
 	return rc;
+}
+
+/*
+ * Keep the plaintext of what this run stored in this machine's record of
+ * proven plaintext (proven.h): a restore or mount here then needs no gpg
+ * for it. kind "plain": data decrypts from the stored bytes hashing to sha;
+ * "seal": data is the signed text of the seal whose bytes hash to sha.
+ */
+static void remember(const struct run *r, const unsigned char sha[32], const char *kind,
+		     const void *data, size_t len)
+{
+	char dir[4200];
+
+	if (snprintf(dir, sizeof(dir), "%s/proven", r->o->archive_dir) < (int)sizeof(dir))
+		sb_proven_put(dir, sha, r->o->sign_fpr, kind, data, len);
+}
+
+/* Entries of the record no run used for a while (pruned sets') go. */
+static void sweep_record(const struct run *r)
+{
+	char dir[4200];
+
+	if (snprintf(dir, sizeof(dir), "%s/proven", r->o->archive_dir) < (int)sizeof(dir))
+		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
+}
+
+/* The index as written (the spool) into the record, when it is small enough. */
+static void remember_index(const struct run *r, const unsigned char sha[32])
+{
+	struct sb_buf text = SB_BUF_INIT;
+	char buf[65536];
+	ssize_t n = 0;
+
+	if (sb_spool_rewind(r->index))
+		return;
+	while ((n = sb_spool_read(r->index, buf, sizeof(buf))) > 0)
+		if (text.len + (size_t)n > SB_PROVEN_MAX || sb_buf_add(&text, buf, (size_t)n)) {
+			n = -1;
+			break;
+		}
+	if (n == 0)
+		remember(r, sha, "plain", text.data, text.len);
+	sb_buf_release(&text);
 }
 
 static int ship_metadata(struct run *r, struct sb_manifest *man)
@@ -465,6 +509,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		struct meta_up m = {.o = o, .name = name, .spool = r->index};
 
 		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
+		if (!rc)
+			remember_index(r, m.sha);
 	}
 	if (rc)
 		goto out;
@@ -492,6 +538,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		sb_hash_update(&h, enc.data, enc.len);
 		sb_hash_final(&h, sha);
 		rc = sb_seal_add_file(&r->seal, name, enc.len, sha);
+		if (!rc)
+			remember(r, sha, "plain", text.data, text.len);
 	}
 	/* the seal, then the manifest last: until it is there, the set does not exist */
 	if (!rc)
@@ -511,6 +559,9 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		if (!(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
 			sb_hash_update(&h, seal.data, seal.len);
 			sb_hash_final(&h, sha);
+			sb_buf_reset(&text);
+			if (!sb_seal_format(&r->seal, &text))
+				remember(r, sha, "seal", text.data, text.len);
 			sb_hex(sha, 32, hex);
 			snprintf(r->st->seal_name, sizeof(r->st->seal_name), "%s", sealname);
 			memcpy(r->st->seal_sha, hex, sizeof(r->st->seal_sha));
@@ -519,6 +570,8 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		}
 		if (!rc)
 			rc = sb_catalog_set(r->cat, SB_SEAL_CAT_LAST, sb_buf_str(&text));
+		if (!rc)
+			sweep_record(r);
 	}
 out:
 	sb_buf_release(&seal);

@@ -52,6 +52,7 @@
 #include "sealbox/dirent.h"
 #include "sealbox/hash.h"
 #include "sealbox/manifest.h"
+#include "sealbox/seal.h"
 #include "sealbox/transport.h"
 
 /* Bounds on what the server's bytes may amount to (memory stays < 100 MB). */
@@ -74,6 +75,8 @@ struct sb_gate_opts {
 	const unsigned char *last_sha; /* its SHA-256 (32 bytes) */
 	const char *expect_seal;       /* --expect-seal: 64 hex digits, or NULL */
 	const char *tmpdir;	       /* spool folder (default: $TMPDIR, /tmp) */
+	/* this machine's record of proven plaintext (proven.h), or NULL */
+	const char *proven_dir;
 };
 
 struct sb_gate;
@@ -129,8 +132,19 @@ int sb_gate_hash(struct sb_gate *g, const char *name, enum sb_hash_alg alg, uint
 		 unsigned char *out, uint64_t *got, void (*progress)(void *ctx, uint64_t n),
 		 void *ctx);
 
+/*
+ * Check a seal file's text (len bytes, as stored) against the signing key and
+ * parse it into s, as sb_seal_verify() does; a seal whose bytes this machine
+ * checked before (proven.h) is parsed from its record without gpg.
+ */
+int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, struct sb_seal *s,
+		       enum sb_seal_verdict *verdict, char why[256]);
+
 /* The proven, parsed manifest of s. */
 int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);
+/* The same, decrypted by gpg even when this machine's record holds it: a
+ * check that the secret key and its passphrase work (mount, before it mounts). */
+int sb_gate_manifest_decrypt(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);
 
 /* Volume num of s as its manifest and the listing have it (NULL: missing, logged). */
 const char *sb_gate_volume_name(const struct sb_set *s, unsigned num);

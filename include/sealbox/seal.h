@@ -91,9 +91,12 @@ enum sb_seal_verdict {
  * subkey) and parse it into s. Returns 0 with *verdict set (for BAD and
  * FOREIGN the reason is in why[256], nothing is logged), or an operational
  * error (key not in the keyring: SB_ERR_KEY; out of memory), logged.
+ * signed_text (may be NULL): a good seal's signed text is appended to it,
+ * to parse again later with sb_seal_parse() (proven.h keeps it).
  */
 int sb_seal_verify(struct sb_crypto *c, const char *signer_fpr, const void *text, size_t len,
-		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256]);
+		   struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256],
+		   struct sb_buf *signed_text);
 
 /* A fresh random backup id (32 lowercase hex digits) into out[33]. */
 int sb_seal_new_id(char out[SB_SEAL_ID_LEN + 1]);

@@ -34,6 +34,10 @@ struct ss_object {
  * ("" for all). m (its manifest, from sb_gate_manifest()) is borrowed. */
 int ss_open(struct sb_gate *g, const struct sb_set *s, const struct sb_manifest *m,
 	    const char *prefix, struct setstream **out);
+/* The same, reading only the volumes want(ctx, volume) chooses. */
+int ss_open_sel(struct sb_gate *g, const struct sb_set *s, const struct sb_manifest *m,
+		bool (*want)(void *ctx, const struct sb_manifest_vol *v), void *ctx,
+		struct setstream **out);
 /* 1: *o is the current object; 0: the set is exhausted (all verified); < 0 error. */
 int ss_peek(struct setstream *s, const struct ss_object **o);
 /* Data of the current object (across chunks and volumes): > 0, 0 at its end, < 0. */

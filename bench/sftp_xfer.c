@@ -5,7 +5,8 @@
  *   sftp_xfer put URL KNOWN_HOSTS KEY THREADS FILE...   upload each FILE (basename)
  *   sftp_xfer get URL KNOWN_HOSTS KEY DIR NAME...       download each NAME into DIR
  * Prints the bytes moved and the seconds taken on stdout. $SESSIONS: the
- * transport's SSH sessions (default 1); $GET_THREADS: parallel downloads.
+ * transport's SSH sessions (default 1); $GET_THREADS: parallel downloads;
+ * $S3_PART_MIB: an s3 target's part size (default: the transport's).
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -123,6 +124,7 @@ int main(int argc, char **argv)
 	o.known_hosts = argv[3];
 	o.sessions = getenv("SESSIONS") ? (unsigned)atoi(getenv("SESSIONS")) : 1;
 	o.ssh_key = argv[4];
+	o.s3_part_mib = getenv("S3_PART_MIB") ? (unsigned)atoi(getenv("S3_PART_MIB")) : 0;
 	if (sb_transport_open(argv[2], &o, &t))
 		return 1;
 	t0 = now();

@@ -36,7 +36,8 @@ static int fs_errno(int err)
 	case SB_ERR_NOTFOUND: return ENOENT;
 	case SB_ERR_NOMEM: return ENOMEM;
 	case SB_ERR_PARAM: return EINVAL;
-	case SB_ERR_PERM: return EACCES;
+	case SB_ERR_PERM:
+	case SB_ERR_AUTH: return EACCES;
 	case SB_ERR_NOSPACE: return ENOSPC;
 	case SB_ERR_INTERRUPTED: return EINTR;
 	case SB_ERR_KEY:

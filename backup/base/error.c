@@ -29,6 +29,7 @@ const char *sb_strerror(int err)
 	case SB_ERR_CHAIN: return "broken chain";
 	case SB_ERR_ROLLBACK: return "target rolled back";
 	case SB_ERR_UNSIGNED: return "unsigned data";
+	case SB_ERR_AUTH: return "credentials refused";
 	}
 	return "unknown error";
 }

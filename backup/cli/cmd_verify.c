@@ -34,8 +34,8 @@ static const char verify_usage[] =
 	"Checks the target against its seals with the public signing key only: every\n"
 	"seal's signature, the hash chain of the seals, each remote file's size and\n"
 	"SHA-256, and that the newest seal this machine wrote is still there.\n"
-	"  --target URL       file:///abs/path, a plain path, or\n"
-	"                     sftp://user@host[:port]/abs/path\n"
+	"  --target URL       file:///abs/path, a plain path,\n"
+	"                     sftp://user@host[:port]/abs/path or s3://BUCKET/PREFIX\n"
 	"  --sign-key FPR     the key every seal must be signed by\n"
 	"  --quick            check sizes and seals only, read no volume\n"
 	"  --sample PERCENT|SIZE\n"
@@ -55,6 +55,8 @@ static const char verify_usage[] =
 	"  --allow-unsigned   also accept chains that are neither encrypted nor signed\n"
 	"  --allow-unsealed   accept duplicity's unsealed sets after sealed ones\n"
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n"
+	"  --s3-endpoint URL, --s3-addressing, --s3-retries, --s3-part-size, --s3-timeout:\n"
+	"                        as for backup\n"
 	"  --json             one JSON document on stdout: exit status, error, counts\n"
 	"                     and each problem (see sealbox(1))\n";
 

@@ -38,6 +38,7 @@ enum exit_status {
 	EXIT_V_FOREIGN = 18,	/* a seal signed by another key */
 	EXIT_V_ROLLBACK = 19,	/* the newest seal this machine wrote is gone */
 	EXIT_V_CONTENT = 20,	/* --content: the snapshot differs from SOURCE */
+	EXIT_AUTH = 21,		/* the target refused the credentials (s3: key, clock) */
 };
 
 int cmd_backup(int argc, char **argv);
@@ -68,11 +69,26 @@ const char *exit_status_text(int st);
 int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The options of every command that reaches a target (getopt_long values). */
-enum { OPT_TARGET = 1000, OPT_SSH_KEY, OPT_KNOWN_HOSTS, OPT_ACCEPT_HOST_KEY };
+enum {
+	OPT_TARGET = 1000,
+	OPT_SSH_KEY,
+	OPT_KNOWN_HOSTS,
+	OPT_ACCEPT_HOST_KEY,
+	OPT_S3_ENDPOINT = 1020,
+	OPT_S3_ADDRESSING,
+	OPT_S3_RETRIES,
+	OPT_S3_PART_SIZE,
+	OPT_S3_TIMEOUT
+};
 #define TARGET_OPTIONS                                                                             \
 	{"target", required_argument, NULL, OPT_TARGET},                                           \
 		{"ssh-key", required_argument, NULL, OPT_SSH_KEY},                                 \
 		{"known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS},                         \
+		{"s3-endpoint", required_argument, NULL, OPT_S3_ENDPOINT},                         \
+		{"s3-addressing", required_argument, NULL, OPT_S3_ADDRESSING},                     \
+		{"s3-retries", required_argument, NULL, OPT_S3_RETRIES},                           \
+		{"s3-part-size", required_argument, NULL, OPT_S3_PART_SIZE},                       \
+		{"s3-timeout", required_argument, NULL, OPT_S3_TIMEOUT},                           \
 	{                                                                                          \
 		"accept-new-host-key", no_argument, NULL, OPT_ACCEPT_HOST_KEY                      \
 	}

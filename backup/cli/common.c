@@ -2,6 +2,7 @@
 /* common.c - what the commands share (see cmds.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ int exit_status(int err)
 	case SB_ERR_IO:
 	case SB_ERR_EXISTS: return EXIT_LOCAL;
 	case SB_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
+	case SB_ERR_AUTH: return EXIT_AUTH;
 	default: return EXIT_INTERNAL;
 	}
 }
@@ -90,9 +92,36 @@ int usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* A number 0..max for an s3 option; UINT_MAX (which the transport refuses,
+ * naming the option) when arg is none. */
+static unsigned s3_number(const char *arg, unsigned max)
+{
+	unsigned long v;
+	char *e;
+
+	errno = 0;
+	v = strtoul(arg, &e, 10);
+	if (!*arg || *e || errno || v > max || arg[0] == '-')
+		return UINT_MAX;
+	return (unsigned)v;
+}
+
 bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to)
 {
 	switch (c) {
+	case OPT_S3_ENDPOINT: to->s3_endpoint = arg; return true;
+	case OPT_S3_ADDRESSING:
+		to->s3_addressing = !strcmp(arg, "path")      ? SB_S3_PATH
+				    : !strcmp(arg, "virtual") ? SB_S3_VIRTUAL
+				    : !strcmp(arg, "auto")    ? SB_S3_AUTO
+							      : SB_S3_BAD;
+		return true;
+	case OPT_S3_RETRIES:
+		to->s3_retries = s3_number(arg, 100);
+		to->s3_retries_set = true;
+		return true;
+	case OPT_S3_PART_SIZE: to->s3_part_mib = s3_number(arg, 5120); return true;
+	case OPT_S3_TIMEOUT: to->s3_timeout = s3_number(arg, 3600); return true;
 	case OPT_TARGET: *url = arg; return true;
 	case OPT_SSH_KEY: to->ssh_key = arg; return true;
 	case OPT_KNOWN_HOSTS: to->known_hosts = arg; return true;

@@ -79,8 +79,10 @@ int runlog_begin(const char *cmd, const struct runlog_opts *o)
 static const char *exit_name(int st)
 {
 	static const char *const names[] = {
-		"ok",	     "usage",	 "partial", "key",   "passphrase",  "target",	"integrity",
-		"not found", "mismatch", "locked",  "local", "interrupted", "internal",
+		"ok",	     "usage",	  "partial",   "key",	      "passphrase", "target",
+		"integrity", "not found", "mismatch",  "locked",      "local",	    "interrupted",
+		"internal",  "modified",  "truncated", "missing",     "unexpected", "chain",
+		"foreign",   "rollback",  "content",   "credentials",
 	};
 
 	return st >= 0 && st < (int)(sizeof(names) / sizeof(names[0])) ? names[st] : "?";

@@ -25,8 +25,10 @@ int sb_transport_open(const char *url, const struct sb_transport_opts *o, struct
 		return sb_transport_file_open(url + 7, o, out);
 	if (strncmp(url, "sftp://", 7) == 0)
 		return sb_transport_sftp_open(url, o, out);
+	if (strncmp(url, "s3://", 5) == 0)
+		return sb_transport_s3_open(url, o, out);
 	if (strstr(url, "://")) {
-		sb_error("target %s: unsupported URL scheme (use file:// or sftp://)", url);
+		sb_error("target %s: unsupported URL scheme (use file://, sftp:// or s3://)", url);
 		return SB_ERR_PARAM;
 	}
 	return sb_transport_file_open(url, o, out);

@@ -38,5 +38,7 @@ int sb_transport_file_open(const char *path, const struct sb_transport_opts *o,
 			   struct sb_transport **out);
 int sb_transport_sftp_open(const char *url, const struct sb_transport_opts *o,
 			   struct sb_transport **out);
+int sb_transport_s3_open(const char *url, const struct sb_transport_opts *o,
+			 struct sb_transport **out);
 
 #endif

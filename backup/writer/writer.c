@@ -58,7 +58,10 @@ static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
 
 	for (i = 0; i < c->ntmp; i++) {
 		sb_info("removing leftover temporary file %s", c->tmp[i]);
-		if ((rc = sb_transport_delete(t, c->tmp[i])))
+		rc = sb_transport_delete(t, c->tmp[i]);
+		if (rc == SB_ERR_PERM) /* a write-only key: harmless, verify notes it */
+			sb_warn("leaving %s on the target", c->tmp[i]);
+		else if (rc)
 			return rc;
 	}
 	if (sb_catalog_get(cat, "inprogress", &inprog) != 0)
@@ -72,9 +75,16 @@ static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
 			sb_notice("removing the incomplete set %s of an interrupted backup",
 				  inprog);
 			k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
-			for (j = 0; j < k; j++)
-				if ((rc = sb_transport_delete(t, names[j])))
+			for (j = 0; j < k; j++) {
+				rc = sb_transport_delete(t, names[j]);
+				if (rc == SB_ERR_PERM) { /* a write-only key */
+					sb_warn("leaving the incomplete set %s on the target",
+						inprog);
+					break;
+				}
+				if (rc)
 					goto out;
+			}
 		}
 	}
 	rc = sb_catalog_set(cat, "inprogress", NULL);

@@ -33,6 +33,7 @@ enum sb_err {
 	SB_ERR_CHAIN = -19,	  /* a set missing, replayed, reordered or foreign */
 	SB_ERR_ROLLBACK = -20,	  /* the target is older than what this machine wrote */
 	SB_ERR_UNSIGNED = -21,	  /* an unencrypted (unsigned) set where signed ones are due */
+	SB_ERR_AUTH = -22,	  /* the target refused the credentials (wrong key, clock) */
 };
 
 /* Short static description of an sb_err code; never NULL. */

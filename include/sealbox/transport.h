@@ -2,7 +2,10 @@
 /*
  * transport.h - the target: a flat folder of files, local or remote.
  *
- * URLs: "file:///abs/path", a plain path, or "sftp://user@host[:port]/path".
+ * URLs: "file:///abs/path", a plain path, "sftp://user@host[:port]/path" or
+ * "s3://bucket/prefix" (S3 objects have no rename: a PUT appears whole, and a
+ * multipart upload left by a killed run is listed under SB_TMP_PREFIX, so
+ * deleting that name aborts it).
  * Uploads are atomic: the data goes to SB_TMP_PREFIX + name, which is synced
  * and renamed to name once complete. Readers stream.
  * Every failure is logged once naming the target and the file.
@@ -20,12 +23,27 @@ struct sb_transport;
 struct sb_transport_get;
 struct sb_transport_put;
 
+enum sb_s3_addressing {
+	SB_S3_AUTO,    /* virtual hosts on AWS, paths elsewhere */
+	SB_S3_PATH,    /* https://endpoint/BUCKET/key */
+	SB_S3_VIRTUAL, /* https://BUCKET.endpoint/key */
+	SB_S3_BAD,     /* an unknown --s3-addressing: the transport refuses it */
+};
+#define SB_S3_RETRIES 5
+#define SB_S3_PART_MIB 64 /* uploads above this go in parts of this size */
+
 struct sb_transport_opts {
 	const char *ssh_key;	  /* sftp: private key file, NULL: agent/defaults */
 	const char *known_hosts;  /* sftp: NULL: ~/.ssh/known_hosts */
 	bool accept_new_host_key; /* sftp: add an unknown host key */
 	bool create;		  /* create the target folder if missing */
 	unsigned sessions;	  /* sftp: SSH sessions for parallel transfers (0: 1) */
+	const char *s3_endpoint;  /* s3: endpoint URL, NULL: $AWS_ENDPOINT_URL, AWS */
+	enum sb_s3_addressing s3_addressing;
+	unsigned s3_retries;  /* s3: retries of a failed request (if s3_retries_set) */
+	bool s3_retries_set;  /* else SB_S3_RETRIES */
+	unsigned s3_part_mib; /* s3: multipart part size in MiB (0: SB_S3_PART_MIB) */
+	unsigned s3_timeout;  /* s3: seconds without progress before a retry (0: 60) */
 };
 
 int sb_transport_open(const char *url, const struct sb_transport_opts *o,

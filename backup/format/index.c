@@ -6,6 +6,7 @@
 
 #include "sealbox/error.h"
 #include "sealbox/index.h"
+#include "sealbox/log.h"
 #include "sealbox/manifest.h"
 
 void sb_index_rec_init(struct sb_index_rec *r)
@@ -157,4 +158,25 @@ int sb_index_parse_next(const char *text, size_t len, size_t *pos, struct sb_ind
 	if ((r->type == '2') != (n == 16))
 		return SB_ERR_CORRUPT;
 	return 1;
+}
+
+int sb_index_walk(const void *text, size_t len, const char *what,
+		  int (*cb)(void *ctx, const struct sb_index_rec *r), void *ctx)
+{
+	struct sb_index_rec r;
+	size_t pos = strlen(SB_INDEX_HEADER);
+	int rc;
+
+	if (len < pos || memcmp(text, SB_INDEX_HEADER, pos)) {
+		sb_error("index %s: not a sealbox index", what);
+		return SB_ERR_CORRUPT;
+	}
+	sb_index_rec_init(&r);
+	while ((rc = sb_index_parse_next(text, len, &pos, &r)) == 1)
+		if ((rc = cb(ctx, &r)))
+			break;
+	sb_index_rec_release(&r);
+	if (rc == SB_ERR_CORRUPT)
+		sb_error("index %s is corrupt near byte %zu", what, pos);
+	return rc;
 }

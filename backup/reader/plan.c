@@ -11,11 +11,8 @@
 
 #include "sealbox/error.h"
 #include "sealbox/index.h"
-#include "sealbox/log.h"
 #include "sealbox/path.h"
 #include "plan.h"
-
-#define PLAN_MAX_INDEX (64u << 20) /* plaintext of one index (as the mount takes) */
 
 static int cmp_pp(const void *a, const void *b)
 {
@@ -65,33 +62,37 @@ static bool is_settled(const struct settled *s, const void *path, size_t len)
 	return s->n && bsearch(&key, s->v, s->n, sizeof(*s->v), cmp_pp);
 }
 
+struct reading {
+	const char *prefix;
+	size_t plen;
+	const struct settled *done;
+	struct plan_set *ps;
+	struct settled *add;
+};
+
+static int take_rec(void *ctx, const struct sb_index_rec *r)
+{
+	struct reading *rd = ctx;
+	const char *path = r->path.data ? (const char *)r->path.data : "";
+	int rc;
+
+	if (!sb_path_has_prefix(path, r->path.len, rd->prefix, rd->plen) ||
+	    is_settled(rd->done, path, r->path.len))
+		return 0;
+	if ((rc = add_path(&rd->ps->paths, &rd->ps->n, &rd->ps->cap, path, r->path.len)))
+		return rc;
+	if (r->kind != 'd')
+		return add_path(&rd->add->v, &rd->add->n, &rd->add->cap, path, r->path.len);
+	return 0;
+}
+
 /* Set s's records (its index, text) under prefix into ps; what they settle into *add. */
 static int read_set(const struct sb_set *s, const struct sb_buf *text, const char *prefix,
 		    const struct settled *done, struct plan_set *ps, struct settled *add)
 {
-	struct sb_index_rec r;
-	size_t pos = strlen(SB_INDEX_HEADER), plen = strlen(prefix);
-	int rc;
+	struct reading rd = {prefix, strlen(prefix), done, ps, add};
+	int rc = sb_index_walk(text->data, text->len, s->index, take_rec, &rd);
 
-	if (text->len < pos || memcmp(text->data, SB_INDEX_HEADER, pos)) {
-		sb_error("index %s: not a sealbox index", s->index);
-		return SB_ERR_CORRUPT;
-	}
-	sb_index_rec_init(&r);
-	while ((rc = sb_index_parse_next((const char *)text->data, text->len, &pos, &r)) == 1) {
-		const char *path = r.path.data ? (const char *)r.path.data : "";
-
-		if (!sb_path_has_prefix(path, r.path.len, prefix, plen) ||
-		    is_settled(done, path, r.path.len))
-			continue;
-		if ((rc = add_path(&ps->paths, &ps->n, &ps->cap, path, r.path.len)))
-			break;
-		if (r.kind != 'd' && (rc = add_path(&add->v, &add->n, &add->cap, path, r.path.len)))
-			break;
-	}
-	sb_index_rec_release(&r);
-	if (rc == SB_ERR_CORRUPT)
-		sb_error("index %s is corrupt near byte %zu", s->index, pos);
 	if (rc < 0)
 		return rc;
 	if (ps->n > 1)
@@ -137,7 +138,7 @@ static void *fetch_main(void *arg)
 		k = f->claimed++;
 		pthread_mutex_unlock(&f->mu);
 		rc = sb_gate_fetch_buf(f->g, &f->ch->sets[f->nsets - 1 - k],
-				       f->ch->sets[f->nsets - 1 - k].index, NULL, PLAN_MAX_INDEX,
+				       f->ch->sets[f->nsets - 1 - k].index, NULL, SB_INDEX_MAX,
 				       &f->texts[k]);
 		pthread_mutex_lock(&f->mu);
 		f->rcs[k] = rc;

@@ -113,31 +113,17 @@ static int insert_rec(struct importer *im, const struct sb_index_rec *r)
 	return rc;
 }
 
+static int insert_cb(void *ctx, const struct sb_index_rec *r) { return insert_rec(ctx, r); }
+
 /* The remote index of a sealbox set: decrypted, signer checked, parsed. */
 static int import_remote(struct importer *im, const struct sb_set *s)
 {
-	struct sb_snapview *v = im->v;
 	struct sb_buf text = SB_BUF_INIT;
-	struct sb_index_rec r;
-	size_t pos = strlen(SB_INDEX_HEADER);
 	int rc;
 
-	rc = sb_gate_fetch_buf(v->o.gate, s, s->index, NULL, SB_SNAPVIEW_MAX_INDEX, &text);
-	if (rc)
-		goto out;
-	if (text.len < pos || memcmp(text.data, SB_INDEX_HEADER, pos)) {
-		sb_error("index %s: not a sealbox index", s->index);
-		rc = SB_ERR_CORRUPT;
-		goto out;
-	}
-	sb_index_rec_init(&r);
-	while ((rc = sb_index_parse_next((const char *)text.data, text.len, &pos, &r)) == 1)
-		if ((rc = insert_rec(im, &r)))
-			break;
-	sb_index_rec_release(&r);
-	if (rc == SB_ERR_CORRUPT)
-		sb_error("index %s is corrupt near byte %zu", s->index, pos);
-out:
+	rc = sb_gate_fetch_buf(im->v->o.gate, s, s->index, NULL, SB_INDEX_MAX, &text);
+	if (!rc)
+		rc = sb_index_walk(text.data, text.len, s->index, insert_cb, im);
 	sb_buf_release(&text);
 	return rc;
 }

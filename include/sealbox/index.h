@@ -22,6 +22,8 @@
 #include "sealbox/buf.h"
 
 #define SB_INDEX_HEADER "sealbox-index 1\n"
+/* Plaintext of one index that readers take (the mount, a restore's plan). */
+#define SB_INDEX_MAX (64u << 20)
 
 struct sb_index_rec {
 	char kind; /* 's' snapshot, 'd' diff, 'x' deleted */
@@ -48,5 +50,13 @@ int sb_index_format(const struct sb_index_rec *r, struct sb_buf *out);
 /* Parse the line at *pos in text (after the header); advances *pos.
  * Returns 1 with *r filled, 0 at the end, SB_ERR_CORRUPT. */
 int sb_index_parse_next(const char *text, size_t len, size_t *pos, struct sb_index_rec *r);
+
+/*
+ * A whole index text (header first): each record in order to cb, which
+ * returns nonzero to stop (that value is returned). SB_ERR_CORRUPT, logged
+ * naming `what` (the remote file), for a missing header or a bad record.
+ */
+int sb_index_walk(const void *text, size_t len, const char *what,
+		  int (*cb)(void *ctx, const struct sb_index_rec *r), void *ctx);
 
 #endif

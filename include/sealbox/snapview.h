@@ -37,8 +37,8 @@
 
 struct sb_snapview;
 
-/* An index is read into memory before it is imported: at most this much. */
-#define SB_SNAPVIEW_MAX_INDEX (64u << 20)
+/* An index is read into memory before it is imported: at most
+ * SB_INDEX_MAX bytes (index.h). */
 
 struct sb_snapview_opts {
 	struct sb_gate *gate; /* the target, proven (gate.h) */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
 
-int sb_mkdirs(const char *dir, mode_t mode)
+static int mkdirs(const char *dir, mode_t mode, bool quiet)
 {
 	char *tmp = strdup(dir);
 	size_t i, len = strlen(dir);
@@ -27,7 +28,8 @@ int sb_mkdirs(const char *dir, mode_t mode)
 			continue;
 		tmp[i] = '\0';
 		if (mkdir(tmp, mode) < 0 && errno != EEXIST) {
-			sb_error("cannot create folder %s: %s", tmp, strerror(errno));
+			if (!quiet)
+				sb_error("cannot create folder %s: %s", tmp, strerror(errno));
 			rc = sb_err_from_errno(errno);
 		}
 		tmp[i] = i < len ? '/' : '\0';
@@ -35,6 +37,10 @@ int sb_mkdirs(const char *dir, mode_t mode)
 	free(tmp);
 	return rc;
 }
+
+int sb_mkdirs(const char *dir, mode_t mode) { return mkdirs(dir, mode, false); }
+
+int sb_mkdirs_quiet(const char *dir, mode_t mode) { return mkdirs(dir, mode, true); }
 
 int sb_write_file_atomic(const char *path, const void *data, size_t len)
 {

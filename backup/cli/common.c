@@ -14,8 +14,10 @@
 #include "sealbox/archive.h"
 #include "sealbox/catalog.h"
 #include "sealbox/error.h"
+#include "sealbox/fsutil.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
+#include "sealbox/proven.h"
 #include "sealbox/seal.h"
 #include "cmds.h"
 #include "json.h"
@@ -177,29 +179,6 @@ static bool last_seal(const char *dir, char name[256], unsigned char sha[32])
 	return ok;
 }
 
-/*
- * mkdir -p DIR (0700), silently: the record of proven plaintext is an
- * optimisation, and a machine where it cannot be kept still reads.
- */
-static bool mkdirs_quiet(const char *dir)
-{
-	char p[4200];
-	size_t n = strlen(dir);
-
-	if (n >= sizeof(p))
-		return false;
-	memcpy(p, dir, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return false;
-		p[i] = i < n ? '/' : '\0';
-	}
-	return true;
-}
-
 int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	      const struct gate_args *ga, struct sb_gate **out)
 {
@@ -231,8 +210,7 @@ int open_gate(struct sb_transport *t, struct sb_crypto *c, const char *sign_fpr,
 	}
 	/* the record lives in an archive dir that exists, or that this command makes */
 	if (dir[0] && (stat(dir, &st) == 0 || (ga && ga->make_record)) &&
-	    snprintf(proven, sizeof(proven), "%s/proven", dir) < (int)sizeof(proven) &&
-	    mkdirs_quiet(proven))
+	    sb_proven_dir(dir, proven, sizeof(proven)) && sb_mkdirs_quiet(proven, 0700) == 0)
 		go.proven_dir = proven;
 	return sb_gate_open(&go, out);
 }

@@ -22,6 +22,13 @@
 
 #define MAGIC "sealbox-proven 1 "
 
+bool sb_proven_dir(const char *archive_dir, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/proven", archive_dir);
+
+	return n > 0 && (size_t)n < size;
+}
+
 /* A fingerprint is hex; anything else is never a file name here. */
 static bool good_fpr(const char *fpr)
 {

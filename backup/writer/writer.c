@@ -457,7 +457,7 @@ static void remember(const struct run *r, const unsigned char sha[32], const cha
 {
 	char dir[4200];
 
-	if (snprintf(dir, sizeof(dir), "%s/proven", r->o->archive_dir) < (int)sizeof(dir))
+	if (sb_proven_dir(r->o->archive_dir, dir, sizeof(dir)))
 		sb_proven_put(dir, sha, r->o->sign_fpr, kind, data, len);
 }
 
@@ -466,7 +466,7 @@ static void sweep_record(const struct run *r)
 {
 	char dir[4200];
 
-	if (snprintf(dir, sizeof(dir), "%s/proven", r->o->archive_dir) < (int)sizeof(dir))
+	if (sb_proven_dir(r->o->archive_dir, dir, sizeof(dir)))
 		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
 }
 

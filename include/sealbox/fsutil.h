@@ -8,6 +8,8 @@
 
 /* mkdir -p with mode for the folders it creates. Logs and returns an sb_err. */
 int sb_mkdirs(const char *dir, mode_t mode);
+/* The same, logging nothing (for an optional folder: a cache). */
+int sb_mkdirs_quiet(const char *dir, mode_t mode);
 
 /* The user's home folder: $HOME when set, else the passwd entry's; NULL if
  * neither. Borrowed (the environment's or getpwuid()'s storage). */

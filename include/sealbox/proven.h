@@ -22,11 +22,15 @@
 #ifndef SEALBOX_PROVEN_H
 #define SEALBOX_PROVEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "sealbox/buf.h"
 
 #define SB_PROVEN_MAX (64u << 20) /* bytes of one entry's payload */
+
+/* The record's folder in archive_dir into out; false when it does not fit. */
+bool sb_proven_dir(const char *archive_dir, char *out, size_t size);
 
 /* kind: "seal" (the signed text) or "plain" (a decrypted manifest or index). */
 

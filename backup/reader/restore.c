@@ -169,15 +169,21 @@ struct dest_out {
 	const char *rel;
 };
 
-/* The progress line: bytes written, volumes read of the snapshot's. */
-static void progress(struct restore *r, uint64_t bytes, const char *name, size_t len)
+/* Volumes read so far by the sets' streams (a set a path's restore does not read has none). */
+static uint64_t volumes_read(struct setstream *const *ss, size_t nsets)
 {
 	uint64_t vols = 0;
 
-	for (size_t i = 0; i < r->nsets; i++)
-		if (r->ss[i]) /* a set a path's restore does not read has none */
-			vols += ss_volumes_read(r->ss[i]);
-	sb_progress_units(vols, r->total_vols, "vol");
+	for (size_t i = 0; ss && i < nsets; i++)
+		if (ss[i])
+			vols += ss_volumes_read(ss[i]);
+	return vols;
+}
+
+/* The progress line: bytes written, volumes read of the snapshot's. */
+static void progress(struct restore *r, uint64_t bytes, const char *name, size_t len)
+{
+	sb_progress_units(volumes_read(r->ss, r->nsets), r->total_vols, "vol");
 	sb_progress_update(r->st->objects, bytes, name, len);
 }
 
@@ -441,10 +447,10 @@ out:
 static int merge(struct restore *r, struct setstream **ss, size_t nsets, struct plan *plan,
 		 const struct sb_chain *ch)
 {
-	struct setstream *group[1024];
+	struct setstream *group[1024], *at[1024];
 	const struct ss_object *o, *min;
 	const struct plan_path *missed;
-	size_t i, n, plen = strlen(r->prefix);
+	size_t i, n, nat, plen = strlen(r->prefix);
 	int rc, got;
 
 	if (nsets > sizeof(group) / sizeof(group[0]))
@@ -464,12 +470,16 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets, struct 
 		}
 		if (!min)
 			break;
-		n = 0;
-		for (i = 0; i < nsets; i++)
-			if (ss[i] && ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
-			    !memcmp(o->path.data, min->path.data, o->path.len) &&
-			    (!plan || plan_needs(plan, i, (const char *)o->path.data, o->path.len)))
+		/* the streams at this path (at), and those of them the plan needs (group) */
+		n = nat = 0;
+		for (i = 0; i < nsets; i++) {
+			if (!ss[i] || ss_peek(ss[i], &o) != 1 || o->path.len != min->path.len ||
+			    memcmp(o->path.data, min->path.data, o->path.len))
+				continue;
+			at[nat++] = ss[i];
+			if (!plan || plan_needs(plan, i, (const char *)o->path.data, o->path.len))
 				group[n++] = ss[i];
+		}
 		if (n && sb_path_has_prefix((const char *)min->path.data, min->path.len, r->prefix,
 					    plen)) {
 			rc = restore_object(r, group, n);
@@ -477,10 +487,8 @@ static int merge(struct restore *r, struct setstream **ss, size_t nsets, struct 
 				return rc;
 		}
 		/* every stream at this path moves on, needed or not */
-		for (i = 0; i < nsets; i++)
-			if (ss[i] && ss_peek(ss[i], &o) == 1 && o->path.len == min->path.len &&
-			    !memcmp(o->path.data, min->path.data, o->path.len) &&
-			    (rc = ss_next(ss[i])))
+		for (i = 0; i < nat; i++)
+			if ((rc = ss_next(at[i])))
 				return rc;
 	}
 	for (i = 0; plan && i < nsets; i++)
@@ -678,9 +686,7 @@ int sb_restore(const struct sb_restore_opts *o, struct sb_restore_stats *st)
 				     o->force, &r.dd);
 	if (!rc)
 		rc = merge(&r, ss, nsets, plan, ch);
-	for (i = 0; i < nsets && ss; i++)
-		if (ss[i])
-			st->volumes += ss_volumes_read(ss[i]);
+	st->volumes = volumes_read(ss, nsets);
 	if (!rc && !st->objects) {
 		sb_error("%s: no such path in the backup of %s", *r.prefix ? r.prefix : ".",
 			 (sb_time_format_iso(st->set_time, when), when));

@@ -83,15 +83,13 @@ int sb_gate_get_small(struct sb_gate *g, const char *name, size_t max, struct sb
 	return rc;
 }
 
-int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, struct sb_seal *s,
-		       enum sb_seal_verdict *verdict, char why[256])
+int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, const unsigned char sha[32],
+		       struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256])
 {
 	struct sb_buf signed_text = SB_BUF_INIT;
 	const char *dir = g->o.proven_dir;
-	unsigned char sha[32];
 	int rc;
 
-	sha256_of(text, len, sha);
 	if (dir && sb_proven_get(dir, sha, g->o.sign_fpr, "seal", &signed_text) == 1) {
 		sb_seal_release(s);
 		if (!sb_seal_parse(s, signed_text.data, signed_text.len, "a seal checked before")) {
@@ -221,6 +219,7 @@ static bool newer_seal(struct sb_gate *g, time_t t)
 	enum sb_seal_verdict verdict;
 	struct sb_seal seal;
 	struct sb_name n;
+	unsigned char sha[32];
 	char why[256];
 	bool ok = false;
 
@@ -234,8 +233,10 @@ static bool newer_seal(struct sb_gate *g, time_t t)
 			break;
 		}
 		sb_buf_reset(&text);
-		if (!sb_gate_get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text) &&
-		    !sb_gate_check_seal(g, text.data, text.len, &seal, &verdict, why) &&
+		if (sb_gate_get_small(g, g->l.names[i], SB_GATE_MAX_SEAL, &text))
+			continue;
+		sha256_of(text.data, text.len, sha);
+		if (!sb_gate_check_seal(g, text.data, text.len, sha, &seal, &verdict, why) &&
 		    verdict == SB_SEAL_GOOD && seal.t1 > t)
 			ok = true;
 	}
@@ -415,7 +416,8 @@ static int prove_seal(struct sb_gate *g, const struct sb_set *s, struct proven *
 	rc = sb_gate_get_small(g, s->seal, SB_GATE_MAX_SEAL, &text);
 	if (!rc) {
 		sha256_of(text.data, text.len, p->seal_sha);
-		rc = sb_gate_check_seal(g, text.data, text.len, &p->seal, &verdict, why);
+		rc = sb_gate_check_seal(g, text.data, text.len, p->seal_sha, &p->seal, &verdict,
+					why);
 	}
 	sb_buf_release(&text);
 	if (rc)

@@ -151,7 +151,8 @@ static int load_seals(struct ver *v)
 		if (rc)
 			break;
 		sha256_of(text.data, text.len, s->sha);
-		rc = sb_gate_check_seal(v->o->gate, text.data, text.len, &s->s, &s->verdict, why);
+		rc = sb_gate_check_seal(v->o->gate, text.data, text.len, s->sha, &s->s, &s->verdict,
+					why);
 		if (rc)
 			break;
 		if (s->verdict == SB_SEAL_FOREIGN)

@@ -133,12 +133,12 @@ int sb_gate_hash(struct sb_gate *g, const char *name, enum sb_hash_alg alg, uint
 		 void *ctx);
 
 /*
- * Check a seal file's text (len bytes, as stored) against the signing key and
- * parse it into s, as sb_seal_verify() does; a seal whose bytes this machine
+ * Check a seal file's text (len bytes, as stored; sha: their SHA-256) against
+ * the signing key and parse it into s, as sb_seal_verify() does; a seal whose bytes this machine
  * checked before (proven.h) is parsed from its record without gpg.
  */
-int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, struct sb_seal *s,
-		       enum sb_seal_verdict *verdict, char why[256]);
+int sb_gate_check_seal(struct sb_gate *g, const void *text, size_t len, const unsigned char sha[32],
+		       struct sb_seal *s, enum sb_seal_verdict *verdict, char why[256]);
 
 /* The proven, parsed manifest of s. */
 int sb_gate_manifest(struct sb_gate *g, const struct sb_set *s, struct sb_manifest *m);

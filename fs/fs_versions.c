@@ -19,6 +19,7 @@
 
 #include "fs_impl.h"
 #include "sealbox/error.h"
+#include "sealbox/path.h"
 #include "sealbox/tar.h"
 
 int fs_versions_init(struct fs_versions *v)
@@ -202,22 +203,6 @@ static int resolve(struct sb_fs *fs, size_t k, const char *path, struct sb_node 
 	return 0;
 }
 
-/* path + "/" + name, or name at the top; caller frees. */
-static char *child_path(const char *path, const char *name, size_t len)
-{
-	size_t pl = strlen(path);
-	char *c = malloc(pl + len + 2);
-
-	if (!c)
-		return NULL;
-	memcpy(c, path, pl);
-	if (pl)
-		c[pl++] = '/';
-	memcpy(c + pl, name, len);
-	c[pl + len] = '\0';
-	return c;
-}
-
 /* ---- listing a folder of versions/ ---- */
 
 struct names {
@@ -311,7 +296,7 @@ static int versions_readdir(struct sb_fs *fs, uint64_t id, uint64_t pos, sb_snap
 	if ((rc = union_of(fs, path, &l)))
 		goto out;
 	for (i = pos > v->nsnaps ? pos - v->nsnaps : 0; i < l.n; i++) {
-		if (!(cp = child_path(path, l.v[i], strlen(l.v[i])))) {
+		if (!(cp = sb_path_join(path, l.v[i], strlen(l.v[i])))) {
 			rc = SB_ERR_NOMEM;
 			break;
 		}
@@ -355,7 +340,7 @@ static int versions_lookup(struct sb_fs *fs, uint64_t id, const char *name, size
 		}
 		goto out;
 	}
-	if (memchr(name, '/', len) || !(cp = child_path(path, name, len))) {
+	if (memchr(name, '/', len) || !(cp = sb_path_join(path, name, len))) {
 		rc = cp ? SB_ERR_NOTFOUND : SB_ERR_NOMEM;
 		goto out;
 	}

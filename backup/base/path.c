@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* path.c - ordering and normalisation of backup paths (see path.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sealbox/error.h"
@@ -63,4 +64,19 @@ int sb_path_normalize(char *p, size_t len)
 	if (o < len)
 		p[o] = '\0';
 	return (int)o;
+}
+
+char *sb_path_join(const char *prefix, const char *name, size_t len)
+{
+	size_t pl = strlen(prefix);
+	char *p = malloc(pl + len + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, prefix, pl);
+	if (pl)
+		p[pl++] = '/';
+	memcpy(p + pl, name, len);
+	p[pl + len] = '\0';
+	return p;
 }

@@ -249,22 +249,6 @@ int browse_list(struct browse *b, uint64_t dir, struct ent **out, size_t *n)
 	return 0;
 }
 
-/* prefix + "/" + name (or name alone at the top), in a new string. */
-char *browse_join(const char *prefix, const char *name, size_t len)
-{
-	size_t pl = strlen(prefix);
-	char *p = malloc(pl + len + 2);
-
-	if (!p)
-		return NULL;
-	memcpy(p, prefix, pl);
-	if (pl)
-		p[pl++] = '/';
-	memcpy(p + pl, name, len);
-	p[pl + len] = '\0';
-	return p;
-}
-
 /* fn for every entry of folder dir (path: prefix/name), by name, and with
  * recurse what a folder holds right after it; stops at fn's first error. */
 int browse_walk(struct browse *b, uint64_t dir, const char *prefix, bool recurse, browse_walk_fn fn,
@@ -278,7 +262,7 @@ int browse_walk(struct browse *b, uint64_t dir, const char *prefix, bool recurse
 	if ((rc = browse_list(b, dir, &e, &n)))
 		return rc;
 	for (i = 0; i < n && !rc; i++) {
-		if (!(path = browse_join(prefix, e[i].name, e[i].len))) {
+		if (!(path = sb_path_join(prefix, e[i].name, e[i].len))) {
 			rc = SB_ERR_NOMEM;
 			break;
 		}

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "sealbox/path.h"
 #include "sealbox/snapview.h"
 #include "cmds.h"
 #include "json.h"
@@ -121,8 +122,6 @@ const struct snap *browse_snap_at(struct browse *b, time_t t, const char *given)
 int browse_list(struct browse *b, uint64_t dir, struct ent **out, size_t *n);
 void browse_ents_free(struct ent *e, size_t n);
 int browse_ent_cmp(const void *a, const void *b);
-/* prefix + "/" + name (name alone when prefix is ""); caller frees; NULL: no memory. */
-char *browse_join(const char *prefix, const char *name, size_t len);
 /* fn for every entry of folder dir (path: prefix/name), by name, and with
  * recurse what a folder holds right after it; stops at fn's first error. */
 typedef int (*browse_walk_fn)(void *ctx, const char *path, const struct ent *e);

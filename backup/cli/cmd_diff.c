@@ -123,8 +123,8 @@ static int diff_dirs(struct differ *d, uint64_t da, uint64_t db, const char *pre
 	while (!rc && (i < na || k < nb)) {
 		c = i == na ? 1 : k == nb ? -1 : browse_ent_cmp(&a[i], &b[k]);
 		free(path);
-		if (!(path = c <= 0 ? browse_join(prefix, a[i].name, a[i].len)
-				    : browse_join(prefix, b[k].name, b[k].len))) {
+		if (!(path = c <= 0 ? sb_path_join(prefix, a[i].name, a[i].len)
+				    : sb_path_join(prefix, b[k].name, b[k].len))) {
 			rc = SB_ERR_NOMEM;
 			break;
 		}

@@ -32,4 +32,8 @@ bool sb_path_has_prefix(const char *path, size_t len, const char *prefix, size_t
  */
 int sb_path_normalize(char *p, size_t len);
 
+/* prefix + "/" + name (len bytes), or name alone when prefix is "" (the
+ * top): a new string, NULL when out of memory. */
+char *sb_path_join(const char *prefix, const char *name, size_t len);
+
 #endif

@@ -135,6 +135,9 @@ expect_stdout_match '^note: sealbox-full\..*: .*chain\(s\) between .* were remov
 log "again: nothing to remove; the newest chain stays whatever the rules"
 run sb --config "$CONF" prune
 expect_stdout_match '^Nothing to remove: 2 chain\(s\)'
+# the newest chain must be more than 1 s old here, so that only its being
+# the newest keeps it (right after the backups it may not be yet)
+wait_next_second 2.1
 run sb --config "$CONF" prune --older-than 1s --dry-run
 expect_stdout_match "^Keeping chain 2: .*: the newest chain\$"
 expect_stdout_match "^Would remove chain 1: .*: no rule keeps it; older than 1s\$"

@@ -207,31 +207,64 @@ void sb_gzreader_close(struct sb_gzreader *g)
 
 struct sb_gzwriter {
 	gzFile gz;
+	int fd; /* gz's, for marks and syncs */
 	char *path;
 };
 
-int sb_gzwriter_open(const char *path, struct sb_gzwriter **out)
+int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out)
 {
 	struct sb_gzwriter *g = calloc(1, sizeof(*g));
-	int fd;
+	int fd, e = 0;
 
 	*out = NULL;
 	if (!g || !(g->path = strdup(path))) {
 		free(g);
 		return SB_ERR_NOMEM;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(g->gz = gzdopen(fd, "wb1"))) {
-		int rc = fd < 0 ? sb_err_from_errno(errno) : SB_ERR_NOMEM;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)off) < 0 || lseek(fd, 0, SEEK_END) < 0)
+		e = errno;
+	if (e || !(g->gz = gzdopen(fd, "ab1"))) {
+		int rc = e ? sb_err_from_errno(e) : SB_ERR_NOMEM;
 
-		sb_error("cannot create %s: %s", path, fd < 0 ? strerror(errno) : "out of memory");
+		sb_error("cannot %s %s: %s", off ? "reopen" : "create", path,
+			 e ? strerror(e) : "out of memory");
 		if (fd >= 0)
 			close(fd);
 		free(g->path);
 		free(g);
 		return rc;
 	}
+	g->fd = fd;
 	*out = g;
+	return 0;
+}
+
+int sb_gzwriter_open(const char *path, struct sb_gzwriter **out)
+{
+	return sb_gzwriter_open_at(path, 0, out);
+}
+
+int sb_gzwriter_mark(struct sb_gzwriter *g, uint64_t *off)
+{
+	off_t pos;
+
+	if (gzflush(g->gz, Z_FINISH) != Z_OK || (pos = lseek(g->fd, 0, SEEK_CUR)) < 0) {
+		sb_error("cannot write %s", g->path);
+		return SB_ERR_IO;
+	}
+	*off = (uint64_t)pos;
+	return 0;
+}
+
+int sb_gzwriter_sync(struct sb_gzwriter *g)
+{
+	if (fdatasync(g->fd) < 0) {
+		int e = errno;
+
+		sb_error("cannot write %s: %s", g->path, strerror(e));
+		return sb_err_from_errno(e);
+	}
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "sealbox/log.h"
 #include "sealbox/packer.h"
 #include "sealbox/progress.h"
+#include "sealbox/testpoint.h"
 
 #define SPOOL_BUF (1u << 20)
 #define MAX_HEADER 4096 /* generous bound of a member's header blocks */
@@ -163,6 +164,7 @@ static int ship(struct sb_packer *p, struct vol *v)
 	if (sb_name_format(&n, name, sizeof(name)) < 0)
 		return SB_ERR_INTERNAL;
 	t.flags = compress_flags(v->fd, v->size);
+	sb_testpoint("vol-upload", v->num);
 	rc = sb_transport_put(p->o.target, name, ship_fill, &t);
 	if (rc)
 		return rc;
@@ -170,6 +172,35 @@ static int ship(struct sb_packer *p, struct vol *v)
 	p->uploaded += v->stored;
 	pthread_mutex_unlock(&p->mu);
 	return 0;
+}
+
+static void vol_info(const struct vol *v, struct sb_packer_vol *out)
+{
+	*out = (struct sb_packer_vol){.num = v->num,
+				      .start = v->start.data,
+				      .start_len = v->start.len,
+				      .start_block = v->start_block,
+				      .end = v->end.data,
+				      .end_len = v->end.len,
+				      .end_block = v->end_block,
+				      .stored = v->stored};
+	memcpy(out->sha1, v->sha1, sizeof(out->sha1));
+	memcpy(out->sha256, v->sha256, sizeof(out->sha256));
+}
+
+/* With mu held: tell the hook that v is on the target. */
+static void tell_durable(struct sb_packer *p, struct vol *v)
+{
+	struct sb_packer_vol pv;
+	int rc;
+
+	if (!p->o.hooks.durable || p->err)
+		return;
+	vol_info(v, &pv);
+	if ((rc = p->o.hooks.durable(p->o.hooks.ctx, &pv)))
+		p->err = rc;
+	else
+		sb_testpoint("vol-durable", v->num);
 }
 
 static void *worker(void *arg)
@@ -196,6 +227,8 @@ static void *worker(void *arg)
 		if (rc && !p->err)
 			p->err = rc;
 		v->done = !rc;
+		if (!rc)
+			tell_durable(p, v);
 		p->busy--;
 		pthread_cond_broadcast(&p->cv);
 	}
@@ -282,6 +315,13 @@ static int cut_volume(struct sb_packer *p)
 		return rc;
 	v->size = p->tw.offset;
 	p->cur = NULL;
+	if (p->o.hooks.cut) {
+		struct sb_packer_vol pv;
+
+		vol_info(v, &pv);
+		if ((rc = p->o.hooks.cut(p->o.hooks.ctx, &pv)))
+			return rc;
+	}
 	pthread_mutex_lock(&p->mu);
 	while (p->busy > p->nthreads && !p->err)
 		pthread_cond_wait(&p->cv, &p->mu);
@@ -325,6 +365,39 @@ int sb_packer_new(const struct sb_packer_opts *o, struct sb_packer **out)
 		p->nthreads++;
 	}
 	*out = p;
+	return 0;
+}
+
+int sb_packer_resume(struct sb_packer *p, const struct sb_packer_vol *vols, unsigned n)
+{
+	struct vol **all;
+	unsigned i;
+
+	if (p->nvols || p->cur)
+		return SB_ERR_INTERNAL;
+	if (!n)
+		return 0;
+	if (!(all = calloc(n, sizeof(*all))))
+		return SB_ERR_NOMEM;
+	p->vols = all;
+	for (i = 0; i < n; i++) {
+		struct vol *v = calloc(1, sizeof(*v));
+
+		if (!v)
+			return SB_ERR_NOMEM;
+		p->vols[p->nvols++] = v;
+		v->fd = -1;
+		v->num = vols[i].num;
+		if (v->num != i + 1 || sb_buf_set(&v->start, vols[i].start, vols[i].start_len) ||
+		    sb_buf_set(&v->end, vols[i].end, vols[i].end_len))
+			return v->num != i + 1 ? SB_ERR_INTERNAL : SB_ERR_NOMEM;
+		v->start_block = vols[i].start_block;
+		v->end_block = vols[i].end_block;
+		v->stored = vols[i].stored;
+		memcpy(v->sha1, vols[i].sha1, sizeof(v->sha1));
+		memcpy(v->sha256, vols[i].sha256, sizeof(v->sha256));
+		v->done = 1;
+	}
 	return 0;
 }
 

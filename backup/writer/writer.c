@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,11 @@
 #include "sealbox/seal.h"
 #include "sealbox/select.h"
 #include "sealbox/sigstate.h"
-#include "sealbox/spool.h"
+#include "sealbox/testpoint.h"
 #include "sealbox/timefmt.h"
 #include "sealbox/walk.h"
 #include "sealbox/writer.h"
+#include "journal.h"
 #include "writer_tree.h"
 
 static double now_f(void)
@@ -46,14 +48,10 @@ static double now_f(void)
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
 }
 
-/* Remove what an interrupted run of ours left on the target. */
-static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
-			  const struct sb_collection *c)
+/* Remove the temporary files an interrupted upload left on the target. */
+static int cleanup_tmp(struct sb_transport *t, const struct sb_collection *c)
 {
-	struct sb_name n;
-	char *inprog = NULL;
-	const char *names[1024];
-	size_t i, j, k;
+	size_t i;
 	int rc;
 
 	for (i = 0; i < c->ntmp; i++) {
@@ -64,31 +62,63 @@ static int cleanup_target(struct sb_transport *t, struct sb_catalog *cat,
 		else if (rc)
 			return rc;
 	}
+	return 0;
+}
+
+/* The incomplete set on the target with n's name, or NULL. */
+static const struct sb_set *find_incomplete(const struct sb_collection *c, const struct sb_name *n)
+{
+	size_t i;
+
+	for (i = 0; i < c->nincomplete; i++) {
+		const struct sb_set *s = &c->incomplete[i];
+
+		if (s->full == n->full && s->t0 == n->t0 && s->t1 == n->t1)
+			return s;
+	}
+	return NULL;
+}
+
+/* Delete a set's files on the target but volumes 1..keep. */
+static int delete_set_files(struct sb_transport *t, const struct sb_set *s, const char *what,
+			    unsigned keep)
+{
+	const char *names[1024];
+	struct sb_name n;
+	size_t j, k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
+	int rc;
+
+	for (j = 0; j < k; j++) {
+		if (keep && !sb_name_parse(names[j], &n) && n.kind == SB_KIND_VOL && n.vol <= keep)
+			continue;
+		rc = sb_transport_delete(t, names[j]);
+		if (rc == SB_ERR_PERM) { /* a write-only key */
+			sb_warn("leaving %s of the set %s on the target", names[j], what);
+			return 0;
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The interrupted run's set goes: it was not resumed. */
+static int drop_inprogress(struct sb_transport *t, struct sb_catalog *cat,
+			   const struct sb_collection *c)
+{
+	struct sb_name n;
+	const struct sb_set *s;
+	char *inprog = NULL;
+	int rc = 0;
+
 	if (sb_catalog_get(cat, "inprogress", &inprog) != 0)
 		return 0;
-	if (sb_name_parse(inprog, &n) == 0) {
-		for (i = 0; i < c->nincomplete; i++) {
-			const struct sb_set *s = &c->incomplete[i];
-
-			if (s->full != n.full || s->t0 != n.t0 || s->t1 != n.t1)
-				continue;
-			sb_notice("removing the incomplete set %s of an interrupted backup",
-				  inprog);
-			k = sb_set_files(s, names, sizeof(names) / sizeof(names[0]));
-			for (j = 0; j < k; j++) {
-				rc = sb_transport_delete(t, names[j]);
-				if (rc == SB_ERR_PERM) { /* a write-only key */
-					sb_warn("leaving the incomplete set %s on the target",
-						inprog);
-					break;
-				}
-				if (rc)
-					goto out;
-			}
-		}
+	if (sb_name_parse(inprog, &n) == 0 && (s = find_incomplete(c, &n))) {
+		sb_notice("removing the incomplete set %s of an interrupted backup", inprog);
+		rc = delete_set_files(t, s, inprog, 0);
 	}
-	rc = sb_catalog_set(cat, "inprogress", NULL);
-out:
+	if (!rc)
+		rc = sb_catalog_set(cat, "inprogress", NULL);
 	free(inprog);
 	return rc;
 }
@@ -150,13 +180,13 @@ static int open_sigstate(const char *dir, const struct sb_chain *ch, struct sb_g
 }
 
 /* A metadata file to encrypt and upload: the local gzip file of the
- * signatures, or the spooled index. Its stored size and SHA-256 go into the
+ * signatures, or the index as the journal holds it. Its stored size and SHA-256 go into the
  * seal. */
 struct meta_up {
 	const struct sb_backup_opts *o;
 	const char *name;
-	const char *gzpath;	/* read through gunzip, or */
-	struct sb_spool *spool; /* read as it is */
+	const char *gzpath; /* read through gunzip, or */
+	const char *path;   /* read as it is */
 	struct sb_writer out;
 	struct sb_hash sha256;
 	uint64_t bytes;
@@ -179,16 +209,18 @@ static int meta_fill(void *ctx, struct sb_writer out)
 	struct meta_up *m = ctx;
 	struct sb_gzreader *gz = NULL;
 	struct sb_reader in;
-	int rc;
+	int fd = -1, rc;
 
 	if (m->gzpath) {
 		if ((rc = sb_gzreader_open(m->gzpath, &gz)))
 			return rc;
 		in = (struct sb_reader){sb_gzreader_read, gz};
 	} else {
-		if ((rc = sb_spool_rewind(m->spool)))
-			return rc;
-		in = (struct sb_reader){sb_spool_read, m->spool};
+		if ((fd = open(m->path, O_RDONLY | O_CLOEXEC)) < 0) {
+			sb_error("archive dir: cannot read %s: %s", m->path, strerror(errno));
+			return sb_err_from_errno(errno);
+		}
+		in = (struct sb_reader){sb_fd_read, &fd};
 	}
 	m->out = out;
 	m->bytes = 0;
@@ -201,6 +233,8 @@ static int meta_fill(void *ctx, struct sb_writer out)
 			sb_hash_final(&m->sha256, m->sha);
 	}
 	sb_gzreader_close(gz);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }
 
@@ -225,10 +259,14 @@ struct run {
 	const struct sb_collection *coll; /* the gate's */
 	const struct sb_chain *chain;	  /* continued chain, NULL for a full */
 	struct sb_name set;		  /* the new set (kind filled per file) */
-	struct sb_spool *index;		  /* its index records */
 	struct sb_seal seal;		  /* its seal, filled as files are uploaded */
+	struct sb_journal *j;		  /* its local streams and checkpoints */
+	const struct sb_ckpt *ck;	  /* a resumed run: continue after it */
+	size_t nck;			  /* volumes 1..nck are on the target */
+	struct sb_resume_pos pos;	  /* where the walk stands */
+	char key[65];			  /* the options a resume must match */
 	char host[256];
-	char sigtmp[4200], sigfinal[4200], mantmp[4200], manfinal[4200];
+	char sigfinal[4200], manfinal[4200];
 };
 
 static int set_name(const struct run *r, enum sb_file_kind kind, bool local, char *out, size_t size)
@@ -242,11 +280,12 @@ static int set_name(const struct run *r, enum sb_file_kind kind, bool local, cha
 	return sb_name_format(&n, out, size) < 0 ? SB_ERR_INTERNAL : 0;
 }
 
-static int decide(struct run *r)
+/* Full or incremental, and which chain an incremental continues. */
+static int choose_chain(struct run *r)
 {
 	const struct sb_backup_opts *o = r->o;
 	const struct sb_chain *latest = sb_collection_latest(r->coll);
-	time_t now = time(NULL), after;
+	time_t now = time(NULL);
 	int rc;
 
 	r->chain = NULL;
@@ -268,21 +307,148 @@ static int decide(struct run *r)
 			r->chain = latest;
 		}
 	}
-	/* A new set's time must be later than every set on the target. */
-	after = 0;
-	for (size_t i = 0; i < r->coll->nchains; i++)
-		if (sb_chain_end(&r->coll->chains[i]) > after)
-			after = sb_chain_end(&r->coll->chains[i]);
-	for (size_t i = 0; i < r->coll->nincomplete; i++)
-		if (r->coll->incomplete[i].t1 > after)
-			after = r->coll->incomplete[i].t1;
-	while ((now = time(NULL)) <= after)
-		usleep(200000);
 	r->set.full = !r->chain;
-	r->set.t1 = now;
-	r->set.t0 = r->chain ? sb_chain_end(r->chain) : now;
 	r->set.encrypted = true;
 	r->st->full = r->set.full;
+	return 0;
+}
+
+/* The latest time of any set on the target but skip (NULL: none skipped). */
+static time_t newest_time(const struct sb_collection *c, const struct sb_set *skip)
+{
+	time_t after = 0;
+	size_t i;
+
+	for (i = 0; i < c->nchains; i++)
+		if (sb_chain_end(&c->chains[i]) > after)
+			after = sb_chain_end(&c->chains[i]);
+	for (i = 0; i < c->nincomplete; i++)
+		if (&c->incomplete[i] != skip && c->incomplete[i].t1 > after)
+			after = c->incomplete[i].t1;
+	return after;
+}
+
+/* A new set's time: later than every set on the target. */
+static void pick_time(struct run *r)
+{
+	time_t now, after = newest_time(r->coll, NULL);
+
+	while ((now = time(NULL)) <= after)
+		usleep(200000);
+	r->set.t1 = now;
+	r->set.t0 = r->chain ? sb_chain_end(r->chain) : now;
+}
+
+/* Is the regular file a checkpoint's position is inside of unchanged? */
+static bool straddler_same(const struct run *r, const struct sb_resume_pos *p)
+{
+	struct stat st;
+	char path[8192];
+
+	if (!p->bytes)
+		return true;
+	if (snprintf(path, sizeof(path), "%s/%.*s", r->o->source, (int)p->path.len,
+		     (const char *)p->path.data) >= (int)sizeof(path) ||
+	    lstat(path, &st) < 0)
+		return false;
+	return S_ISREG(st.st_mode) && p->size == (uint64_t)st.st_size && p->ino == st.st_ino &&
+	       p->mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec &&
+	       p->ctime_ns == (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+/*
+ * The checkpoint to continue from: the last one whose volumes are all on
+ * the target at the size this machine stored, and whose position is not
+ * inside a file that changed since (else the one before that file began).
+ */
+static size_t pick_checkpoint(const struct run *r, const struct sb_name *set,
+			      const struct sb_ckpt *ck, size_t n)
+{
+	const struct sb_dirent_list *l = sb_gate_listing(r->o->gate);
+	struct sb_name vn = *set;
+	char name[256];
+	size_t k;
+	long at;
+
+	vn.kind = SB_KIND_VOL;
+	vn.encrypted = true;
+	for (k = 0; k < n; k++) {
+		vn.vol = ck[k].vol.num;
+		if (sb_name_format(&vn, name, sizeof(name)) < 0 || (at = sb_dirent_find(l, name)) < 0 ||
+		    (l->sizes && l->sizes[at] != ck[k].vol.stored))
+			break;
+	}
+	while (k && !straddler_same(r, &ck[k - 1].pos)) {
+		const struct sb_resume_pos *p = &ck[k - 1].pos;
+		size_t before = p->pvol ? p->pvol - 1 : 0;
+
+		sb_notice("%s/%s changed since the interrupted run began packing it: resuming "
+			  "before it",
+			  r->o->source, sb_log_str((const char *)p->path.data, p->path.len));
+
+		k = before < k - 1 ? before : k - 1;
+	}
+	return k;
+}
+
+/*
+ * Continue the set an interrupted run left on the target, when this
+ * machine's journal of it matches these options and the target still ends
+ * where it did. Sets r->j and r->ck; 0 with r->j NULL when there is
+ * nothing to resume.
+ */
+static int try_resume(struct run *r, struct sb_manifest *man)
+{
+	const struct sb_backup_opts *o = r->o;
+	const struct sb_ckpt *ck;
+	const struct sb_set *s;
+	struct sb_journal *j = NULL;
+	struct sb_name n;
+	char *inprog = NULL;
+	size_t nck, k, i;
+	uint64_t stored = 0;
+	int rc;
+
+	if (sb_catalog_get(r->cat, "inprogress", &inprog) != 0)
+		return 0;
+	rc = sb_name_parse(inprog, &n) || !(s = find_incomplete(r->coll, &n)) ||
+	     n.full != r->set.full || (r->chain && n.t0 != sb_chain_end(r->chain)) ||
+	     newest_time(r->coll, s) >= n.t1;
+	if (rc || (rc = sb_journal_open(o->archive_dir, inprog, r->key, &j, &ck, &nck))) {
+		free(inprog);
+		return rc == SB_ERR_NOMEM ? rc : 0;
+	}
+	k = pick_checkpoint(r, &n, ck, nck);
+	if (!k) {
+		sb_journal_free(j);
+		free(inprog);
+		return 0;
+	}
+	r->set = n;
+	r->set.encrypted = true;
+	r->ck = &ck[k - 1];
+	r->nck = k;
+	for (i = 0; i < k; i++)
+		stored += ck[i].vol.stored;
+	rc = sb_journal_rewind(j, k, man);
+	if (!rc)
+		rc = delete_set_files(o->target, s, inprog, (unsigned)k);
+	if (rc) {
+		sb_journal_free(j);
+		free(inprog);
+		return rc;
+	}
+	sb_resume_stats_copy(r->st, &r->ck->pos.stats0);
+	r->st->dest_change = stored;
+	if (r->ck->pos.at_end)
+		sb_notice("resuming the interrupted backup %s: its %zu volumes are on the target",
+			  inprog, k);
+	else
+		sb_notice("resuming the interrupted backup %s after volume %zu (%llu files already "
+			  "stored)",
+			  inprog, k, (unsigned long long)r->ck->pos.stats0.source_files);
+	r->j = j;
+	free(inprog);
 	return 0;
 }
 
@@ -298,15 +464,18 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 				    .target = o->target,
 				    .set = r->set,
 				    .volsize = o->volsize,
-				    .tmpdir = o->tmpdir};
+				    .tmpdir = o->tmpdir,
+				    .hooks = {sb_journal_cut, sb_journal_durable, r->j}};
 	struct tree_ctx tc = {.source = o->source,
 			      .cat = r->cat,
 			      .manifest = man,
 			      .stats = r->st,
 			      .tmpdir = o->tmpdir,
-			      .index = r->index};
+			      .index = {sb_journal_index_write, r->j},
+			      .pos = &r->pos,
+			      .resume = r->ck ? &r->ck->pos : NULL};
+	struct sb_packer_vol *done = NULL;
 	struct sb_tar_writer sigw;
-	struct sb_gzwriter *sink = NULL;
 	struct sb_select *sel = NULL;
 	char *abs = NULL;
 	size_t i;
@@ -330,15 +499,26 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	tc.use_statcache = r->chain && sb_catalog_stat_time(r->cat) == sb_chain_end(r->chain);
 	if (!rc)
 		rc = sb_packer_new(&po, &tc.packer);
-	if (!rc)
-		rc = sb_gzwriter_open(r->sigtmp, &sink);
+	if (!rc && r->nck) { /* a resumed run: the volumes already stored */
+		if (!(done = calloc(r->nck, sizeof(*done))))
+			rc = SB_ERR_NOMEM;
+		for (i = 0; !rc && i < r->nck; i++) /* r->ck is the last of nck */
+			done[i] = (r->ck - (r->nck - 1))[i].vol;
+		if (!rc)
+			rc = sb_packer_resume(tc.packer, done, (unsigned)r->nck);
+	}
 	if (!rc)
 		rc = sb_catalog_stat_begin(r->cat);
 	if (!rc) {
-		sb_tar_writer_init(&sigw, (struct sb_writer){sb_gzwriter_write, sink});
+		sb_tar_writer_init(&sigw, sb_journal_sig_writer(r->j));
+		if (r->ck)
+			sigw.offset = r->ck->sig_taroff;
+		sb_journal_set_sigtar(r->j, &sigw);
+		sb_journal_set_manifest(r->j, man);
+		sb_journal_set_pos(r->j, &r->pos);
 		tc.sigtar = &sigw;
 		rc = sb_writer_tree(&tc);
-		if (!rc)
+		if (!rc && !(r->ck && r->ck->pos.at_end))
 			rc = sb_tar_write_end(&sigw);
 		if (!rc)
 			rc = sb_packer_finish(tc.packer, man);
@@ -348,9 +528,10 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 		if (rc)
 			sb_catalog_stat_abort(r->cat);
 	}
-	if (sb_gzwriter_close(sink) && !rc)
-		rc = SB_ERR_IO;
 	sb_packer_free(tc.packer);
+	if (!rc)
+		rc = sb_journal_close_streams(r->j);
+	free(done);
 	sb_sigstate_free(tc.sigs);
 	for (i = 0; i < 1024; i++) {
 		sb_gzreader_close(gz[i]);
@@ -470,20 +651,22 @@ static void sweep_record(const struct run *r)
 		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
 }
 
-/* The index as written (the spool) into the record, when it is small enough. */
+/* The index as written into the record, when it is small enough. */
 static void remember_index(const struct run *r, const unsigned char sha[32])
 {
 	struct sb_buf text = SB_BUF_INIT;
 	char buf[65536];
 	ssize_t n = 0;
+	int fd = open(sb_journal_index_path(r->j), O_RDONLY | O_CLOEXEC);
 
-	if (sb_spool_rewind(r->index))
+	if (fd < 0)
 		return;
-	while ((n = sb_spool_read(r->index, buf, sizeof(buf))) > 0)
+	while ((n = sb_fd_read(&fd, buf, sizeof(buf))) > 0)
 		if (text.len + (size_t)n > SB_PROVEN_MAX || sb_buf_add(&text, buf, (size_t)n)) {
 			n = -1;
 			break;
 		}
+	close(fd);
 	if (n == 0)
 		remember(r, sha, "plain", text.data, text.len);
 	sb_buf_release(&text);
@@ -502,16 +685,17 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	/* signatures: plaintext tar from the local gzip copy */
 	rc = set_name(r, SB_KIND_SIG, false, name, sizeof(name));
 	if (!rc) {
-		struct meta_up m = {.o = o, .name = name, .gzpath = r->sigtmp};
+		struct meta_up m = {.o = o, .name = name, .gzpath = sb_journal_sig_path(r->j)};
 
 		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
 	}
 	if (rc)
 		goto out;
+	sb_testpoint("meta-sig", 0);
 	/* sealbox's index of the set (duplicity ignores it) */
 	rc = set_name(r, SB_KIND_INDEX, false, name, sizeof(name));
 	if (!rc) {
-		struct meta_up m = {.o = o, .name = name, .spool = r->index};
+		struct meta_up m = {.o = o, .name = name, .path = sb_journal_index_path(r->j)};
 
 		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
 		if (!rc)
@@ -519,6 +703,7 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	}
 	if (rc)
 		goto out;
+	sb_testpoint("meta-index", 0);
 	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
 	man->has_filelist = true;
 	if ((rc = sb_buf_addf(&man->hostname, "%s", r->host)) ||
@@ -527,8 +712,11 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		goto out;
 	if ((rc = sb_write_file_atomic(r->manfinal, text.data, text.len)))
 		goto out;
-	if (rename(r->sigtmp, r->sigfinal) < 0) {
-		sb_error("archive dir: cannot rename %s: %s", r->sigtmp, strerror(errno));
+	/* a link: the journal keeps its copy until the set is complete */
+	unlink(r->sigfinal);
+	if (link(sb_journal_sig_path(r->j), r->sigfinal) < 0 &&
+	    rename(sb_journal_sig_path(r->j), r->sigfinal) < 0) {
+		sb_error("archive dir: cannot create %s: %s", r->sigfinal, strerror(errno));
 		rc = sb_err_from_errno(errno);
 		goto out;
 	}
@@ -555,9 +743,12 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		rc = set_name(r, SB_KIND_SEAL, false, sealname, sizeof(sealname));
 	if (!rc)
 		rc = sb_transport_put_mem(o->target, sealname, seal.data, seal.len);
-	if (!rc)
-		rc = sb_transport_put_mem(o->target, name, enc.data, enc.len);
 	if (!rc) {
+		sb_testpoint("meta-seal", 0);
+		rc = sb_transport_put_mem(o->target, name, enc.data, enc.len);
+	}
+	if (!rc) {
+		sb_testpoint("meta-manifest", 0);
 		r->st->dest_change += enc.len + seal.len;
 		snprintf(r->st->set_name, sizeof(r->st->set_name), "%s", name);
 		/* remember it: a target that later lacks it was rolled back */
@@ -616,43 +807,78 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	if (rc)
 		goto out;
 	sb_archive_remove_tmp(o->archive_dir); /* a killed run's; the caller holds the lock */
+	sb_resume_pos_init(&r.pos);
 	r.coll = sb_gate_collection(o->gate);
-	rc = cleanup_target(o->target, r.cat, r.coll);
+	rc = cleanup_tmp(o->target, r.coll);
 	if (!rc)
-		rc = decide(&r);
+		rc = sb_journal_key(o->source, o->excludes, o->nexcludes, o->volsize, o->enc_fpr,
+				    o->sign_fpr, r.key);
+	if (!rc)
+		rc = choose_chain(&r);
+	if (!rc)
+		rc = try_resume(&r, &man);
+	if (!rc && !r.j) {
+		rc = drop_inprogress(o->target, r.cat, r.coll);
+		if (!rc)
+			pick_time(&r);
+	}
 	if (rc)
 		goto out;
-	/* names: local temporary and final copies of the signatures and manifest */
+	/* names: local copies of the signatures and manifest */
 	if ((rc = set_name(&r, SB_KIND_SIG, true, name, sizeof(name))))
 		goto out;
 	snprintf(r.sigfinal, sizeof(r.sigfinal), "%s/%s", o->archive_dir, name);
-	snprintf(r.sigtmp, sizeof(r.sigtmp), "%s/%s%s", o->archive_dir, SB_TMP_PREFIX, name);
 	if ((rc = set_name(&r, SB_KIND_MANIFEST, true, name, sizeof(name))))
 		goto out;
 	snprintf(r.manfinal, sizeof(r.manfinal), "%s/%s", o->archive_dir, name);
-	if ((rc = set_name(&r, SB_KIND_MANIFEST, false, name, sizeof(name))) ||
-	    (rc = sb_catalog_set(r.cat, "inprogress", name)))
+	if ((rc = set_name(&r, SB_KIND_MANIFEST, false, name, sizeof(name))))
 		goto out;
-	sb_info("writing %s set %s", r.set.full ? "full" : "incremental", name);
-	r.index = sb_spool_new(16u << 20, o->tmpdir);
-	if (!r.index || (rc = sb_spool_write(r.index, SB_INDEX_HEADER, strlen(SB_INDEX_HEADER)))) {
-		rc = rc ? rc : SB_ERR_NOMEM;
-		goto out;
+	for (int again = 1;; again = 0) {
+		if (!r.j && ((rc = sb_journal_create(o->archive_dir, name, r.key, &r.j)) ||
+			     (rc = sb_journal_index_write(r.j, SB_INDEX_HEADER,
+							  strlen(SB_INDEX_HEADER))) ||
+			     (rc = sb_catalog_set(r.cat, "inprogress", name))))
+			goto out;
+		if (!r.ck)
+			sb_info("writing %s set %s", r.set.full ? "full" : "incremental", name);
+		rc = run_tree(&r, &man);
+		if (rc != SB_RESUME_STALE || !again)
+			break;
+		/* the resumed position's file changed after all: the set starts over */
+		sb_notice("starting the set %s over", name);
+		sb_journal_free(r.j);
+		r.j = NULL;
+		r.ck = NULL;
+		r.nck = 0;
+		sb_manifest_release(&man);
+		sb_manifest_init(&man);
+		sb_seal_release(&r.seal);
+		sb_seal_init(&r.seal);
+		memset(&r.st->source_files, 0,
+		       sizeof(*r.st) - offsetof(struct sb_backup_stats, source_files));
+		if ((rc = drop_inprogress(o->target, r.cat, r.coll)))
+			goto out;
 	}
-	rc = run_tree(&r, &man);
+	if (rc == SB_RESUME_STALE)
+		rc = SB_ERR_INTERNAL;
 	if (!rc)
 		rc = ship_metadata(&r, &man);
 	if (!rc)
 		rc = sb_catalog_stat_commit(r.cat, r.set.t1);
-	if (!rc)
+	if (!rc) {
+		sb_testpoint("commit", 0);
 		rc = sb_catalog_set(r.cat, "inprogress", NULL);
+	}
+	if (!rc) {
+		sb_journal_finish(r.j);
+		r.j = NULL;
+	}
 	if (!rc && stats->errors)
 		rc = SB_ERR_PARTIAL;
 out:
-	if (rc && rc != SB_ERR_PARTIAL && r.sigtmp[0])
-		unlink(r.sigtmp);
 	stats->end = now_f();
-	sb_spool_free(r.index);
+	sb_journal_free(r.j); /* kept on disk: the next run resumes from it */
+	sb_resume_pos_release(&r.pos);
 	sb_seal_release(&r.seal);
 	sb_manifest_release(&man);
 	sb_catalog_close(r.cat);

@@ -10,6 +10,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "sealbox/delta.h"
 #include "sealbox/error.h"
 #include "sealbox/idname.h"
@@ -38,6 +40,10 @@ struct tree {
 	uint64_t linkgroup; /* of the current object, 0: not hard-linked */
 	struct sb_index_rec rec;
 	struct sb_buf line;
+	/* a resumed run's first object: its first resume->bytes are skipped */
+	const struct sb_resume_pos *cont;
+	uint64_t skip;
+	bool cont_done;
 };
 
 /* Splits a data stream into duplicity's snapshot/diff or multivol entries. */
@@ -160,7 +166,7 @@ static int index_add(struct tree *t, char kind, const struct sb_buf *path, uint6
 		return rc;
 	sb_buf_reset(&t->line);
 	rc = sb_index_format(r, &t->line);
-	return rc ? rc : sb_spool_write(t->c->index, t->line.data, t->line.len);
+	return rc ? rc : t->c->index.write(t->c->index.ctx, t->line.data, t->line.len);
 }
 
 /* Hard-link group of a file: the same for every name of one inode. */
@@ -216,9 +222,52 @@ static int chunk_emit(struct chunker *k, bool final)
 		return rc;
 	t->mem.size = k->len;
 	rc = add_entry(t, k->path, k->n > 0 ? k->n : -1, t->cbuf);
+	if (!rc && k->n > 0) { /* a checkpoint before the next piece starts here */
+		struct sb_resume_pos *pos = t->c->pos;
+
+		pos->bytes += k->len;
+		pos->chunks = k->n;
+		pos->crc = (uint32_t)crc32(pos->crc, t->cbuf, (uInt)k->len);
+		pos->pos_set = t->pos_set;
+		pos->pvol = t->pos_vol;
+		pos->poff = t->pos_off;
+	}
 	k->total += k->len;
 	k->len = 0;
 	return rc;
+}
+
+/* A resumed object's bytes already in the stored volumes: proven the same, not packed. */
+static int chunk_skip(struct chunker *k, const unsigned char **c, size_t *n)
+{
+	struct tree *t = k->t;
+	struct sb_resume_pos *pos = t->c->pos;
+	size_t m = *n < t->skip ? *n : (size_t)t->skip;
+
+	pos->crc = (uint32_t)crc32(pos->crc, *c, (uInt)m);
+	pos->bytes += m;
+	t->skip -= m;
+	*c += m;
+	*n -= m;
+	if (t->skip)
+		return 0;
+	if (pos->crc != t->cont->crc) {
+		sb_notice("%s/%s changed since the interrupted run packed its first %llu bytes",
+			  t->c->source, sb_log_str((const char *)k->path->data, k->path->len),
+			  (unsigned long long)t->cont->bytes);
+		return SB_RESUME_STALE;
+	}
+	k->n = t->cont->chunks;
+	k->total = t->cont->bytes;
+	pos->chunks = t->cont->chunks;
+	t->pos_set = t->cont->pos_set;
+	t->pos_vol = t->cont->pvol;
+	t->pos_off = t->cont->poff;
+	pos->pos_set = t->pos_set;
+	pos->pvol = t->pos_vol;
+	pos->poff = t->pos_off;
+	t->cont_done = true;
+	return 0;
 }
 
 static int chunk_write(void *ctx, const void *p, size_t n)
@@ -228,6 +277,8 @@ static int chunk_write(void *ctx, const void *p, size_t n)
 	size_t m;
 	int rc;
 
+	if (k->t->skip && (rc = chunk_skip(k, &c, &n)))
+		return rc;
 	while (n) {
 		m = CHUNK - k->len;
 		if (m > n)
@@ -373,11 +424,33 @@ static int emit_diff(struct tree *t, const struct sb_buf *path, int fd, uint64_t
 	return rc;
 }
 
+/* The checkpoints' position: a new object starts (st NULL: a deletion). */
+static int pos_start(struct tree *t, const struct sb_buf *path, const struct stat *st)
+{
+	struct sb_resume_pos *p = t->c->pos;
+
+	p->bytes = 0;
+	p->chunks = 0;
+	p->crc = 0;
+	p->pos_set = false;
+	p->reg = st && S_ISREG(st->st_mode);
+	p->size = p->reg ? (uint64_t)st->st_size : 0;
+	p->ino = p->reg ? st->st_ino : 0;
+	p->mtime_ns = p->reg ? (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec : 0;
+	p->ctime_ns = p->reg ? (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec : 0;
+	sb_resume_stats_copy(&p->stats0, t->c->stats);
+	if (t->cont) /* the resumed object: skip what the stored volumes hold */
+		t->skip = t->cont->bytes;
+	return sb_buf_set(&p->path, path->data, path->len);
+}
+
 static int emit_deleted(struct tree *t, const struct sb_buf *path)
 {
 	struct sb_tar_entry *m = &t->mem;
 	int rc;
 
+	if ((rc = pos_start(t, path, NULL)))
+		return rc;
 	sb_tar_entry_clear(m);
 	m->type = SB_TAR_REG;
 	t->pos_set = false;
@@ -438,6 +511,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	rc = fill_hdr(&t->hdr, e);
 	if (rc)
 		return rc;
+	if ((rc = pos_start(t, &e->path, &e->st)))
+		return rc;
 	t->pos_set = false;
 	t->linkgroup = link_group(&e->st);
 	st->source_files++;
@@ -496,6 +571,49 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	return rc;
 }
 
+static bool same_file(const struct sb_resume_pos *p, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && p->size == (uint64_t)st->st_size && p->ino == st->st_ino &&
+	       p->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+	       p->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/*
+ * A resumed run: pass every object before the position unread (the stored
+ * volumes hold them), then check that the object the position is inside of
+ * is still the file that was being packed.
+ */
+static int fast_forward(struct tree *t, const struct sb_walk_entry **e, int *have_src,
+			const struct sb_sigentry **old, int *have_old)
+{
+	struct tree_ctx *c = t->c;
+	const struct sb_resume_pos *r = c->resume;
+	const char *x = (const char *)r->path.data;
+	int rc = 0;
+
+	while (*have_src > 0 &&
+	       sb_path_cmp((const char *)(*e)->path.data, (*e)->path.len, x, r->path.len) < 0)
+		if ((*have_src = sb_walk_next(c->walk, e)) < 0)
+			return *have_src;
+	while (*have_old > 0 &&
+	       sb_path_cmp((const char *)(*old)->path.data, (*old)->path.len, x, r->path.len) < 0) {
+		if ((rc = sb_sigstate_next(c->sigs)))
+			return rc;
+		if ((*have_old = sb_sigstate_peek(c->sigs, old)) < 0)
+			return *have_old;
+	}
+	if (!r->bytes)
+		return 0;
+	if (*have_src <= 0 || (*e)->path.len != r->path.len ||
+	    memcmp((*e)->path.data, x, r->path.len) || !same_file(r, &(*e)->st)) {
+		sb_notice("%s/%s changed since the interrupted run began packing it", c->source,
+			  sb_log_str(x, r->path.len));
+		return SB_RESUME_STALE;
+	}
+	t->cont = r;
+	return 0;
+}
+
 int sb_writer_tree(struct tree_ctx *c)
 {
 	struct tree t = {.c = c};
@@ -513,10 +631,14 @@ int sb_writer_tree(struct tree_ctx *c)
 		rc = SB_ERR_NOMEM;
 		goto out;
 	}
+	if (c->resume && c->resume->at_end)
+		goto done; /* every object is in the stored volumes */
 	have_src = sb_walk_next(c->walk, &e);
 	if (c->sigs)
 		have_old = sb_sigstate_peek(c->sigs, &old);
 	rc = have_src < 0 ? have_src : have_old < 0 ? have_old : 0;
+	if (!rc && c->resume)
+		rc = fast_forward(&t, &e, &have_src, &old, &have_old);
 	while (!rc && (have_src || have_old)) {
 		if (have_src && have_old)
 			cmp = sb_path_cmp((const char *)e->path.data, e->path.len,
@@ -535,6 +657,11 @@ int sb_writer_tree(struct tree_ctx *c)
 		}
 		if (rc)
 			break;
+		if (t.cont && !t.cont_done) { /* not continued after all */
+			rc = SB_RESUME_STALE;
+			break;
+		}
+		t.cont = NULL;
 		if (cmp <= 0 && (have_src = sb_walk_next(c->walk, &e)) < 0)
 			rc = have_src;
 		if (cmp >= 0 && !rc) {
@@ -544,6 +671,14 @@ int sb_writer_tree(struct tree_ctx *c)
 		}
 	}
 	c->stats->errors += sb_walk_errors(c->walk);
+done:
+	if (!rc) {
+		c->pos->at_end = true;
+		c->pos->bytes = 0;
+		c->pos->chunks = 0;
+		sb_resume_stats_copy(&c->pos->stats0, c->stats);
+		sb_buf_reset(&c->pos->path);
+	}
 out:
 	sb_tar_entry_release(&t.hdr);
 	sb_tar_entry_release(&t.mem);

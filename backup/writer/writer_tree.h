@@ -16,6 +16,7 @@
 #include "sealbox/tar.h"
 #include "sealbox/walk.h"
 #include "sealbox/writer.h"
+#include "journal.h"
 
 struct tree_ctx {
 	const char *source; /* folder to read */
@@ -28,10 +29,17 @@ struct tree_ctx {
 	struct sb_manifest *manifest; /* Filelist lines are added */
 	struct sb_backup_stats *stats;
 	const char *tmpdir;
-	struct sb_spool *index; /* the set's index records (index.h) */
+	struct sb_writer index;	    /* the set's index records (index.h) */
+	struct sb_resume_pos *pos;  /* kept current for the checkpoints */
+	const struct sb_resume_pos *resume; /* NULL, or where to continue from */
 };
 
-/* Run the whole walk. Fatal errors return < 0; unreadable files are counted. */
+/*
+ * Run the whole walk. Fatal errors return < 0; unreadable files are counted.
+ * With resume, objects before its position are skipped unread, and its
+ * object continues after the bytes already packed: SB_RESUME_STALE when
+ * that object is no longer what was packed.
+ */
 int sb_writer_tree(struct tree_ctx *t);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sealbox/buf.h"
 #include "sealbox/chain.h"
@@ -54,7 +55,14 @@ void sb_gzreader_close(struct sb_gzreader *g);
 /* A writer to a new gzip file (created 0600, truncated), the local signatures. */
 struct sb_gzwriter;
 int sb_gzwriter_open(const char *path, struct sb_gzwriter **out);
+/* The same, keeping the file's first off bytes (whole gzip members) and appending. */
+int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out);
 int sb_gzwriter_write(void *g, const void *p, size_t n); /* an sb_write_fn */
+/* End the current gzip member (later writes start another; readers see one
+ * stream) and give the file's length: a point to reopen at. */
+int sb_gzwriter_mark(struct sb_gzwriter *g, uint64_t *off);
+/* What was written so far reaches the disk. */
+int sb_gzwriter_sync(struct sb_gzwriter *g);
 /* Flush and close; SB_ERR_IO (logged) when the data did not reach the file. NULL ok. */
 int sb_gzwriter_close(struct sb_gzwriter *g);
 

@@ -12,6 +12,10 @@
  * disk is at most (workers + 2) volumes.
  *
  *   sb_packer_new() ; sb_packer_add()... ; sb_packer_finish(manifest) ; sb_packer_free()
+ *
+ * Hooks let the writer checkpoint a resumable run: cut when a volume's
+ * plaintext is complete (before the entry that starts the next one is
+ * added), durable once it is on the target.
  */
 #ifndef SEALBOX_PACKER_H
 #define SEALBOX_PACKER_H
@@ -25,6 +29,29 @@
 #include "sealbox/tar.h"
 #include "sealbox/transport.h"
 
+/* A volume as the manifest and the seal list it. */
+struct sb_packer_vol {
+	unsigned num;
+	const void *start; /* StartingPath */
+	size_t start_len;
+	long start_block;
+	const void *end; /* EndingPath */
+	size_t end_len;
+	long end_block;
+	uint64_t stored;	  /* ciphertext bytes (durable only) */
+	unsigned char sha1[20];	  /* of the ciphertext (durable only) */
+	unsigned char sha256[32]; /* of the ciphertext (durable only) */
+};
+
+struct sb_packer_hooks {
+	/* The producer's thread, volume v's plaintext just completed. */
+	int (*cut)(void *ctx, const struct sb_packer_vol *v);
+	/* v is on the target: called once per volume, one at a time (not
+	 * in order), from any thread. */
+	int (*durable)(void *ctx, const struct sb_packer_vol *v);
+	void *ctx;
+};
+
 struct sb_packer_opts {
 	struct sb_crypto *crypto;
 	const char *enc_fpr;
@@ -34,6 +61,7 @@ struct sb_packer_opts {
 	uint64_t volsize;   /* bytes of plaintext per volume (approximate upper bound) */
 	const char *tmpdir; /* NULL: $TMPDIR or /tmp */
 	unsigned workers;   /* encryption threads (default 2) */
+	struct sb_packer_hooks hooks; /* optional */
 };
 
 struct sb_packer;
@@ -47,6 +75,9 @@ int sb_packer_new(const struct sb_packer_opts *o, struct sb_packer **out);
  */
 int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char *path, size_t plen,
 		  long block, const void *data, unsigned *vol, uint64_t *offset);
+/* Before any add: volumes 1..n are already on the target (a resumed run);
+ * numbering continues after them. No hook is called for these. */
+int sb_packer_resume(struct sb_packer *p, const struct sb_packer_vol *vols, unsigned n);
 /* Ship the last volume (an empty one if none yet), wait for every upload,
  * append the Volume blocks to m. */
 int sb_packer_finish(struct sb_packer *p, struct sb_manifest *m);

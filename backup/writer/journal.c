@@ -27,6 +27,7 @@
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 #include "sealbox/tar.h"
+#include "sealbox/testpoint.h"
 #include "journal.h"
 
 #define HEAD_MAGIC "sealbox-resume 1"
@@ -53,6 +54,8 @@ struct sb_journal {
 	pthread_mutex_t mu;
 	struct sb_ckpt **pending; /* cut, not yet durable */
 	size_t npending;
+	bool *logged; /* by volume number - 1: this run's lines and the kept ones */
+	size_t nlogged, prefix; /* volumes 1..prefix are all logged */
 	struct sb_ckpt *loaded; /* read from the log */
 	size_t nloaded;
 	char sigpath[4300];
@@ -216,6 +219,7 @@ static int format_line(const struct sb_ckpt *c, struct sb_buf *b)
 {
 	const struct sb_backup_stats *s = stats_of(c);
 	const struct sb_resume_pos *p = &c->pos;
+	size_t at = b->len; /* the line starts here */
 	char h1[41], h2[65];
 
 	sb_hex(c->vol.sha1, 20, h1);
@@ -245,7 +249,7 @@ static int format_line(const struct sb_ckpt *c, struct sb_buf *b)
 		    (unsigned long long)s->errors);
 	if (!b->data)
 		return SB_ERR_NOMEM;
-	return sb_buf_addf(b, " K=%08lx\n", crc32(0L, b->data, (uInt)b->len));
+	return sb_buf_addf(b, " K=%08lx\n", crc32(0L, b->data + at, (uInt)(b->len - at)));
 }
 
 /* The value of key in a line of space-separated key=value tokens. */
@@ -628,6 +632,27 @@ static int load_files(struct sb_journal *j, uint64_t off, uint64_t nfiles, struc
 	return rc;
 }
 
+/* Volume num is in the log; the tests' "journal:N" point is the moment
+ * volumes 1..N all are. */
+static int note_logged(struct sb_journal *j, unsigned num, bool quiet)
+{
+	if (num > j->nlogged) {
+		size_t n = num + 64;
+		bool *b = realloc(j->logged, n * sizeof(*b));
+
+		if (!b)
+			return SB_ERR_NOMEM;
+		memset(b + j->nlogged, 0, (n - j->nlogged) * sizeof(*b));
+		j->logged = b;
+		j->nlogged = n;
+	}
+	j->logged[num - 1] = true;
+	while (j->prefix < j->nlogged && j->logged[j->prefix])
+		if (++j->prefix, !quiet)
+			sb_testpoint("journal", j->prefix);
+	return 0;
+}
+
 int sb_journal_rewind(struct sb_journal *j, size_t k, struct sb_manifest *man)
 {
 	const struct sb_ckpt *c = k ? &j->loaded[k - 1] : NULL;
@@ -652,6 +677,8 @@ int sb_journal_rewind(struct sb_journal *j, size_t k, struct sb_manifest *man)
 	if (!rc)
 		rc = sb_write_file_atomic(path, log.data ? (const void *)log.data : "", log.len);
 	sb_buf_release(&log);
+	for (i = 0; !rc && i < k; i++)
+		rc = note_logged(j, (unsigned)(i + 1), true);
 	if (!rc && (j->log_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0) {
 		rc = sb_err_from_errno(errno);
 		sb_error("archive dir: cannot write %s: %s", path, strerror(errno));
@@ -793,6 +820,8 @@ int sb_journal_durable(void *ctx, const struct sb_packer_vol *v)
 		rc = sb_err_from_errno(errno);
 	if (rc && rc != SB_ERR_NOMEM)
 		sb_error("archive dir: cannot write %s/log: %s", j->dir, strerror(errno));
+	if (!rc)
+		rc = note_logged(j, c->vol.num, false);
 	sb_buf_release(&line);
 	ckpt_release(c);
 	free(c);
@@ -820,6 +849,7 @@ void sb_journal_free(struct sb_journal *j)
 	for (i = 0; i < j->nloaded; i++)
 		ckpt_release(&j->loaded[i]);
 	free(j->loaded);
+	free(j->logged);
 	pthread_mutex_destroy(&j->mu);
 	free(j);
 }

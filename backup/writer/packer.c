@@ -199,8 +199,6 @@ static void tell_durable(struct sb_packer *p, struct vol *v)
 	vol_info(v, &pv);
 	if ((rc = p->o.hooks.durable(p->o.hooks.ctx, &pv)))
 		p->err = rc;
-	else
-		sb_testpoint("vol-durable", v->num);
 }
 
 static void *worker(void *arg)

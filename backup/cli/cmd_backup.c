@@ -179,6 +179,8 @@ int cmd_backup(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("backup", c, optarg); break;
 		case O_ENC: enc = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_FULL: o.force_full = true; break;

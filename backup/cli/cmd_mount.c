@@ -394,6 +394,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		if (target_option(c, optarg, &a->target, &a->to) || gate_option(c, optarg, &a->ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("mount", c, optarg); break;
 		case O_ARCHIVE: a->ga.archive_dir = optarg; break;
 		case O_SIGN: a->sign = optarg; break;
 		case O_SECRET: a->secret = optarg; break;

@@ -266,6 +266,11 @@ int cmd_prune(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("prune", c, optarg)))
+				return rc;
+			break;
 		case O_SIGN: sign = optarg; break;
 		case O_KEEP:
 		case O_DAILY:

@@ -113,6 +113,11 @@ int cmd_snapshots(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("snapshots", c, optarg)))
+				return rc;
+			break;
 		case O_SIGN: sign = optarg; break;
 		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;

@@ -228,6 +228,8 @@ int cmd_verify(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("verify", c, optarg); break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_QUICK: quick = true; break;

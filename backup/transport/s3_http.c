@@ -4,6 +4,14 @@
  * (CURLOPT_AWS_SIGV4), its retries, and its one line when it fails for good
  * (see s3_http.h). Knows requests, not files: transport_s3.c says what to
  * ask for.
+ *
+ * Bandwidth limits (throttle.h) are held in the data callbacks, against the
+ * process's buckets: curl's own CURLOPT_MAX_SEND_SPEED_LARGE holds one handle,
+ * not the sum over the requests that run in parallel. A body is read out to
+ * curl a chunk at a time, each taken from the bucket first; a reply's bytes
+ * are taken as curl delivers them (a sleeping callback stops curl reading
+ * the socket, so TCP slows the sender), in small deliveries under a limit.
+ * A retried request takes its bytes again.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -18,6 +26,7 @@
 #include "sealbox/error.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
+#include "sealbox/throttle.h"
 #include "s3_http.h"
 #include "s3_xml.h"
 
@@ -107,6 +116,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	struct s3_req *r = ctx;
 	size_t len = size * n;
 
+	sb_throttle_take(sb_throttle_limit(SB_THROTTLE_DOWN), len);
 	if (r->status == 0)
 		return len; /* an interim (100) response */
 	if (r->status >= 200 && r->status < 300) {
@@ -183,10 +193,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 static size_t on_read(char *p, size_t size, size_t n, void *ctx)
 {
 	struct s3_req *r = ctx;
-	size_t len = size * n;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_UP);
+	size_t len = sb_throttle_chunk(th, size * n);
 
 	if (len > r->body_len - r->sent)
 		len = r->body_len - r->sent;
+	sb_throttle_take(th, len); /* before curl sends them */
 	if (len)
 		memcpy(p, (const char *)r->body + r->sent, len);
 	r->sent += len;
@@ -261,7 +273,9 @@ static void set_options(struct s3_http *st, CURL *c, struct s3_req *r, const cha
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)st->timeout);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+	/* under a download limit, curl delivers what it reads in small pieces */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE,
+			 (long)sb_throttle_chunk(sb_throttle_limit(SB_THROTTLE_DOWN), 512 * 1024));
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);

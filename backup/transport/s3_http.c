@@ -10,7 +10,9 @@
  * not the sum over the requests that run in parallel. A body is read out to
  * curl a chunk at a time, each taken from the bucket first; a reply's bytes
  * are taken as curl delivers them (a sleeping callback stops curl reading
- * the socket, so TCP slows the sender), in small deliveries under a limit.
+ * the socket, so TCP slows the sender), in small deliveries under a limit,
+ * and the socket's receive buffer is kept to RCVBUF_S of the limit (else
+ * each reply's first megabytes arrive at once, ahead of it).
  * A retried request takes its bytes again.
  */
 #include <curl/curl.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,7 @@
 
 #define BACKOFF_BASE 0.5 /* s before the first retry */
 #define BACKOFF_CAP 30.0 /* s between retries at most */
+#define RCVBUF_S 0.1	 /* s of a download limit in a socket's receive buffer */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -215,6 +219,19 @@ static int on_seek(void *ctx, curl_off_t off, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+/* Under a download limit: a receive buffer of RCVBUF_S of it, which still
+ * lets the limit through a link of that round-trip time. */
+static int on_socket(void *ctx, curl_socket_t fd, curlsocktype purpose)
+{
+	double want = (double)sb_throttle_rate(sb_throttle_limit(SB_THROTTLE_DOWN)) * RCVBUF_S;
+	int size = want < 65536 ? 65536 : want > (64 << 20) ? (64 << 20) : (int)want;
+
+	(void)ctx;
+	if (purpose == CURLSOCKTYPE_IPCXN && want > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	return CURL_SOCKOPT_OK;
+}
+
 static int set_headers(struct s3_http *st, struct s3_req *r, struct curl_slist **h)
 {
 	char line[S3_SECRET_MAX + 64], hex[65];
@@ -277,6 +294,7 @@ static void set_options(struct s3_http *st, CURL *c, struct s3_req *r, const cha
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE,
 			 (long)sb_throttle_chunk(sb_throttle_limit(SB_THROTTLE_DOWN), 512 * 1024));
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -12,10 +12,11 @@
  * bytes are handed to the link, downloads once they came off it. A retried
  * transfer takes its bytes again: they really go over the link twice.
  *
- * The bucket holds at most a short burst (SB_THROTTLE_BURST_S of the rate), so
- * an idle moment earns no lasting credit and short windows hold the rate
- * too. Takers that find it empty sleep (never spin) on the monotonic clock
- * until their bytes are due, in the order they came.
+ * The bucket holds at most a short burst (SB_THROTTLE_BURST_S of the rate):
+ * enough to make up for the shortest pauses of a transfer (between two
+ * requests, or volumes), little enough that short windows hold the rate too
+ * (a 10 s window, within 1%). Takers that find it empty sleep (never spin)
+ * on the monotonic clock until their bytes are due, in the order they came.
  */
 #ifndef SEALBOX_THROTTLE_H
 #define SEALBOX_THROTTLE_H
@@ -30,7 +31,7 @@ enum sb_throttle_dir {
 	SB_THROTTLE_DOWN, /* bytes received from it */
 };
 
-#define SB_THROTTLE_BURST_S 0.05     /* the bucket holds this many seconds of the rate */
+#define SB_THROTTLE_BURST_S 0.1	     /* the bucket holds this many seconds of the rate */
 #define SB_THROTTLE_MIN_BURST 16384  /* ... but at least this many bytes */
 #define SB_THROTTLE_RATE_MIN 1024ull /* B/s: the smallest limit */
 #define SB_THROTTLE_RATE_MAX (1ull << 40)

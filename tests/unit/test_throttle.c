@@ -66,7 +66,7 @@ static void test_throttle__one_taker_holds_the_rate(void **state)
 	piece = sb_throttle_chunk(t, 1 << 30);
 	assert_true(piece < rate / 10); /* small pieces go out smoothly */
 	t0 = mono(), c0 = cpu();
-	while (total < 2 * MIB) {
+	while (total < 3 * MIB) {
 		sb_throttle_take(t, piece);
 		total += piece;
 	}

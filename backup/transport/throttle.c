@@ -2,11 +2,21 @@
 /*
  * throttle.c - the token bucket behind --limit-upload and --limit-download
  * (see throttle.h), the process's one bucket per direction, and RATE
- * parsing. It knows bytes and time only: the transports decide where the
- * bytes are counted.
+ * parsing. It knows bytes, time and threads only: the transports decide
+ * where the bytes are counted.
+ *
+ * Parallel transfers that shared the rate evenly would finish their volumes
+ * together and then pause together (each encrypting its next volume), the
+ * link idle meanwhile. So the bucket is lent to one taker at a time: the
+ * one that took last keeps it while it comes back for more within HOLD_S
+ * of its bytes being due, and the others wait (on a condition variable) until
+ * it pauses, or for MAX_WAIT_S at most, after which they take it over. Two
+ * uploads then take turns, one sending while the other encrypts, and none
+ * stalls for long (a server drops a request that sends nothing for a while).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,15 +26,21 @@
 
 #define CHUNK_S 0.05   /* sb_throttle_chunk: this many seconds of the rate */
 #define CHUNK_MIN 4096 /* ... but at least this many bytes */
+#define HOLD_S 0.02    /* a taker keeps the bucket if back this soon */
+#define MAX_WAIT_S 1.0 /* the others wait for it this long at most */
 
 struct sb_throttle {
 	pthread_mutex_t mu;
-	double rate;   /* bytes per second; constant */
-	double burst;  /* bytes the bucket holds at most; constant */
-	double tokens; /* bytes available now; below 0: owed by sleeping takers;
-			  protected by mu */
-	double last;   /* monotonic seconds when tokens was last brought up to
-			  date; protected by mu */
+	pthread_cond_t cv; /* on the monotonic clock; waits are timed */
+	double rate;	   /* bytes per second; constant */
+	double burst;	   /* bytes the bucket holds at most; constant */
+	double tokens;	   /* bytes available now; below 0: owed by sleeping takers;
+			      protected by mu */
+	double last;	   /* monotonic seconds when tokens was last brought up to
+			      date; protected by mu */
+	pthread_t holder;  /* the taker the bucket is lent to; protected by mu */
+	bool held;	   /* holder is valid; protected by mu */
+	double held_until; /* monotonic s when the loan lapses; protected by mu */
 };
 
 /* The process's buckets, set before transfers start (throttle.h). */
@@ -39,7 +55,7 @@ static double mono_now(void)
 }
 
 /* Sleep until the monotonic clock reads at (seconds), through signals. */
-static void sleep_until(double at)
+static struct timespec mono_ts(double at)
 {
 	struct timespec ts;
 
@@ -47,6 +63,14 @@ static void sleep_until(double at)
 	ts.tv_nsec = (long)((at - (double)ts.tv_sec) * 1e9);
 	if (ts.tv_nsec >= 1000000000L)
 		ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+	return ts;
+}
+
+/* Sleep until the monotonic clock reads at (seconds), through signals. */
+static void sleep_until(double at)
+{
+	struct timespec ts = mono_ts(at);
+
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
@@ -54,13 +78,26 @@ static void sleep_until(double at)
 int sb_throttle_new(uint64_t rate, uint64_t burst, struct sb_throttle **out)
 {
 	struct sb_throttle *t;
+	pthread_condattr_t ca;
+	int rc;
 
 	*out = NULL;
 	if (!rate)
 		return SB_ERR_PARAM;
 	if (!(t = calloc(1, sizeof(*t))))
 		return SB_ERR_NOMEM;
+	if (pthread_condattr_init(&ca)) {
+		free(t);
+		return SB_ERR_NOMEM;
+	}
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&t->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc) {
+		free(t);
+		return SB_ERR_NOMEM;
+	}
 	if (pthread_mutex_init(&t->mu, NULL)) {
+		pthread_cond_destroy(&t->cv);
 		free(t);
 		return SB_ERR_NOMEM;
 	}
@@ -78,8 +115,26 @@ void sb_throttle_free(struct sb_throttle *t)
 {
 	if (!t)
 		return;
+	pthread_cond_destroy(&t->cv);
 	pthread_mutex_destroy(&t->mu);
 	free(t);
+}
+
+/* Wait, with mu held, until the bucket is not lent to another taker, or for
+ * MAX_WAIT_S; then it is lent to this one. */
+static void borrow(struct sb_throttle *t)
+{
+	pthread_t self = pthread_self();
+	double now = mono_now(), give_up = now + MAX_WAIT_S;
+	struct timespec ts;
+
+	while (t->held && !pthread_equal(t->holder, self) && now < t->held_until && now < give_up) {
+		ts = mono_ts(t->held_until < give_up ? t->held_until : give_up);
+		pthread_cond_timedwait(&t->cv, &t->mu, &ts);
+		now = mono_now();
+	}
+	t->holder = self;
+	t->held = true;
 }
 
 void sb_throttle_take(struct sb_throttle *t, size_t n)
@@ -89,6 +144,7 @@ void sb_throttle_take(struct sb_throttle *t, size_t n)
 	if (!t || !n)
 		return;
 	pthread_mutex_lock(&t->mu);
+	borrow(t);
 	now = mono_now();
 	t->tokens += (now - t->last) * t->rate;
 	if (t->tokens > t->burst)
@@ -98,6 +154,7 @@ void sb_throttle_take(struct sb_throttle *t, size_t n)
 	/* below 0, the bucket is owed: these bytes are due when it is paid back,
 	   after those of every taker before us */
 	wait = t->tokens < 0 ? -t->tokens / t->rate : 0;
+	t->held_until = now + wait + HOLD_S;
 	pthread_mutex_unlock(&t->mu);
 	if (wait > 0)
 		sleep_until(now + wait);

@@ -26,7 +26,7 @@
 
 #define CHUNK_S 0.05   /* sb_throttle_chunk: this many seconds of the rate */
 #define CHUNK_MIN 4096 /* ... but at least this many bytes */
-#define HOLD_S 0.02    /* a taker keeps the bucket if back this soon */
+#define HOLD_S 0.05    /* a taker keeps the bucket if back this soon */
 #define MAX_WAIT_S 1.0 /* the others wait for it this long at most */
 
 struct sb_throttle {

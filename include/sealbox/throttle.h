@@ -16,7 +16,10 @@
  * enough to make up for the shortest pauses of a transfer (between two
  * requests, or volumes), little enough that short windows hold the rate too
  * (a 10 s window, within 1%). Takers that find it empty sleep (never spin)
- * on the monotonic clock until their bytes are due, in the order they came.
+ * on the monotonic clock until their bytes are due. Parallel takers take
+ * turns rather than share it evenly (the bucket is lent to one while it
+ * keeps taking, a second at most while others wait), so that two uploads
+ * do not pause together between volumes.
  */
 #ifndef SEALBOX_THROTTLE_H
 #define SEALBOX_THROTTLE_H

@@ -2,7 +2,8 @@
 /*
  * test_throttle.c - the bandwidth limiter: the token bucket holds its rate
  * for one taker and for several threads taking at once (their sum holds
- * it), idle time earns no more than a burst, takers sleep rather than spin,
+ * it), takers take turns (a second each at most), idle time earns no more
+ * than a burst, takers sleep rather than spin,
  * chunks are small under a limit; RATE parsing; the process's limits.
  * The timings run on the real monotonic clock, so the bounds allow a loaded
  * machine to be late, never early.
@@ -116,6 +117,57 @@ static void test_throttle__parallel_takers_share_the_rate(void **state)
 		pthread_join(th[i], NULL);
 	assert_duration(mono() - t0, total, rate, 64 * KIB);
 	sb_throttle_free(t);
+}
+
+struct turn {
+	struct sb_throttle *t;
+	double start, delay, done; /* monotonic s */
+	uint64_t total;
+};
+
+static void *take_late(void *p)
+{
+	struct turn *k = p;
+	struct timespec d = {0, (long)(k->delay * 1e9)};
+	uint64_t n;
+
+	nanosleep(&d, NULL);
+	for (n = 0; n < k->total; n += 64 * KIB)
+		sb_throttle_take(k->t, 64 * KIB);
+	k->done = mono() - k->start;
+	return NULL;
+}
+
+/* Two takers take turns rather than share: the one taking keeps the bucket
+ * while it goes on (so that two uploads do not pause together), and the
+ * other gets it when it stops, or after a second at most. */
+static void test_throttle__takers_take_turns(void **state)
+{
+	struct turn a, b;
+	pthread_t ta, tb;
+	struct sb_throttle *t;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(sb_throttle_new(4 * MIB, 64 * KIB, &t), 0);
+		a = (struct turn){t, mono(), 0, 0, round ? 8 * MIB : 2 * MIB};
+		b = (struct turn){t, a.start, 0.1, 0, 64 * KIB};
+		assert_int_equal(pthread_create(&ta, NULL, take_late, &a), 0);
+		assert_int_equal(pthread_create(&tb, NULL, take_late, &b), 0);
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
+		/* evenly shared, b's piece would be done at 0.12 s; a goes on
+		   (a loaded machine may make it late back, and lose its turn) */
+		if (!round && (b.done < 0.2 || a.done > 0.5 * 1.25 + 0.05))
+			fail_msg("b done at %.3f s, a (0.5 s at the rate) at %.3f s", b.done,
+				 a.done);
+		/* not starved: a second at most (sooner when a was late back) */
+		if (round && b.done > 0.1 + 1.0 + 0.3)
+			fail_msg("b waited until %.3f s for a (2 s at the rate), not 1.1 s",
+				 b.done);
+		sb_throttle_free(t);
+	}
 }
 
 /* A pause earns no more than the burst: what follows is held again. */
@@ -261,6 +313,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_throttle__one_taker_holds_the_rate),
 		cmocka_unit_test(test_throttle__parallel_takers_share_the_rate),
+		cmocka_unit_test(test_throttle__takers_take_turns),
 		cmocka_unit_test(test_throttle__idle_earns_only_a_burst),
 		cmocka_unit_test(test_throttle__piece_larger_than_burst),
 		cmocka_unit_test(test_throttle__chunks),

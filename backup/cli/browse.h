@@ -36,6 +36,8 @@
 	"  --archive-dir DIR  where backup remembers its newest seal (default: backup's)\n"        \
 	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"               \
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n"             \
+	"  --limit-download RATE, --limit-upload RATE: as for backup (indexes not cached\n"        \
+	"                     yet are downloaded)\n"                                               \
 	"  --json             one JSON document on stdout (see sealbox(1))\n"                      \
 	"  -v, --verbose      more messages;  -q, --quiet  errors only\n"                          \
 	"Options may come from the config file, sealbox.conf(5).\n"
@@ -44,6 +46,7 @@
 	"                  [--sign-key FPR] [--secret-key FILE] [--index-dir DIR]\n"               \
 	"                  [--archive-dir DIR] [--ssh-key FILE] [--known-hosts FILE]\n"            \
 	"                  [--accept-new-host-key] [--allow-unsigned] [--allow-unsealed]\n"        \
+	"                  [--limit-download RATE] [--limit-upload RATE]\n"                        \
 	"                  [--expect-seal HASH] [--json] [-v | -q]\n"
 
 enum {

@@ -22,6 +22,7 @@
 static const char backup_usage[] =
 	"usage: sealbox backup --target URL --encrypt-key FPR --sign-key FPR\n"
 	"                      [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+	"                      [--limit-upload RATE] [--limit-download RATE]\n"
 	"                      [--full] [--full-if-older-than AGE] [--volsize MIB]\n"
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
 	"                      [--allow-source-mismatch] [--allow-same-key]\n"
@@ -39,6 +40,9 @@ static const char backup_usage[] =
 	"  --s3-endpoint URL       s3: the store (default $AWS_ENDPOINT_URL, else AWS)\n"
 	"                          also --s3-addressing, --s3-retries, --s3-part-size,\n"
 	"                          --s3-timeout (sealbox(1))\n"
+	"  --limit-upload RATE, --limit-download RATE\n"
+	"                          all uploads (downloads) together at most RATE bytes/s\n"
+	"                          (500K, 2M, 1.5MiB/s; K, M, G: 1024-based; 0: no limit)\n"
 	"  --accept-new-host-key   sftp: add an unknown host key (never a changed one)\n"
 	"  --encrypt-key FPR       encrypt to this key (only its public half is needed)\n"
 	"  --sign-key FPR          sign with this key (passphrase: $SEALBOX_SIGN_PASSPHRASE)\n"
@@ -179,6 +183,8 @@ int cmd_backup(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("backup", c, optarg); break;
 		case O_ENC: enc = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_FULL: o.force_full = true; break;

@@ -174,6 +174,11 @@ int cmd_diff(int argc, char **argv)
 		if (browse_option(&b, c, optarg))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("diff", c, optarg)))
+				return rc;
+			break;
 		case 'h': fputs(diff_usage, stdout); return EXIT_OK;
 		default: return bad_option("diff", argv);
 		}

@@ -138,6 +138,11 @@ int cmd_find(int argc, char **argv)
 		if (browse_option(&b, c, optarg))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("find", c, optarg)))
+				return rc;
+			break;
 		case 'h': fputs(find_usage, stdout); return EXIT_OK;
 		default: return bad_option("find", argv);
 		}

@@ -156,6 +156,11 @@ int cmd_ls(int argc, char **argv)
 		if (browse_option(&b, c, optarg))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("ls", c, optarg)))
+				return rc;
+			break;
 		case O_TIME:
 			given = optarg;
 			if (sb_time_parse_user(optarg, time(NULL), &when))

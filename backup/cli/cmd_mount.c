@@ -44,6 +44,7 @@
 static const char mount_usage[] =
 	"usage: sealbox mount --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                     [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+	"                     [--limit-upload RATE] [--limit-download RATE]\n"
 	"                     [--foreground] [--cache-size MIB] [--cache-dir DIR]\n"
 	"                     [--index-dir DIR] [--archive-dir DIR] [--allow-unsigned]\n"
 	"                     [--allow-unsealed]\n"
@@ -61,6 +62,9 @@ static const char mount_usage[] =
 	"  --s3-endpoint URL  s3: the store (default $AWS_ENDPOINT_URL, else AWS)\n"
 	"                     also --s3-addressing, --s3-retries, --s3-part-size,\n"
 	"                     --s3-timeout (sealbox(1))\n"
+	"  --limit-upload RATE, --limit-download RATE\n"
+	"                     all uploads (downloads) together at most RATE bytes/s\n"
+	"                     (500K, 2M, 1.5MiB/s; K, M, G: 1024-based; 0: no limit)\n"
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR     every file read must be signed by this key (required\n"
 	"                     unless the chains are unencrypted, and so unsigned)\n"
@@ -394,6 +398,8 @@ static int parse_args(int argc, char **argv, struct mount_args *a)
 		if (target_option(c, optarg, &a->target, &a->to) || gate_option(c, optarg, &a->ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("mount", c, optarg); break;
 		case O_ARCHIVE: a->ga.archive_dir = optarg; break;
 		case O_SIGN: a->sign = optarg; break;
 		case O_SECRET: a->secret = optarg; break;

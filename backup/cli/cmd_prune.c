@@ -30,6 +30,7 @@ static const char prune_usage[] =
 	"                     [--keep-yearly N] [--dry-run] [--archive-dir DIR]\n"
 	"                     [--ssh-key FILE] [--known-hosts FILE]\n"
 	"                     [--accept-new-host-key] [--sign-key FPR] [--allow-unsigned]\n"
+	"                     [--limit-upload RATE] [--limit-download RATE]\n"
 	"                     [--allow-unsealed] [--expect-seal HASH] [--log-file FILE]\n"
 	"                     [--syslog] [--json] [-v | -q]\n"
 	"       sealbox prune --target URL --older-than AGE [--dry-run] ...\n"
@@ -60,6 +61,9 @@ static const char prune_usage[] =
 	"  --s3-endpoint URL     s3: the store (default $AWS_ENDPOINT_URL, else AWS)\n"
 	"                        also --s3-addressing, --s3-retries, --s3-part-size,\n"
 	"                        --s3-timeout (sealbox(1))\n"
+	"  --limit-upload RATE, --limit-download RATE\n"
+	"                        all uploads (downloads) together at most RATE bytes/s\n"
+	"                        (500K, 2M, 1.5MiB/s; K, M, G: 1024-based; 0: no limit)\n"
 	"  --accept-new-host-key sftp: add an unknown host key (never a changed one)\n"
 	"  --log-file FILE       append one line about the run, and one per\n"
 	"                        error or warning, to FILE\n"
@@ -266,6 +270,11 @@ int cmd_prune(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("prune", c, optarg)))
+				return rc;
+			break;
 		case O_SIGN: sign = optarg; break;
 		case O_KEEP:
 		case O_DAILY:

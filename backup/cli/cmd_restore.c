@@ -18,6 +18,7 @@
 static const char restore_usage[] =
 	"usage: sealbox restore --target URL [--sign-key FPR] [--secret-key FILE]\n"
 	"                       [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+	"                       [--limit-upload RATE] [--limit-download RATE]\n"
 	"                       [--time TIME] [--path REL] [--force] [--archive-dir DIR]\n"
 	"                       [--allow-unsigned] [--allow-unsealed] [--expect-seal HASH]\n"
 	"                       [--json] [-v | -q] DEST\n"
@@ -31,6 +32,9 @@ static const char restore_usage[] =
 	"  --s3-endpoint URL  s3: the store (default $AWS_ENDPOINT_URL, else AWS)\n"
 	"                     also --s3-addressing, --s3-retries, --s3-part-size,\n"
 	"                     --s3-timeout (sealbox(1))\n"
+	"  --limit-upload RATE, --limit-download RATE\n"
+	"                     all uploads (downloads) together at most RATE bytes/s\n"
+	"                     (500K, 2M, 1.5MiB/s; K, M, G: 1024-based; 0: no limit)\n"
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR     every file read must be signed by this key (required\n"
 	"                     unless the chain is unencrypted, and so unsigned)\n"
@@ -89,6 +93,8 @@ int cmd_restore(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("restore", c, optarg); break;
 		case O_ARCHIVE: ga.archive_dir = optarg; break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;

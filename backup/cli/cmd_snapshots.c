@@ -20,6 +20,7 @@
 static const char snapshots_usage[] =
 	"usage: sealbox snapshots --target URL [--sign-key FPR] [--json] [-v | -q]\n"
 	"                         [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+	"                         [--limit-upload RATE] [--limit-download RATE]\n"
 	"                         [--allow-unsigned] [--allow-unsealed] [--expect-seal HASH]\n"
 	"\n"
 	"Lists the backup chains and sets on the target; with --sign-key, each chain is\n"
@@ -32,6 +33,9 @@ static const char snapshots_usage[] =
 	"  --s3-endpoint URL      s3: the store (default $AWS_ENDPOINT_URL, else AWS)\n"
 	"                         also --s3-addressing, --s3-retries, --s3-part-size,\n"
 	"                         --s3-timeout (sealbox(1))\n"
+	"  --limit-upload RATE, --limit-download RATE\n"
+	"                         all uploads (downloads) together at most RATE bytes/s\n"
+	"                         (500K, 2M, 1.5MiB/s; K, M, G: 1024-based; 0: no limit)\n"
 	"  --accept-new-host-key  sftp: add an unknown host key (never a changed one)\n"
 	"  --sign-key FPR check every chain against this signing key's seals\n"
 	"  --allow-unsigned, --allow-unsealed, --expect-seal HASH: as for restore\n"
@@ -113,6 +117,11 @@ int cmd_snapshots(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD:
+			if ((rc = limit_option("snapshots", c, optarg)))
+				return rc;
+			break;
 		case O_SIGN: sign = optarg; break;
 		case O_JSON: break; /* main.c: json.h */
 		case 'v': sb_log_set_level(SB_LOG_INFO); break;

@@ -27,6 +27,7 @@ static const char verify_usage[] =
 	"usage: sealbox verify --target URL --sign-key FPR [--quick | --sample PERCENT|SIZE]\n"
 	"                      [--archive-dir DIR] [--secret-key FILE] [--ssh-key FILE]\n"
 	"                      [--known-hosts FILE] [--accept-new-host-key] [--expect-seal HASH]\n"
+	"                      [--limit-upload RATE] [--limit-download RATE]\n"
 	"                      [--allow-unsigned] [--allow-unsealed] [--json] [-v | -q]\n"
 	"       sealbox verify --content --target URL --sign-key FPR --secret-key FILE\n"
 	"                      [--quick] [--archive-dir DIR] [--exclude GLOB]... [SOURCE]\n"
@@ -57,6 +58,7 @@ static const char verify_usage[] =
 	"  --ssh-key FILE, --known-hosts FILE, --accept-new-host-key: as for backup\n"
 	"  --s3-endpoint URL, --s3-addressing, --s3-retries, --s3-part-size, --s3-timeout:\n"
 	"                        as for backup\n"
+	"  --limit-upload RATE, --limit-download RATE: as for backup\n"
 	"  --json             one JSON document on stdout: exit status, error, counts\n"
 	"                     and each problem (see sealbox(1))\n";
 
@@ -228,6 +230,8 @@ int cmd_verify(int argc, char **argv)
 		if (target_option(c, optarg, &target, &to) || gate_option(c, optarg, &ga))
 			continue;
 		switch (c) {
+		case OPT_LIMIT_UPLOAD:
+		case OPT_LIMIT_DOWNLOAD: rc = limit_option("verify", c, optarg); break;
 		case O_SIGN: sign = optarg; break;
 		case O_SECRET: secret = optarg; break;
 		case O_QUICK: quick = true; break;

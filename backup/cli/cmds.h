@@ -78,7 +78,9 @@ enum {
 	OPT_S3_ADDRESSING,
 	OPT_S3_RETRIES,
 	OPT_S3_PART_SIZE,
-	OPT_S3_TIMEOUT
+	OPT_S3_TIMEOUT,
+	OPT_LIMIT_UPLOAD = 1030,
+	OPT_LIMIT_DOWNLOAD
 };
 #define TARGET_OPTIONS                                                                             \
 	{"target", required_argument, NULL, OPT_TARGET},                                           \
@@ -89,12 +91,22 @@ enum {
 		{"s3-retries", required_argument, NULL, OPT_S3_RETRIES},                           \
 		{"s3-part-size", required_argument, NULL, OPT_S3_PART_SIZE},                       \
 		{"s3-timeout", required_argument, NULL, OPT_S3_TIMEOUT},                           \
+		{"limit-upload", required_argument, NULL, OPT_LIMIT_UPLOAD},                       \
+		{"limit-download", required_argument, NULL, OPT_LIMIT_DOWNLOAD},                   \
 	{                                                                                          \
 		"accept-new-host-key", no_argument, NULL, OPT_ACCEPT_HOST_KEY                      \
 	}
 
-/* Take option c if it is one of TARGET_OPTIONS; false otherwise. */
+/* Take option c if it is one of TARGET_OPTIONS; false otherwise, and for
+ * --limit-upload and --limit-download, which go to limit_option. */
 bool target_option(int c, const char *arg, const char **url, struct sb_transport_opts *to);
+/* --limit-upload / --limit-download RATE (OPT_LIMIT_*): set the process's
+ * bandwidth limit (throttle.h). 0, or EXIT_USAGE after one line naming the
+ * option and the value. */
+int limit_option(const char *cmd, int c, const char *arg);
+#define LIMIT_RATE_HELP                                                                            \
+	"bytes per second, such as 500K, 2M or 1.5MiB/s (K, M, G: 1024-based), at least 1K, or 0 " \
+	"for no limit"
 
 /* The options of every command that reads what is on a target (gate.h). */
 enum { OPT_ALLOW_UNSIGNED = 1010, OPT_ALLOW_UNSEALED, OPT_EXPECT_SEAL };

@@ -19,6 +19,7 @@
 #include "sealbox/log.h"
 #include "sealbox/proven.h"
 #include "sealbox/seal.h"
+#include "sealbox/throttle.h"
 #include "cmds.h"
 #include "json.h"
 
@@ -72,6 +73,18 @@ bool target_option(int c, const char *arg, const char **url, struct sb_transport
 	case OPT_ACCEPT_HOST_KEY: to->accept_new_host_key = true; return true;
 	}
 	return false;
+}
+
+int limit_option(const char *cmd, int c, const char *arg)
+{
+	const char *name = c == OPT_LIMIT_UPLOAD ? "limit-upload" : "limit-download";
+	uint64_t rate;
+
+	if (sb_throttle_parse_rate(arg, &rate))
+		return usage_error(cmd, "bad --%s '%s' (" LIMIT_RATE_HELP ")", name, arg);
+	if (sb_throttle_set_limit(c == OPT_LIMIT_UPLOAD ? SB_THROTTLE_UP : SB_THROTTLE_DOWN, rate))
+		return EXIT_INTERNAL;
+	return 0;
 }
 
 int bad_option(const char *cmd, char **argv)

@@ -11,6 +11,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
+#include "sealbox/throttle.h"
 #include "sealbox/timefmt.h"
 #include "cmds.h"
 #include "config.h"
@@ -27,18 +28,19 @@ static const char *const extra_names[] = {"source"};
 /* Options that make no sense in a file. */
 static const char *const refused_names[] = {"help", "config", "no-config", "version"};
 
-enum vtype { V_ANY, V_MIB, V_COUNT, V_AGE, V_TIME };
+enum vtype { V_ANY, V_MIB, V_COUNT, V_AGE, V_TIME, V_RATE };
 
 static const struct {
 	const char *name;
 	enum vtype type;
 } typed[] = {
-	{"volsize", V_MIB},	   {"cache-size", V_COUNT},
-	{"keep-chains", V_COUNT},  {"full-if-older-than", V_AGE},
-	{"keep-daily", V_COUNT},   {"keep-weekly", V_COUNT},
-	{"keep-monthly", V_COUNT}, {"keep-yearly", V_COUNT},
-	{"keep-within", V_AGE},	   {"older-than", V_AGE},
-	{"time", V_TIME},
+	{"volsize", V_MIB},	    {"cache-size", V_COUNT},
+	{"keep-chains", V_COUNT},   {"full-if-older-than", V_AGE},
+	{"keep-daily", V_COUNT},    {"keep-weekly", V_COUNT},
+	{"keep-monthly", V_COUNT},  {"keep-yearly", V_COUNT},
+	{"keep-within", V_AGE},	    {"older-than", V_AGE},
+	{"time", V_TIME},	    {"limit-upload", V_RATE},
+	{"limit-download", V_RATE},
 };
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }
@@ -65,6 +67,7 @@ static int item_error(const struct sb_config_item *it, const char *fmt, const ch
 static int check_item(const struct sb_config_item *it, const struct option *o)
 {
 	unsigned long long v;
+	uint64_t rate;
 	long long age;
 	time_t t;
 	bool b;
@@ -95,6 +98,11 @@ static int check_item(const struct sb_config_item *it, const struct option *o)
 		case V_TIME:
 			if (sb_time_parse_user(it->value, time(NULL), &t))
 				return item_error(it, "bad %s '%s'", it->value);
+			break;
+		case V_RATE:
+			if (sb_throttle_parse_rate(it->value, &rate))
+				return item_error(it, "bad %s '%s' (" LIMIT_RATE_HELP ")",
+						  it->value);
 			break;
 		default: break;
 		}

@@ -4,6 +4,16 @@
  * (CURLOPT_AWS_SIGV4), its retries, and its one line when it fails for good
  * (see s3_http.h). Knows requests, not files: transport_s3.c says what to
  * ask for.
+ *
+ * Bandwidth limits (throttle.h) are held in the data callbacks, against the
+ * process's buckets: curl's own CURLOPT_MAX_SEND_SPEED_LARGE holds one handle,
+ * not the sum over the requests that run in parallel. A body is read out to
+ * curl a chunk at a time, each taken from the bucket first; a reply's bytes
+ * are taken as curl delivers them (a sleeping callback stops curl reading
+ * the socket, so TCP slows the sender), in small deliveries under a limit,
+ * and the socket's receive buffer is kept to RCVBUF_S of the limit (else
+ * each reply's first megabytes arrive at once, ahead of it).
+ * A retried request takes its bytes again.
  */
 #include <curl/curl.h>
 #include <pthread.h>
@@ -11,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,11 +29,13 @@
 #include "sealbox/error.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
+#include "sealbox/throttle.h"
 #include "s3_http.h"
 #include "s3_xml.h"
 
 #define BACKOFF_BASE 0.5 /* s before the first retry */
 #define BACKOFF_CAP 30.0 /* s between retries at most */
+#define RCVBUF_S 0.1	 /* s of a download limit in a socket's receive buffer */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -107,6 +120,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	struct s3_req *r = ctx;
 	size_t len = size * n;
 
+	sb_throttle_take(sb_throttle_limit(SB_THROTTLE_DOWN), len);
 	if (r->status == 0)
 		return len; /* an interim (100) response */
 	if (r->status >= 200 && r->status < 300) {
@@ -183,10 +197,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
 static size_t on_read(char *p, size_t size, size_t n, void *ctx)
 {
 	struct s3_req *r = ctx;
-	size_t len = size * n;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_UP);
+	size_t len = sb_throttle_chunk(th, size * n);
 
 	if (len > r->body_len - r->sent)
 		len = r->body_len - r->sent;
+	sb_throttle_take(th, len); /* before curl sends them */
 	if (len)
 		memcpy(p, (const char *)r->body + r->sent, len);
 	r->sent += len;
@@ -201,6 +217,19 @@ static int on_seek(void *ctx, curl_off_t off, int origin)
 		return CURL_SEEKFUNC_FAIL;
 	r->sent = (size_t)off;
 	return CURL_SEEKFUNC_OK;
+}
+
+/* Under a download limit: a receive buffer of RCVBUF_S of it, which still
+ * lets the limit through a link of that round-trip time. */
+static int on_socket(void *ctx, curl_socket_t fd, curlsocktype purpose)
+{
+	double want = (double)sb_throttle_rate(sb_throttle_limit(SB_THROTTLE_DOWN)) * RCVBUF_S;
+	int size = want < 65536 ? 65536 : want > (64 << 20) ? (64 << 20) : (int)want;
+
+	(void)ctx;
+	if (purpose == CURLSOCKTYPE_IPCXN && want > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	return CURL_SOCKOPT_OK;
 }
 
 static int set_headers(struct s3_http *st, struct s3_req *r, struct curl_slist **h)
@@ -261,8 +290,11 @@ static void set_options(struct s3_http *st, CURL *c, struct s3_req *r, const cha
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (long)st->timeout);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 512L * 1024);
+	/* under a download limit, curl delivers what it reads in small pieces */
+	curl_easy_setopt(c, CURLOPT_BUFFERSIZE,
+			 (long)sb_throttle_chunk(sb_throttle_limit(SB_THROTTLE_DOWN), 512 * 1024));
 	curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 2L * 1024 * 1024);
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -3,6 +3,8 @@
  * transport_file.c - targets that are local folders (file:// and plain paths).
  * Uploads go to a temporary name, are fsync'ed, renamed, and the folder is
  * fsync'ed, so a crash leaves either the old state or the complete file.
+ * Reads and writes take their bytes from the process's bandwidth limits
+ * (throttle.h), as a remote target's would.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
+#include "sealbox/throttle.h"
 #include "sealbox/tmpname.h"
 #include "transport_impl.h"
 
@@ -206,13 +209,16 @@ static int file_get_open(struct sb_transport *t, const char *name, struct sb_tra
 static ssize_t file_get_read(struct sb_transport_get *g, void *buf, size_t n)
 {
 	struct file_get *fg = (struct file_get *)g;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_DOWN);
 	ssize_t r;
 
+	n = sb_throttle_chunk(th, n);
 	do
 		r = read(fg->fd, buf, n);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return file_fail((struct file_transport *)g->t, "read", fg->name, errno);
+	sb_throttle_take(th, (size_t)r);
 	return r;
 }
 
@@ -256,17 +262,22 @@ static int file_put_open(struct sb_transport *t, const char *name, struct sb_tra
 static int file_put_write(struct sb_transport_put *p, const void *buf, size_t n)
 {
 	struct file_put *fp = (struct file_put *)p;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_UP);
 	const char *c = buf;
+	size_t k = 0;
 	ssize_t w;
 
 	while (n) {
-		w = write(fp->fd, c, n);
+		if (!k) /* the next piece's bytes, before they go */
+			sb_throttle_take(th, k = sb_throttle_chunk(th, n));
+		w = write(fp->fd, c, k);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return file_fail((struct file_transport *)p->t, "write", fp->name, errno);
 		c += w;
 		n -= (size_t)w;
+		k -= (size_t)w;
 	}
 	return 0;
 }

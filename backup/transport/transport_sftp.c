@@ -19,6 +19,12 @@
  * Throughput: libssh2 pipelines SFTP writes over the whole buffer it is
  * given and reads ahead four times the buffer it is asked to fill, so uploads
  * keep PUT_WINDOW bytes in flight and downloads read GET_CHUNK at a time.
+ *
+ * Bandwidth limits (throttle.h): an upload hands libssh2 its next bytes a
+ * chunk at a time, each taken from the process's bucket first, and never
+ * while holding a lane's lock; a download under a limit reads smaller
+ * chunks (so that libssh2's read-ahead stays small) and takes each from the
+ * bucket as it arrives.
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,6 +38,7 @@
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
 #include "sealbox/log.h"
+#include "sealbox/throttle.h"
 #include "sealbox/tmpname.h"
 #include "sftp_session.h"
 #include "transport_impl.h"
@@ -77,6 +84,7 @@ struct sftp_get {
 	uint64_t off; /* bytes received so far, where a reopen seeks to */
 	unsigned char *buf;
 	size_t pos, len;
+	size_t want; /* bytes the next read asks for (GET_CHUNK, less under a limit) */
 	bool eof;
 };
 
@@ -89,6 +97,7 @@ struct sftp_put {
 	unsigned gen;
 	unsigned char *buf; /* unacknowledged bytes at buf + start, len of them */
 	size_t start, len;
+	size_t handed; /* of those, the first bytes libssh2 already has (sent) */
 	uint64_t total;
 	int err; /* sticky failure */
 };
@@ -577,7 +586,7 @@ static int op_get_read(struct sftp_transport *st, struct lane *ln, void *arg)
 			return rc;
 	}
 	ln->failed = g->sftp;
-	r = libssh2_sftp_read(g->h, (char *)g->buf, GET_CHUNK);
+	r = libssh2_sftp_read(g->h, (char *)g->buf, g->want);
 	if (r < 0)
 		return (int)r;
 	g->pos = 0;
@@ -590,14 +599,17 @@ static int op_get_read(struct sftp_transport *st, struct lane *ln, void *arg)
 static ssize_t sftp_get_read(struct sb_transport_get *gt, void *buf, size_t n)
 {
 	struct sftp_get *g = (struct sftp_get *)gt;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_DOWN);
 	int rc;
 
 	if (g->pos == g->len) {
 		if (g->eof)
 			return 0;
+		g->want = sb_throttle_chunk(th, GET_CHUNK);
 		rc = run_op((struct sftp_transport *)gt->t, g->ln, "read", g->name, op_get_read, g);
 		if (rc)
 			return rc;
+		sb_throttle_take(th, g->len); /* outside the lane's lock */
 	}
 	if (n > g->len - g->pos)
 		n = g->len - g->pos;
@@ -690,18 +702,33 @@ static int put_lost(struct sftp_put *p, const char *why)
 	return p->err;
 }
 
-/* Hand the buffered bytes to libssh2 until at most keep remain unacknowledged. */
+/*
+ * Hand the buffered bytes to libssh2 until at most keep remain unacknowledged.
+ * libssh2 sends every byte it is given at once and skips, on the next call,
+ * those it has already sent (handed): under a bandwidth limit, each call
+ * gives it one more chunk, taken from the bucket before the lock.
+ */
 static int put_push(struct sftp_put *p, size_t keep)
 {
 	struct sftp_transport *st = (struct sftp_transport *)p->base.t;
+	struct sb_throttle *th = sb_throttle_limit(SB_THROTTLE_UP);
 	struct lane *ln = p->ln;
+	size_t give, k;
 	ssize_t w = 0;
 
 	while (!p->err && p->len > keep) {
+		give = p->len;
+		if (th && p->handed < p->len) {
+			k = sb_throttle_chunk(th, p->len - p->handed);
+			sb_throttle_take(th, k);
+			give = p->handed + k;
+		} else if (th) {
+			give = p->handed; /* all sent: wait for acknowledgements */
+		}
 		pthread_mutex_lock(&ln->mu);
 		if (!ln->conn || p->gen != ln->gen) {
 			put_lost(p, "the connection was lost");
-		} else if ((w = libssh2_sftp_write(p->h, (char *)p->buf + p->start, p->len)) < 0) {
+		} else if ((w = libssh2_sftp_write(p->h, (char *)p->buf + p->start, give)) < 0) {
 			if (w == LIBSSH2_ERROR_SFTP_PROTOCOL) {
 				p->err = status_err(st, p->sftp, "write", p->name);
 			} else {
@@ -714,6 +741,7 @@ static int put_push(struct sftp_put *p, size_t keep)
 			break;
 		p->start += (size_t)w;
 		p->len -= (size_t)w;
+		p->handed = give - (size_t)w;
 	}
 	if (!p->len)
 		p->start = 0;

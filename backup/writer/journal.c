@@ -5,7 +5,9 @@
  * ARCHIVE/resume/ holds: head (the set and the options' key), sigtar.gz
  * (the new signatures, one gzip member per volume), index (the index
  * records), files (the manifest's file list: kind byte, 4-byte length,
- * path) and log (one line per durable volume, each ending in its own
+ * path), stat (the stat cache's records: 4-byte length, path, size,
+ * mtime, ctime and inode in this machine's byte order) and log (one line
+ * per durable volume, each ending in its own
  * CRC-32 so a torn last line is ignored; in the order the uploads
  * finished, which two workers make differ from the volumes' order).
  */
@@ -46,7 +48,8 @@ struct sb_journal {
 	char dir[4200];
 	struct sb_gzwriter *sig;
 	struct sb_tar_writer *sigtar;
-	struct jfile index, files;
+	struct jfile index, files, stat;
+	uint64_t stat_keep; /* the stat records a resumed run puts back */
 	int log_fd;
 	const struct sb_manifest *man;
 	uint64_t nfiles_out; /* manifest entries copied to files */
@@ -233,13 +236,13 @@ static int format_line(const struct sb_ckpt *c, struct sb_buf *b)
 	add_hexpath(b, "p", p->path.data, p->path.len);
 	sb_buf_addf(b,
 		    " pb=%llu pc=%ld pk=%lu r=%d sz=%llu in=%llu mt=%lld ct=%lld ps=%d pv=%u "
-		    "po=%llu so=%llu sto=%llu io=%llu fo=%llu nf=%llu",
+		    "po=%llu so=%llu sto=%llu io=%llu fo=%llu nf=%llu to=%llu",
 		    (unsigned long long)p->bytes, p->chunks, (unsigned long)p->crc, p->reg,
 		    (unsigned long long)p->size, (unsigned long long)p->ino, (long long)p->mtime_ns,
 		    (long long)p->ctime_ns, p->pos_set, p->pvol, (unsigned long long)p->poff,
 		    (unsigned long long)c->sig_off, (unsigned long long)c->sig_taroff,
 		    (unsigned long long)c->index_off, (unsigned long long)c->files_off,
-		    (unsigned long long)c->nfiles);
+		    (unsigned long long)c->nfiles, (unsigned long long)c->stat_off);
 	sb_buf_addf(b, " S=%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu",
 		    (unsigned long long)s->source_files, (unsigned long long)s->source_size,
 		    (unsigned long long)s->new_files, (unsigned long long)s->new_size,
@@ -314,7 +317,7 @@ static bool parse_line(char *line, struct sb_ckpt *c)
 	unsigned long long v[24], st[11];
 	static const char *const keys[] = {"v",	 "st", "sb", "eb", "e",	 "pb", "pc", "pk",
 					   "r",	 "sz", "in", "mt", "ct", "ps", "pv", "po",
-					   "so", "sto", "io", "fo", "nf"};
+					   "so", "sto", "io", "fo", "nf", "to"};
 	char *k = strstr(line, " K="), *sv;
 	size_t i, n;
 
@@ -357,6 +360,7 @@ static bool parse_line(char *line, struct sb_ckpt *c)
 	c->index_off = v[18];
 	c->files_off = v[19];
 	c->nfiles = v[20];
+	c->stat_off = v[21];
 	s->source_files = st[0];
 	s->source_size = st[1];
 	s->new_files = st[2];
@@ -474,7 +478,7 @@ static struct sb_journal *journal_new(const char *archive_dir)
 		return NULL;
 	snprintf(j->dir, sizeof(j->dir), "%s/resume", archive_dir);
 	snprintf(j->sigpath, sizeof(j->sigpath), "%s/sigtar.gz", j->dir);
-	j->index.fd = j->files.fd = j->log_fd = -1;
+	j->index.fd = j->files.fd = j->stat.fd = j->log_fd = -1;
 	pthread_mutex_init(&j->mu, NULL);
 	return j;
 }
@@ -549,7 +553,8 @@ static bool file_holds(const char *dir, const char *name, uint64_t off)
 static bool streams_hold(const struct sb_journal *j, const struct sb_ckpt *c)
 {
 	return file_holds(j->dir, "sigtar.gz", c->sig_off) &&
-	       file_holds(j->dir, "index", c->index_off) && file_holds(j->dir, "files", c->files_off);
+	       file_holds(j->dir, "index", c->index_off) &&
+	       file_holds(j->dir, "files", c->files_off) && file_holds(j->dir, "stat", c->stat_off);
 }
 
 int sb_journal_open(const char *archive_dir, const char *set_name, const char *key,
@@ -665,8 +670,10 @@ int sb_journal_rewind(struct sb_journal *j, size_t k, struct sb_manifest *man)
 		return SB_ERR_INTERNAL;
 	if ((rc = sb_gzwriter_open_at(j->sigpath, c ? c->sig_off : 0, &j->sig)) ||
 	    (rc = jfile_open(&j->index, j->dir, "index", c ? c->index_off : 0)) ||
-	    (rc = jfile_open(&j->files, j->dir, "files", c ? c->files_off : 0)))
+	    (rc = jfile_open(&j->files, j->dir, "files", c ? c->files_off : 0)) ||
+	    (rc = jfile_open(&j->stat, j->dir, "stat", c ? c->stat_off : 0)))
 		return rc;
+	j->stat_keep = c ? c->stat_off : 0;
 	if (c && man && (rc = load_files(j, c->files_off, c->nfiles, man)))
 		return rc;
 	j->nfiles_out = c ? c->nfiles : 0;
@@ -719,7 +726,55 @@ int sb_journal_close_streams(struct sb_journal *j)
 	if (!rc)
 		rc = rc2;
 	rc2 = jfile_close(&j->files);
+	if (!rc)
+		rc = rc2;
+	rc2 = jfile_close(&j->stat);
 	return rc ? rc : rc2;
+}
+
+int sb_journal_stat_write(struct sb_journal *j, const char *path, size_t len,
+			  const struct sb_statrec *r)
+{
+	uint32_t l = (uint32_t)len;
+	int rc = jfile_write(&j->stat, &l, sizeof(l));
+
+	if (!rc)
+		rc = jfile_write(&j->stat, path, len);
+	return rc ? rc : jfile_write(&j->stat, r, sizeof(*r));
+}
+
+int sb_journal_stat_replay(struct sb_journal *j, struct sb_catalog *cat)
+{
+	struct sb_buf path = SB_BUF_INIT;
+	struct sb_statrec r;
+	uint64_t at = 0;
+	uint32_t len;
+	int fd, rc = 0;
+
+	if (!j->stat_keep)
+		return 0;
+	fd = open(j->stat.path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sb_err_from_errno(errno);
+	while (!rc && at < j->stat_keep) {
+		if (sb_fd_read(&fd, &len, sizeof(len)) != sizeof(len) || len > (1u << 20) ||
+		    sb_buf_reserve(&path, len) ||
+		    sb_fd_read(&fd, path.data, len) != (ssize_t)len ||
+		    sb_fd_read(&fd, &r, sizeof(r)) != sizeof(r))
+			rc = SB_ERR_CORRUPT;
+		else
+			rc = sb_catalog_stat_put(cat, (const char *)path.data, len, &r);
+		at += sizeof(len) + len + sizeof(r);
+	}
+	close(fd);
+	sb_buf_release(&path);
+	if (rc == SB_ERR_CORRUPT || (!rc && at != j->stat_keep)) {
+		/* only a cache: the files it lacks are compared by duplicity's rule */
+		sb_warn("archive dir: %s is damaged: the stat cache of the skipped files is lost",
+			j->stat.path);
+		rc = 0;
+	}
+	return rc;
 }
 
 /* Append the manifest's new file-list entries to files. */
@@ -768,6 +823,9 @@ int sb_journal_cut(void *ctx, const struct sb_packer_vol *v)
 		rc = jfile_flush(&j->files);
 	c->files_off = j->files.off;
 	c->nfiles = j->nfiles_out;
+	if (!rc)
+		rc = jfile_flush(&j->stat);
+	c->stat_off = j->stat.off;
 	ckpt_fix_vol(c);
 	pthread_mutex_lock(&j->mu);
 	p = rc ? NULL : realloc(j->pending, (j->npending + 1) * sizeof(*p));
@@ -814,6 +872,8 @@ int sb_journal_durable(void *ctx, const struct sb_packer_vol *v)
 	if (!rc)
 		rc = jfile_sync(&j->files);
 	if (!rc)
+		rc = jfile_sync(&j->stat);
+	if (!rc)
 		rc = format_line(c, &line);
 	fd = j->log_fd;
 	if (!rc && !(rc = sb_fd_write(&fd, line.data, line.len)) && fdatasync(fd) < 0)
@@ -839,6 +899,7 @@ void sb_journal_free(struct sb_journal *j)
 	sb_gzwriter_close(j->sig);
 	jfile_close(&j->index);
 	jfile_close(&j->files);
+	jfile_close(&j->stat);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
 	for (i = 0; i < j->npending; i++) {

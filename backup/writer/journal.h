@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "sealbox/buf.h"
+#include "sealbox/catalog.h"
 #include "sealbox/manifest.h"
 #include "sealbox/packer.h"
 #include "sealbox/writer.h"
@@ -55,7 +56,7 @@ struct sb_ckpt {
 	struct sb_buf start, end;
 	struct sb_resume_pos pos;
 	uint64_t sig_off, sig_taroff; /* gzip file offset, plaintext tar offset */
-	uint64_t index_off, files_off;
+	uint64_t index_off, files_off, stat_off;
 	uint64_t nfiles; /* manifest file-list entries */
 };
 
@@ -87,6 +88,12 @@ struct sb_writer sb_journal_sig_writer(struct sb_journal *j);
 struct sb_tar_writer;
 void sb_journal_set_sigtar(struct sb_journal *j, struct sb_tar_writer *tw);
 int sb_journal_index_write(void *j, const void *p, size_t n); /* an sb_write_fn */
+/* A stat-cache record (catalog.h) as the walk puts it: a resumed run puts
+ * those of the skipped files back (sb_journal_stat_replay). */
+int sb_journal_stat_write(struct sb_journal *j, const char *path, size_t len,
+			  const struct sb_statrec *r);
+/* After sb_catalog_stat_begin: the records up to the rewound checkpoint. */
+int sb_journal_stat_replay(struct sb_journal *j, struct sb_catalog *cat);
 /* The manifest's file list lives in man; the journal copies it at each cut. */
 void sb_journal_set_manifest(struct sb_journal *j, const struct sb_manifest *man);
 /* Path of the signatures file and of the index (for shipping them). */

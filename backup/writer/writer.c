@@ -473,6 +473,7 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 			      .tmpdir = o->tmpdir,
 			      .index = {sb_journal_index_write, r->j},
 			      .pos = &r->pos,
+			      .journal = r->j,
 			      .resume = r->ck ? &r->ck->pos : NULL};
 	struct sb_packer_vol *done = NULL;
 	struct sb_tar_writer sigw;
@@ -509,6 +510,8 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 	}
 	if (!rc)
 		rc = sb_catalog_stat_begin(r->cat);
+	if (!rc && (rc = sb_journal_stat_replay(r->j, r->cat)))
+		sb_catalog_stat_abort(r->cat);
 	if (!rc) {
 		sb_tar_writer_init(&sigw, sb_journal_sig_writer(r->j));
 		if (r->ck)

@@ -475,7 +475,11 @@ static int statrec_put(struct tree *t, const struct sb_walk_entry *e)
 		.ino = e->st.st_ino,
 	};
 
-	return sb_catalog_stat_put(t->c->cat, (const char *)e->path.data, e->path.len, &r);
+	int rc = sb_catalog_stat_put(t->c->cat, (const char *)e->path.data, e->path.len, &r);
+
+	return rc ? rc
+		  : sb_journal_stat_write(t->c->journal, (const char *)e->path.data, e->path.len,
+					  &r);
 }
 
 /* Unchanged per the stat cache: same size, mtime, ctime and inode. */

@@ -31,6 +31,7 @@ struct tree_ctx {
 	const char *tmpdir;
 	struct sb_writer index;	    /* the set's index records (index.h) */
 	struct sb_resume_pos *pos;  /* kept current for the checkpoints */
+	struct sb_journal *journal; /* copies the stat-cache records */
 	const struct sb_resume_pos *resume; /* NULL, or where to continue from */
 };
 

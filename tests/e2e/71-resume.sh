@@ -81,10 +81,19 @@ check_restores() {
     expect_exit 0 sb verify --target "$url" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc"
 }
 
+# statrows TARGETDIR: rows of the stat cache in the archive dir of that target
+statrows() {
+    local m db
+    m=$(basename "$(ls "$1"/duplicity-full.*.manifest.gpg | head -n 1)" .gpg)
+    db=$(dirname "$(ls "$XDG_CACHE_HOME"/sealbox/*/"$m")")/sealbox.db
+    python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from statcache").fetchone()[0])' "$db"
+}
+
 # count of volumes an uninterrupted full makes
 log "uninterrupted reference"
 sb_backup "file://$T/ref" "$SRC" "${VOL[@]}"
 NV=$(ls "$T/ref"/*.difftar.gpg | wc -l)
+NS=$(statrows "$T/ref")
 [ "$NV" -ge 7 ] || fail "only $NV volumes: the test needs more"
 log "$NV volumes"
 snapshot_copy "$SRC" 0
@@ -114,7 +123,12 @@ for p in "${points[@]}"; do
         if [ "$must" -ge 2 ] && grep -q 'a/s1.txt' "$T/trace"; then
             fail "$p: the resumed run read a/s1.txt again"
         fi
+        [ "$(statrows "$D")" = "$NS" ] || fail "$p: stat cache has $(statrows "$D") rows, not $NS"
         ;;
+    meta-sig:* | meta-index:* | meta-seal:*)
+        # the skipped files' stat-cache records were put back
+        [ "$(statrows "$D")" = "$NS" ] || fail "$p: stat cache has $(statrows "$D") rows, not $NS"
+        ;;&
     meta-* | commit:*)
         [ "$kept" -ge "$NV" ] && [ "$must" = "$NV" ] || fail "$p: only $kept of $NV volumes kept"
         grep -q 'b/big1.bin' "$T/trace" && fail "$p: the resumed run read the source again"

@@ -28,6 +28,7 @@ int exit_status(int err)
 	case SB_ERR_MISMATCH: return EXIT_MISMATCH;
 	case SB_ERR_LOCKED: return EXIT_LOCKED;
 	case SB_ERR_IO:
+	case SB_ERR_DISKFULL:
 	case SB_ERR_EXISTS: return EXIT_LOCAL;
 	case SB_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
 	case SB_ERR_AUTH: return EXIT_AUTH;

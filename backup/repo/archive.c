@@ -268,14 +268,25 @@ int sb_gzwriter_sync(struct sb_gzwriter *g)
 	return 0;
 }
 
+/* A zlib failure: the errno of the write that failed (ENOSPC), else I/O. */
+static int gz_fail(struct sb_gzwriter *g, int e)
+{
+	int zerr = Z_OK;
+
+	gzerror(g->gz, &zerr);
+	if (zerr != Z_ERRNO || !e)
+		e = EIO;
+	sb_error("cannot write %s: %s", g->path, strerror(e));
+	return sb_err_from_errno(e);
+}
+
 int sb_gzwriter_write(void *ctx, const void *p, size_t n)
 {
 	struct sb_gzwriter *g = ctx;
 
-	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
-		sb_error("cannot write %s", g->path);
-		return SB_ERR_IO;
-	}
+	errno = 0;
+	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n)
+		return gz_fail(g, errno);
 	return 0;
 }
 
@@ -285,7 +296,17 @@ int sb_gzwriter_close(struct sb_gzwriter *g)
 
 	if (!g)
 		return 0;
-	if (gzclose(g->gz) != Z_OK) {
+	/* on the disk before it counts: a full disk may only say so at fsync */
+	errno = 0;
+	if (gzflush(g->gz, Z_FINISH) != Z_OK)
+		rc = gz_fail(g, errno);
+	else if (fsync(g->fd) < 0) {
+		int e = errno;
+
+		sb_error("cannot write %s: %s", g->path, strerror(e));
+		rc = sb_err_from_errno(e);
+	}
+	if (gzclose(g->gz) != Z_OK && !rc) {
 		sb_error("cannot write %s", g->path);
 		rc = SB_ERR_IO;
 	}

@@ -31,9 +31,10 @@ static int db_fail(struct sb_catalog *c, const char *what)
 {
 	int code = sqlite3_errcode(c->db);
 
-	sb_error("archive dir database %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+	sb_error("archive dir database %s: %s: %s%s", c->path, what, sqlite3_errmsg(c->db),
+		 code == SQLITE_FULL ? " (No space left on device)" : "");
 	if (code == SQLITE_FULL)
-		return SB_ERR_NOSPACE;
+		return SB_ERR_DISKFULL;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		return SB_ERR_LOCKED;
 	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)

@@ -529,6 +529,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	}
 	if (is_reg) {
 		fd = sb_walk_open_file(t->c->walk);
+		if (fd < 0 && (rc = sb_walk_lost(t->c->walk, "open", errno)))
+			return rc;
 		if (fd < 0) {
 			sb_error("cannot read %s/%s: %s (%s)", t->c->source,
 				 sb_log_str((const char *)e->path.data, e->path.len),

@@ -13,6 +13,7 @@
 #include "sealbox/keys.h"
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
+#include "sealbox/walk.h"
 #include "sealbox/writer.h"
 #include "cmds.h"
 #include "config.h"
@@ -156,6 +157,36 @@ static void last_totals(const char *dir, unsigned long long *files, unsigned lon
 	sb_catalog_close(cat);
 }
 
+/*
+ * A source that was the root of a mounted filesystem at the last backup and
+ * is not one now is an unmounted disk's or share's empty mount point: an
+ * incremental of it would record every file as deleted. save: remember what
+ * the source is now, after a backup.
+ */
+#define SOURCE_MOUNT "cli.source_mount_root"
+static int source_mount_check(const char *dir, const char *source, bool full, bool save)
+{
+	struct sb_catalog *cat;
+	char *v = NULL;
+	int now, rc = 0;
+
+	/* a source or archive dir that is not there: the backup says so */
+	if ((now = sb_walk_mount_root(source)) < 0 || sb_catalog_open(dir, &cat))
+		return 0;
+	if (save) {
+		sb_catalog_set(cat, SOURCE_MOUNT, now ? "1" : "0");
+	} else if (!full && !sb_catalog_get(cat, SOURCE_MOUNT, &v) && !strcmp(v, "1") && !now) {
+		sb_error("source %s was a mounted filesystem at the last backup and is not one now "
+			 "(is the disk or share mounted?): backup stopped, no set written; --full "
+			 "starts a new chain from what is there now",
+			 source);
+		rc = SB_ERR_IO;
+	}
+	free(v);
+	sb_catalog_close(cat);
+	return rc;
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	struct sb_backup_opts o = {.volsize = 50ull << 20};
@@ -282,11 +313,16 @@ int cmd_backup(int argc, char **argv)
 		goto fail;
 	if (!quiet && isatty(STDERR_FILENO))
 		last_totals(archive, &last_files, &last_size, NULL);
+	/* volumes are spooled there: named in a full disk's message */
+	o.tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if ((rc = source_mount_check(archive, o.source, o.force_full, false)))
+		goto fail;
 	progress_begin(quiet, "reading", last_files, last_size);
 	rc = sb_backup(&o, &stats);
 	progress_end();
 	if (!rc || rc == SB_ERR_PARTIAL) {
 		last_totals(archive, NULL, NULL, &stats);
+		source_mount_check(archive, o.source, false, true);
 		if (cli_json())
 			print_json(cli_json(), &stats);
 		else if (!quiet)

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -355,6 +357,27 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 		*e = &w->cur;
 		return 1;
 	}
+}
+
+int sb_walk_mount_root(const char *dir)
+{
+	struct statx sx, up;
+	char parent[PATH_MAX + 4];
+	int e;
+
+	if (statx(AT_FDCWD, dir, AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+		goto fail;
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	/* kernels before 5.8: another device than the parent's */
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	if (statx(AT_FDCWD, parent, AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &up) < 0)
+		goto fail;
+	return sx.stx_dev_major != up.stx_dev_major || sx.stx_dev_minor != up.stx_dev_minor ||
+	       sx.stx_ino == up.stx_ino;
+fail:
+	e = errno;
+	return errno_lost(e) ? SB_ERR_IO : sb_err_from_errno(e);
 }
 
 int sb_walk_open_file(struct sb_walk *w)

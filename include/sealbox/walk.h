@@ -53,4 +53,12 @@ unsigned sb_walk_errors(const struct sb_walk *w);
 bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len);
 void sb_walk_free(struct sb_walk *w);
 
+/*
+ * 1 when dir is the root of a mounted filesystem (a disk, a share, a FUSE
+ * mount), 0 when not, < 0 (not logged) when it cannot be told. A source that was
+ * a mount root at the last backup and is not one now is most likely an
+ * unmounted disk's empty mount point.
+ */
+int sb_walk_mount_root(const char *dir);
+
 #endif

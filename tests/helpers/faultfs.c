@@ -8,8 +8,9 @@
  * --die-on NAME: the first operation on a path whose last component is NAME
  * kills the daemon (_exit), as a crashed FUSE or network filesystem: the
  * kernel then fails that and every later operation (ECONNABORTED, ENOTCONN).
- * --pause-on NAME: the first operation on NAME waits until FILE exists (the
- * test unmounts the view meanwhile, e.g. with umount -l). Runs in the
+ * --pause-on NAME: the first operation on NAME creates FILE.waiting, then
+ * waits until FILE exists (the test unmounts the view meanwhile, e.g. with
+ * umount -l). Runs in the
  * foreground, single-threaded; no caching, so every stat reaches it. Not
  * installed; uses libfuse's high-level path API for brevity.
  */
@@ -36,7 +37,13 @@ static const char *real(const char *path, char *out)
 	if (die_on && !strcmp(base, die_on))
 		_exit(3);
 	if (pause_on && !strcmp(base, pause_on)) {
+		char w[PATH_MAX];
+		FILE *f;
+
 		pause_on = NULL;
+		snprintf(w, sizeof(w), "%s.waiting", go_file);
+		if ((f = fopen(w, "w")))
+			fclose(f);
 		while (access(go_file, F_OK) < 0)
 			usleep(20000);
 	}

@@ -62,8 +62,9 @@ static const char backup_usage[] =
 	"  --json                  one JSON document on stdout: the exit status, the error\n"
 	"                          and the statistics (with the new seal's SHA-256)\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n"
-	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
-	"lock; see sealbox(1) for the others.\n";
+	"Exit status: 0 done, 2 done but some files unreadable or changed while read,\n"
+	"9 another run holds the lock, 10 the source's filesystem failed or went away,\n"
+	"or a local disk (archive dir, TMPDIR) is full; see sealbox(1) for the others.\n";
 
 enum {
 	O_ENC = 256,
@@ -127,6 +128,7 @@ static void print_json(struct json *j, const struct sb_backup_stats *s)
 	json_u64(j, "raw_delta_size", s->raw_delta_size);
 	json_u64(j, "total_destination_size_change", s->dest_change);
 	json_u64(j, "errors", s->errors);
+	json_u64(j, "changed_while_read", s->changed_while_read);
 }
 
 /* The previous run's totals (for the progress line's ETA), or save this run's. */
@@ -327,20 +329,24 @@ int cmd_backup(int argc, char **argv)
 			print_json(cli_json(), &stats);
 		else if (!quiet)
 			sb_backup_stats_print(&stats, stdout);
-		if (rc)
+		if (rc && stats.errors)
 			sb_error("backup finished, but %llu file(s) could not be read",
 				 (unsigned long long)stats.errors);
+		if (rc && stats.changed_while_read)
+			sb_error("backup finished, but %llu file(s) changed while being read, "
+				 "each named above",
+				 (unsigned long long)stats.changed_while_read);
 		snprintf(
 			summary, sizeof(summary),
 			"%s set %s: %llu files (%llu bytes), %llu new, %llu changed, %llu deleted, "
-			"%llu bytes written, %llu errors, %.1f s",
+			"%llu bytes written, %llu errors, %llu changed while read, %.1f s",
 			stats.full ? "full" : "incremental", stats.set_name,
 			(unsigned long long)stats.source_files,
 			(unsigned long long)stats.source_size, (unsigned long long)stats.new_files,
 			(unsigned long long)stats.changed_files,
 			(unsigned long long)stats.deleted_files,
 			(unsigned long long)stats.dest_change, (unsigned long long)stats.errors,
-			stats.end - stats.start);
+			(unsigned long long)stats.changed_while_read, stats.end - stats.start);
 	}
 fail:
 	sb_gate_close(o.gate);

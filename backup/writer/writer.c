@@ -873,7 +873,7 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 		sb_journal_finish(r.j);
 		r.j = NULL;
 	}
-	if (!rc && stats->errors)
+	if (!rc && (stats->errors || stats->changed_while_read))
 		rc = SB_ERR_PARTIAL;
 out:
 	stats->end = now_f();
@@ -932,6 +932,7 @@ void sb_backup_stats_print(const struct sb_backup_stats *s, FILE *f)
 	LINE("TotalDestinationSizeChange", s->dest_change);
 #undef LINE
 	fprintf(f, "Errors %llu\n", (unsigned long long)s->errors);
+	fprintf(f, "ChangedWhileRead %llu\n", (unsigned long long)s->changed_while_read);
 	if (s->seal_sha[0]) /* what `verify --expect-seal` pins from any machine */
 		fprintf(f, "SealSHA256 %s (%s)\n", s->seal_sha, s->seal_name);
 	fprintf(f, "-------------------------------------------------\n");

@@ -179,7 +179,7 @@ static int source_mount_check(const char *dir, const char *source, bool full, bo
 		sb_catalog_set(cat, SOURCE_MOUNT, now ? "1" : "0");
 	} else if (!full && !sb_catalog_get(cat, SOURCE_MOUNT, &v) && !strcmp(v, "1") && !now) {
 		sb_error("source %s was a mounted filesystem at the last backup and is not one now "
-			 "(is the disk or share mounted?): backup stopped, no set written; --full "
+			 "(is the disk or share mounted?): backup stopped, no new snapshot; --full "
 			 "starts a new chain from what is there now",
 			 source);
 		rc = SB_ERR_IO;

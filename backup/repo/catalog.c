@@ -29,12 +29,15 @@ struct sb_catalog {
 
 static int db_fail(struct sb_catalog *c, const char *what)
 {
-	int code = sqlite3_errcode(c->db);
+	int code = sqlite3_errcode(c->db), e = sqlite3_system_errno(c->db);
 
-	sb_error("archive dir database %s: %s: %s%s", c->path, what, sqlite3_errmsg(c->db),
-		 code == SQLITE_FULL ? " (No space left on device)" : "");
-	if (code == SQLITE_FULL)
+	/* a full disk is often "disk I/O error" (the WAL's shared memory file) */
+	if (code == SQLITE_FULL || e == ENOSPC || e == EDQUOT) {
+		sb_error("archive dir database %s: %s: %s", c->path, sqlite3_errmsg(c->db),
+			 strerror(code == SQLITE_FULL ? ENOSPC : e));
 		return SB_ERR_DISKFULL;
+	}
+	sb_error("archive dir database %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		return SB_ERR_LOCKED;
 	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)

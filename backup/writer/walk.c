@@ -116,7 +116,7 @@ int sb_walk_lost(const struct sb_walk *w, const char *what, int e)
 	if (!errno_lost(e))
 		return 0;
 	sb_error("source %s: cannot %s %s: %s (its filesystem failed or went away: backup "
-		 "stopped, no set written)",
+		 "stopped, no new snapshot)",
 		 w->root, what,
 		 w->cur.path.len ? sb_log_str((const char *)w->cur.path.data, w->cur.path.len)
 				 : ".",
@@ -132,13 +132,13 @@ static int check_root(struct sb_walk *w)
 	if (lstat(w->root, &st) < 0) {
 		int e = errno;
 
-		sb_error("source %s: %s (at the end of the backup: backup stopped, no set written)",
+		sb_error("source %s: %s (at the end of the backup: backup stopped, no new snapshot)",
 			 w->root, strerror(e));
 		return errno_lost(e) ? SB_ERR_IO : sb_err_from_errno(e);
 	}
 	if (st.st_dev != w->root_dev || st.st_ino != w->root_ino) {
 		sb_error("source %s is no longer the folder the backup read (its filesystem was "
-			 "unmounted or replaced during the run): backup stopped, no set written",
+			 "unmounted or replaced during the run): backup stopped, no new snapshot",
 			 w->root);
 		return SB_ERR_IO;
 	}

@@ -41,7 +41,8 @@ const char *exit_status_text(int st)
 	static const char *const text[] = {
 		[EXIT_OK] = "ok",
 		[EXIT_USAGE] = "usage error",
-		[EXIT_PARTIAL] = "done, but some source files were unreadable or changed while read",
+		[EXIT_PARTIAL] =
+			"done, but some source files were unreadable or changed while read",
 		[EXIT_KEY] = "a key is unknown, expired or unusable, or the secret key is missing",
 		[EXIT_PASSPHRASE] = "wrong or missing passphrase",
 		[EXIT_TARGET] = "the target is missing, unreachable, read-only or full",

@@ -32,7 +32,7 @@ struct sb_walk {
 	int enter; /* cur is a folder to enter on the next call */
 	unsigned errors;
 	int started;
-	int ended; /* the end was returned (check_root done) */
+	int ended;	       /* the end was returned (check_root done) */
 	struct sb_buf *unread; /* folders that could not be read */
 	size_t nunread;
 	dev_t root_dev; /* the root as the walk opened it (see check_root) */
@@ -132,8 +132,9 @@ static int check_root(struct sb_walk *w)
 	if (lstat(w->root, &st) < 0) {
 		int e = errno;
 
-		sb_error("source %s: %s (at the end of the backup: backup stopped, no new snapshot)",
-			 w->root, strerror(e));
+		sb_error(
+			"source %s: %s (at the end of the backup: backup stopped, no new snapshot)",
+			w->root, strerror(e));
 		return errno_lost(e) ? SB_ERR_IO : sb_err_from_errno(e);
 	}
 	if (st.st_dev != w->root_dev || st.st_ino != w->root_ino) {

@@ -267,9 +267,13 @@ static int enter_pending(struct sb_walk *w)
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && w->depth == 0) {
 		if (fstat(fd, &st) < 0) {
-			rc = sb_walk_lost(w, "read folder", errno);
+			int e = errno;
+
 			close(fd);
-			return rc ? rc : SB_ERR_IO;
+			if ((rc = sb_walk_lost(w, "read folder", e)))
+				return rc;
+			sb_error("source %s: %s", w->root, strerror(e));
+			return sb_err_from_errno(e);
 		}
 		w->root_dev = st.st_dev;
 		w->root_ino = st.st_ino;

@@ -58,10 +58,10 @@ unview() {
 }
 nsets() { set_times "$TGT" | wc -l; }
 said() { log "said: $(grep -a '^sealbox: error:' "$LAST_ERR" | head -1)"; }
-# intact N: N complete sets, and verify passes (the restores are at the end).
+# intact N [verify]: N complete sets, and verify passes (restores at the end).
 intact() {
     [ "$(nsets)" = "$1" ] || { ls -l "$TGT" >&2; fail "$(nsets) complete sets on the target, expected $1"; }
-    expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR"
+    [ -z "${2:-}" ] || expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR"
 }
 
 log "full backup of the mounted view"
@@ -79,7 +79,7 @@ expect_error "^sealbox: error: source $SRC: cannot stat m-die: (Software caused 
 said
 grep -aq 'z-dir\|z-last' "$LAST_ERR" && { cat "$LAST_ERR" >&2; fail "files after the failure were reported"; }
 unview
-intact 1
+intact 1 verify
 
 log "unmounted lazily while the backup reads it -> exit 10, no set"
 wait_next_second
@@ -119,7 +119,7 @@ sb_backup "$URL" "$SRC"
 snapshot_copy "$BACK" 2
 [ "$(stat_value DeletedFiles)" = 0 ] || fail "files recorded as deleted"
 unview
-intact 2
+intact 2 verify
 for n in 1 2; do
     rm -rf "$T/r"
     sb_restore "$URL" "$T/r" --time "$(nth_time "$TGT" "$n")"

@@ -172,9 +172,11 @@ static int source_mount_check(const char *dir, const char *source, bool full, bo
 	char *v = NULL;
 	int now, rc = 0;
 
-	/* a source or archive dir that is not there: the backup says so */
-	if ((now = sb_walk_mount_root(source)) < 0 || sb_catalog_open(dir, &cat))
+	/* a source that is not there: the backup says so */
+	if ((now = sb_walk_mount_root(source)) < 0)
 		return 0;
+	if ((rc = sb_catalog_open(dir, &cat))) /* logged: a full disk, say */
+		return save ? 0 : rc;
 	if (save) {
 		sb_catalog_set(cat, SOURCE_MOUNT, now ? "1" : "0");
 	} else if (!full && !sb_catalog_get(cat, SOURCE_MOUNT, &v) && !strcmp(v, "1") && !now) {

@@ -209,6 +209,7 @@ struct sb_gzwriter {
 	gzFile gz;
 	int fd; /* gz's, for marks and syncs */
 	char *path;
+	bool failed; /* a write failed (and said so) */
 };
 
 int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out)
@@ -276,6 +277,7 @@ static int gz_fail(struct sb_gzwriter *g, int e)
 	gzerror(g->gz, &zerr);
 	if (zerr != Z_ERRNO || !e)
 		e = EIO;
+	g->failed = true;
 	sb_error("cannot write %s: %s", g->path, strerror(e));
 	return sb_err_from_errno(e);
 }
@@ -298,7 +300,9 @@ int sb_gzwriter_close(struct sb_gzwriter *g)
 		return 0;
 	/* on the disk before it counts: a full disk may only say so at fsync */
 	errno = 0;
-	if (gzflush(g->gz, Z_FINISH) != Z_OK)
+	if (g->failed)
+		rc = SB_ERR_IO; /* said at the write */
+	else if (gzflush(g->gz, Z_FINISH) != Z_OK)
 		rc = gz_fail(g, errno);
 	else if (fsync(g->fd) < 0) {
 		int e = errno;

@@ -255,7 +255,9 @@ void sb_catalog_stat_abort(struct sb_catalog *c)
 	sqlite3_finalize(c->stat_put);
 	c->stat_put = NULL;
 	c->in_stat_txn = false;
-	exec(c, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;");
+	/* quietly: after a failure (a full disk) the cause is said; a table left
+	 * here is dropped by the next sb_catalog_stat_begin() */
+	sqlite3_exec(c->db, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;", NULL, NULL, NULL);
 }
 
 int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha[32])

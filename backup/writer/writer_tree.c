@@ -590,8 +590,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		close(fd);
 	if (rc) {
 		if (is_reg)
-			sb_error("backup stopped at %s/%s", t->c->source,
-				 sb_log_str((const char *)e->path.data, e->path.len));
+			sb_notice("backup stopped at %s/%s", t->c->source, /* the cause: above */
+				  sb_log_str((const char *)e->path.data, e->path.len));
 		return rc;
 	}
 	st->delta_entries++;

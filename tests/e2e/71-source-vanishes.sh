@@ -57,7 +57,11 @@ unview() {
     ! mountpoint -q "$SRC" || fail "$SRC is still mounted"
 }
 nsets() { set_times "$TGT" | wc -l; }
-said() { log "said: $(grep -a '^sealbox: error:' "$LAST_ERR" | head -1)"; }
+# said: the one error line, shown in the test's log
+said() {
+    [ "$(grep -ac '^sealbox: error:' "$LAST_ERR")" = 1 ] || { cat "$LAST_ERR" >&2; fail "not one error line"; }
+    log "said: $(grep -a '^sealbox: error:' "$LAST_ERR")"
+}
 # intact N [verify]: N complete sets, and verify passes (restores at the end).
 intact() {
     [ "$(nsets)" = "$1" ] || { ls -l "$TGT" >&2; fail "$(nsets) complete sets on the target, expected $1"; }

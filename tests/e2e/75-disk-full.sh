@@ -29,7 +29,11 @@ backup() {
         --archive-dir "$ARCH" --volsize 4 "$@" "$SRC"
 }
 nsets() { set_times "$TGT" | wc -l; }
-said() { log "said: $(grep -a '^sealbox: error:' "$LAST_ERR" | head -1)"; }
+# said: the one error line, shown in the test's log
+said() {
+    [ "$(grep -ac '^sealbox: error:' "$LAST_ERR")" = 1 ] || { cat "$LAST_ERR" >&2; fail "not one error line"; }
+    log "said: $(grep -a '^sealbox: error:' "$LAST_ERR")"
+}
 # unharmed: still one complete set, no partial local state, the catalog whole.
 unharmed() {
     [ "$(nsets)" = 1 ] || { ls -l "$TGT" >&2; fail "$(nsets) complete sets on the target, expected 1"; }

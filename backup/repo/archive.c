@@ -241,6 +241,19 @@ int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out
 	return 0;
 }
 
+/* A zlib failure: the errno of the write that failed (ENOSPC), else I/O. */
+static int gz_fail(struct sb_gzwriter *g, int e)
+{
+	int zerr = Z_OK;
+
+	gzerror(g->gz, &zerr);
+	if (zerr != Z_ERRNO || !e)
+		e = EIO;
+	g->failed = true;
+	sb_error("cannot write %s: %s", g->path, strerror(e));
+	return sb_err_from_errno(e);
+}
+
 int sb_gzwriter_open(const char *path, struct sb_gzwriter **out)
 {
 	return sb_gzwriter_open_at(path, 0, out);
@@ -250,7 +263,12 @@ int sb_gzwriter_mark(struct sb_gzwriter *g, uint64_t *off)
 {
 	off_t pos;
 
-	if (gzflush(g->gz, Z_FINISH) != Z_OK || (pos = lseek(g->fd, 0, SEEK_CUR)) < 0) {
+	if (g->failed)
+		return SB_ERR_IO; /* said at the write */
+	errno = 0;
+	if (gzflush(g->gz, Z_FINISH) != Z_OK)
+		return gz_fail(g, errno);
+	if ((pos = lseek(g->fd, 0, SEEK_CUR)) < 0) {
 		sb_error("cannot write %s", g->path);
 		return SB_ERR_IO;
 	}
@@ -267,19 +285,6 @@ int sb_gzwriter_sync(struct sb_gzwriter *g)
 		return sb_err_from_errno(e);
 	}
 	return 0;
-}
-
-/* A zlib failure: the errno of the write that failed (ENOSPC), else I/O. */
-static int gz_fail(struct sb_gzwriter *g, int e)
-{
-	int zerr = Z_OK;
-
-	gzerror(g->gz, &zerr);
-	if (zerr != Z_ERRNO || !e)
-		e = EIO;
-	g->failed = true;
-	sb_error("cannot write %s: %s", g->path, strerror(e));
-	return sb_err_from_errno(e);
 }
 
 int sb_gzwriter_write(void *ctx, const void *p, size_t n)

@@ -142,9 +142,7 @@ static int jfile_flush(struct jfile *f)
 
 	if (!f->len)
 		return 0;
-	rc = sb_fd_write(&fd, f->buf, f->len);
-	if (rc)
-		sb_error("archive dir: cannot write %s: %s", f->path, strerror(errno));
+	rc = sb_fd_write(&fd, f->buf, f->len); /* names the file on failure */
 	f->len = 0;
 	return rc;
 }
@@ -181,9 +179,11 @@ static int jfile_sync(struct jfile *f)
 	return 0;
 }
 
-static int jfile_close(struct jfile *f)
+/* flush: false when what is buffered is past the last checkpoint anyway (a
+ * resumed run truncates there), so a full disk is not reported twice */
+static int jfile_close(struct jfile *f, bool flush)
 {
-	int rc = f->fd >= 0 ? jfile_flush(f) : 0;
+	int rc = f->fd >= 0 && flush ? jfile_flush(f) : 0;
 
 	if (f->fd >= 0 && close(f->fd) < 0 && !rc)
 		rc = SB_ERR_IO;
@@ -715,10 +715,10 @@ int sb_journal_close_streams(struct sb_journal *j)
 	int rc = sb_gzwriter_close(j->sig), rc2;
 
 	j->sig = NULL;
-	rc2 = jfile_close(&j->index);
+	rc2 = jfile_close(&j->index, true);
 	if (!rc)
 		rc = rc2;
-	rc2 = jfile_close(&j->files);
+	rc2 = jfile_close(&j->files, true);
 	return rc ? rc : rc2;
 }
 
@@ -837,8 +837,8 @@ void sb_journal_free(struct sb_journal *j)
 	if (!j)
 		return;
 	sb_gzwriter_close(j->sig);
-	jfile_close(&j->index);
-	jfile_close(&j->files);
+	jfile_close(&j->index, false);
+	jfile_close(&j->files, false);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
 	for (i = 0; i < j->npending; i++) {

@@ -4,8 +4,9 @@
 # full from the start and full midway. Each time the backup exits 10 with a
 # "sealbox: error:" line naming the folder and "No space left on device", no
 # new set is complete on the target, the archive dir holds no partial
-# signatures and its catalog passes sqlite's integrity check. Once space is
-# freed the next backup succeeds, verify passes, and every snapshot restores
+# signatures under a set's name (what a resumed run needs stays in resume/)
+# and its catalog passes sqlite's integrity check. Once space is freed the
+# next backup succeeds (resuming), verify passes, and every snapshot restores
 # with sealbox and with duplicity.
 source "$(dirname "$0")/lib.sh"
 need_root "mounting tmpfs"
@@ -34,13 +35,14 @@ said() {
     [ "$(grep -ac '^sealbox: error:' "$LAST_ERR")" = 1 ] || { cat "$LAST_ERR" >&2; fail "not one error line"; }
     log "said: $(grep -a '^sealbox: error:' "$LAST_ERR")"
 }
-# unharmed: still one complete set, no partial local state, the catalog whole.
+# unharmed: still one complete set, no partial set in the archive dir, the
+# catalog whole.
 unharmed() {
     [ "$(nsets)" = 1 ] || { ls -l "$TGT" >&2; fail "$(nsets) complete sets on the target, expected 1"; }
     local f
     for f in "$ARCH"/*; do
         case ${f##*/} in
-            sealbox.db | sealbox.db-wal | sealbox.db-shm | sealbox.lock | proven | duplicity-full.*.manifest | duplicity-full-signatures.*.sigtar.gz | filler) ;;
+            sealbox.db | sealbox.db-wal | sealbox.db-shm | sealbox.lock | proven | resume | duplicity-full.*.manifest | duplicity-full-signatures.*.sigtar.gz | filler) ;;
             *) ls -la "$ARCH" >&2; fail "left in the archive dir: ${f##*/}" ;;
         esac
     done

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 71-source-vanishes: the source is a FUSE mount (tests/helpers/faultfs)
+# 76-source-vanishes: the source is a FUSE mount (tests/helpers/faultfs)
 # that goes away during an incremental backup, as a network share or a
 # pulled USB disk does. Each time the backup stops with exit 10 and one
 # "sealbox: error:" line naming the source and the error, no new set is

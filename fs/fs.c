@@ -38,7 +38,8 @@ static int fs_errno(int err)
 	case SB_ERR_PARAM: return EINVAL;
 	case SB_ERR_PERM:
 	case SB_ERR_AUTH: return EACCES;
-	case SB_ERR_NOSPACE: return ENOSPC;
+	case SB_ERR_NOSPACE:
+	case SB_ERR_DISKFULL: return ENOSPC;
 	case SB_ERR_INTERRUPTED: return EINTR;
 	case SB_ERR_KEY:
 	case SB_ERR_NOSECRET:

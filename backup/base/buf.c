@@ -183,6 +183,35 @@ ssize_t sb_read_full(struct sb_reader *r, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/*
+ * What the message of a failed read or write names: the file fd has open
+ * (from /proc), or for an unnamed temporary file (O_TMPFILE, or one already
+ * unlinked) the folder it is in, which is what a full disk is about.
+ */
+static const char *fd_name(int fd, char *out, size_t size)
+{
+	static const char del[] = " (deleted)";
+	char link[64], path[4096];
+	ssize_t n;
+	size_t dl = sizeof(del) - 1;
+	char *slash;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0) {
+		snprintf(out, size, "file descriptor %d", fd);
+		return out;
+	}
+	path[n] = '\0';
+	if ((size_t)n > dl && !strcmp(path + n - dl, del) && (slash = strrchr(path, '/'))) {
+		*slash = '\0';
+		snprintf(out, size, "a temporary file in %s", path[0] ? path : "/");
+	} else {
+		snprintf(out, size, "%s", path);
+	}
+	return out;
+}
+
 ssize_t sb_fd_read(void *ctx, void *buf, size_t len)
 {
 	int fd = *(int *)ctx;
@@ -192,8 +221,11 @@ ssize_t sb_fd_read(void *ctx, void *buf, size_t len)
 		n = read(fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		sb_error("read: %s", strerror(errno));
-		return sb_err_from_errno(errno);
+		int e = errno;
+		char name[4200];
+
+		sb_error("cannot read %s: %s", fd_name(fd, name, sizeof(name)), strerror(e));
+		return sb_err_from_errno(e);
 	}
 	return n;
 }
@@ -209,8 +241,12 @@ int sb_fd_write(void *ctx, const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			sb_error("write: %s", strerror(errno));
-			return sb_err_from_errno(errno);
+			int e = errno;
+			char name[4200];
+
+			sb_error("cannot write %s: %s", fd_name(fd, name, sizeof(name)),
+				 strerror(e));
+			return sb_err_from_errno(e);
 		}
 		p += n;
 		len -= (size_t)n;

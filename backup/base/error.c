@@ -30,6 +30,7 @@ const char *sb_strerror(int err)
 	case SB_ERR_ROLLBACK: return "target rolled back";
 	case SB_ERR_UNSIGNED: return "unsigned data";
 	case SB_ERR_AUTH: return "credentials refused";
+	case SB_ERR_DISKFULL: return "no space left on device";
 	}
 	return "unknown error";
 }
@@ -41,7 +42,7 @@ int sb_err_from_errno(int e)
 	case ENOMEM: return SB_ERR_NOMEM;
 	case ENOSPC:
 	case EDQUOT:
-	case EFBIG: return SB_ERR_NOSPACE;
+	case EFBIG: return SB_ERR_DISKFULL;
 	case ENOENT:
 	case ENOTDIR: return SB_ERR_NOTFOUND;
 	case EEXIST: return SB_ERR_EXISTS;

@@ -13,6 +13,7 @@
 #include "sealbox/keys.h"
 #include "sealbox/log.h"
 #include "sealbox/timefmt.h"
+#include "sealbox/walk.h"
 #include "sealbox/writer.h"
 #include "cmds.h"
 #include "config.h"
@@ -65,8 +66,9 @@ static const char backup_usage[] =
 	"  --json                  one JSON document on stdout: the exit status, the error\n"
 	"                          and the statistics (with the new seal's SHA-256)\n"
 	"  -v, --verbose           more messages;  -q, --quiet  errors only\n"
-	"Exit status: 0 done, 2 done but some files unreadable, 9 another run holds the\n"
-	"lock; see sealbox(1) for the others.\n";
+	"Exit status: 0 done, 2 done but some files unreadable or changed while read,\n"
+	"9 another run holds the lock, 10 the source's filesystem failed or went away,\n"
+	"or a local disk (archive dir, TMPDIR) is full; see sealbox(1) for the others.\n";
 
 enum {
 	O_ENC = 256,
@@ -130,6 +132,7 @@ static void print_json(struct json *j, const struct sb_backup_stats *s)
 	json_u64(j, "raw_delta_size", s->raw_delta_size);
 	json_u64(j, "total_destination_size_change", s->dest_change);
 	json_u64(j, "errors", s->errors);
+	json_u64(j, "changed_while_read", s->changed_while_read);
 }
 
 /* The previous run's totals (for the progress line's ETA), or save this run's. */
@@ -158,6 +161,38 @@ static void last_totals(const char *dir, unsigned long long *files, unsigned lon
 		free(v);
 	}
 	sb_catalog_close(cat);
+}
+
+/*
+ * A source that was the root of a mounted filesystem at the last backup and
+ * is not one now is an unmounted disk's or share's empty mount point: an
+ * incremental of it would record every file as deleted. save: remember what
+ * the source is now, after a backup.
+ */
+#define SOURCE_MOUNT "cli.source_mount_root"
+static int source_mount_check(const char *dir, const char *source, bool full, bool save)
+{
+	struct sb_catalog *cat;
+	char *v = NULL;
+	int now, rc = 0;
+
+	/* a source that is not there: the backup says so */
+	if ((now = sb_walk_mount_root(source)) < 0)
+		return 0;
+	if ((rc = sb_catalog_open(dir, &cat))) /* logged: a full disk, say */
+		return save ? 0 : rc;
+	if (save) {
+		sb_catalog_set(cat, SOURCE_MOUNT, now ? "1" : "0");
+	} else if (!full && !sb_catalog_get(cat, SOURCE_MOUNT, &v) && !strcmp(v, "1") && !now) {
+		sb_error("source %s was a mounted filesystem at the last backup and is not one now "
+			 "(is the disk or share mounted?): backup stopped, no new snapshot; --full "
+			 "starts a new chain from what is there now",
+			 source);
+		rc = SB_ERR_IO;
+	}
+	free(v);
+	sb_catalog_close(cat);
+	return rc;
 }
 
 int cmd_backup(int argc, char **argv)
@@ -288,29 +323,38 @@ int cmd_backup(int argc, char **argv)
 		goto fail;
 	if (!quiet && isatty(STDERR_FILENO))
 		last_totals(archive, &last_files, &last_size, NULL);
+	/* volumes are spooled there: named in a full disk's message */
+	o.tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	if ((rc = source_mount_check(archive, o.source, o.force_full, false)))
+		goto fail;
 	progress_begin(quiet, "reading", last_files, last_size);
 	rc = sb_backup(&o, &stats);
 	progress_end();
 	if (!rc || rc == SB_ERR_PARTIAL) {
 		last_totals(archive, NULL, NULL, &stats);
+		source_mount_check(archive, o.source, false, true);
 		if (cli_json())
 			print_json(cli_json(), &stats);
 		else if (!quiet)
 			sb_backup_stats_print(&stats, stdout);
-		if (rc)
+		if (rc && stats.errors)
 			sb_error("backup finished, but %llu file(s) could not be read",
 				 (unsigned long long)stats.errors);
+		if (rc && stats.changed_while_read)
+			sb_error("backup finished, but %llu file(s) changed while being read, "
+				 "each named above",
+				 (unsigned long long)stats.changed_while_read);
 		snprintf(
 			summary, sizeof(summary),
 			"%s set %s: %llu files (%llu bytes), %llu new, %llu changed, %llu deleted, "
-			"%llu bytes written, %llu errors, %.1f s",
+			"%llu bytes written, %llu errors, %llu changed while read, %.1f s",
 			stats.full ? "full" : "incremental", stats.set_name,
 			(unsigned long long)stats.source_files,
 			(unsigned long long)stats.source_size, (unsigned long long)stats.new_files,
 			(unsigned long long)stats.changed_files,
 			(unsigned long long)stats.deleted_files,
 			(unsigned long long)stats.dest_change, (unsigned long long)stats.errors,
-			stats.end - stats.start);
+			(unsigned long long)stats.changed_while_read, stats.end - stats.start);
 	}
 fail:
 	sb_gate_close(o.gate);

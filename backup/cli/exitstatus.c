@@ -28,6 +28,7 @@ int exit_status(int err)
 	case SB_ERR_MISMATCH: return EXIT_MISMATCH;
 	case SB_ERR_LOCKED: return EXIT_LOCKED;
 	case SB_ERR_IO:
+	case SB_ERR_DISKFULL:
 	case SB_ERR_EXISTS: return EXIT_LOCAL;
 	case SB_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
 	case SB_ERR_AUTH: return EXIT_AUTH;
@@ -40,7 +41,8 @@ const char *exit_status_text(int st)
 	static const char *const text[] = {
 		[EXIT_OK] = "ok",
 		[EXIT_USAGE] = "usage error",
-		[EXIT_PARTIAL] = "done, but some source files were unreadable",
+		[EXIT_PARTIAL] =
+			"done, but some source files were unreadable or changed while read",
 		[EXIT_KEY] = "a key is unknown, expired or unusable, or the secret key is missing",
 		[EXIT_PASSPHRASE] = "wrong or missing passphrase",
 		[EXIT_TARGET] = "the target is missing, unreachable, read-only or full",
@@ -48,7 +50,7 @@ const char *exit_status_text(int st)
 		[EXIT_NOTFOUND] = "no backups, or no such time or path",
 		[EXIT_MISMATCH] = "the target holds another source's chain",
 		[EXIT_LOCKED] = "another run holds the lock",
-		[EXIT_LOCAL] = "local I/O error",
+		[EXIT_LOCAL] = "local I/O error, a source filesystem gone, or a local disk full",
 		[EXIT_INTERRUPTED] = "interrupted",
 		[EXIT_INTERNAL] = "internal error",
 		[EXIT_V_MODIFIED] = "a file's SHA-256 differs from its seal, or a seal was altered",

@@ -209,6 +209,7 @@ struct sb_gzwriter {
 	gzFile gz;
 	int fd; /* gz's, for marks and syncs */
 	char *path;
+	bool failed; /* a write failed (and said so) */
 };
 
 int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out)
@@ -240,6 +241,19 @@ int sb_gzwriter_open_at(const char *path, uint64_t off, struct sb_gzwriter **out
 	return 0;
 }
 
+/* A zlib failure: the errno of the write that failed (ENOSPC), else I/O. */
+static int gz_fail(struct sb_gzwriter *g, int e)
+{
+	int zerr = Z_OK;
+
+	gzerror(g->gz, &zerr);
+	if (zerr != Z_ERRNO || !e)
+		e = EIO;
+	g->failed = true;
+	sb_error("cannot write %s: %s", g->path, strerror(e));
+	return sb_err_from_errno(e);
+}
+
 int sb_gzwriter_open(const char *path, struct sb_gzwriter **out)
 {
 	return sb_gzwriter_open_at(path, 0, out);
@@ -249,7 +263,12 @@ int sb_gzwriter_mark(struct sb_gzwriter *g, uint64_t *off)
 {
 	off_t pos;
 
-	if (gzflush(g->gz, Z_FINISH) != Z_OK || (pos = lseek(g->fd, 0, SEEK_CUR)) < 0) {
+	if (g->failed)
+		return SB_ERR_IO; /* said at the write */
+	errno = 0;
+	if (gzflush(g->gz, Z_FINISH) != Z_OK)
+		return gz_fail(g, errno);
+	if ((pos = lseek(g->fd, 0, SEEK_CUR)) < 0) {
 		sb_error("cannot write %s", g->path);
 		return SB_ERR_IO;
 	}
@@ -272,10 +291,9 @@ int sb_gzwriter_write(void *ctx, const void *p, size_t n)
 {
 	struct sb_gzwriter *g = ctx;
 
-	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n) {
-		sb_error("cannot write %s", g->path);
-		return SB_ERR_IO;
-	}
+	errno = 0;
+	if (n && gzwrite(g->gz, p, (unsigned)n) != (int)n)
+		return gz_fail(g, errno);
 	return 0;
 }
 
@@ -285,7 +303,19 @@ int sb_gzwriter_close(struct sb_gzwriter *g)
 
 	if (!g)
 		return 0;
-	if (gzclose(g->gz) != Z_OK) {
+	/* on the disk before it counts: a full disk may only say so at fsync */
+	errno = 0;
+	if (g->failed)
+		rc = SB_ERR_IO; /* said at the write */
+	else if (gzflush(g->gz, Z_FINISH) != Z_OK)
+		rc = gz_fail(g, errno);
+	else if (fsync(g->fd) < 0) {
+		int e = errno;
+
+		sb_error("cannot write %s: %s", g->path, strerror(e));
+		rc = sb_err_from_errno(e);
+	}
+	if (gzclose(g->gz) != Z_OK && !rc) {
 		sb_error("cannot write %s", g->path);
 		rc = SB_ERR_IO;
 	}

@@ -29,11 +29,15 @@ struct sb_catalog {
 
 static int db_fail(struct sb_catalog *c, const char *what)
 {
-	int code = sqlite3_errcode(c->db);
+	int code = sqlite3_errcode(c->db), e = sqlite3_system_errno(c->db);
 
+	/* a full disk is often "disk I/O error" (the WAL's shared memory file) */
+	if (code == SQLITE_FULL || e == ENOSPC || e == EDQUOT) {
+		sb_error("archive dir database %s: %s: %s", c->path, sqlite3_errmsg(c->db),
+			 strerror(code == SQLITE_FULL ? ENOSPC : e));
+		return SB_ERR_DISKFULL;
+	}
 	sb_error("archive dir database %s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
-	if (code == SQLITE_FULL)
-		return SB_ERR_NOSPACE;
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
 		return SB_ERR_LOCKED;
 	if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
@@ -251,7 +255,9 @@ void sb_catalog_stat_abort(struct sb_catalog *c)
 	sqlite3_finalize(c->stat_put);
 	c->stat_put = NULL;
 	c->in_stat_txn = false;
-	exec(c, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;");
+	/* quietly: after a failure (a full disk) the cause is said; a table left
+	 * here is dropped by the next sb_catalog_stat_begin() */
+	sqlite3_exec(c->db, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;", NULL, NULL, NULL);
 }
 
 int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha[32])

@@ -57,7 +57,7 @@ struct sb_journal {
 	pthread_mutex_t mu;
 	struct sb_ckpt **pending; /* cut, not yet durable */
 	size_t npending;
-	bool *logged; /* by volume number - 1: this run's lines and the kept ones */
+	bool *logged;		/* by volume number - 1: this run's lines and the kept ones */
 	size_t nlogged, prefix; /* volumes 1..prefix are all logged */
 	struct sb_ckpt *loaded; /* read from the log */
 	size_t nloaded;
@@ -77,6 +77,7 @@ void sb_resume_stats_copy(struct sb_backup_stats *dst, const struct sb_backup_st
 	dst->delta_entries = src->delta_entries;
 	dst->raw_delta_size = src->raw_delta_size;
 	dst->errors = src->errors;
+	dst->changed_while_read = src->changed_while_read;
 }
 
 void sb_resume_pos_init(struct sb_resume_pos *p)
@@ -145,9 +146,7 @@ static int jfile_flush(struct jfile *f)
 
 	if (!f->len)
 		return 0;
-	rc = sb_fd_write(&fd, f->buf, f->len);
-	if (rc)
-		sb_error("archive dir: cannot write %s: %s", f->path, strerror(errno));
+	rc = sb_fd_write(&fd, f->buf, f->len); /* names the file on failure */
 	f->len = 0;
 	return rc;
 }
@@ -184,9 +183,11 @@ static int jfile_sync(struct jfile *f)
 	return 0;
 }
 
-static int jfile_close(struct jfile *f)
+/* flush: false when what is buffered is past the last checkpoint anyway (a
+ * resumed run truncates there), so a full disk is not reported twice */
+static int jfile_close(struct jfile *f, bool flush)
 {
-	int rc = f->fd >= 0 ? jfile_flush(f) : 0;
+	int rc = f->fd >= 0 && flush ? jfile_flush(f) : 0;
 
 	if (f->fd >= 0 && close(f->fd) < 0 && !rc)
 		rc = SB_ERR_IO;
@@ -243,13 +244,13 @@ static int format_line(const struct sb_ckpt *c, struct sb_buf *b)
 		    (unsigned long long)c->sig_off, (unsigned long long)c->sig_taroff,
 		    (unsigned long long)c->index_off, (unsigned long long)c->files_off,
 		    (unsigned long long)c->nfiles, (unsigned long long)c->stat_off);
-	sb_buf_addf(b, " S=%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu",
+	sb_buf_addf(b, " S=%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu",
 		    (unsigned long long)s->source_files, (unsigned long long)s->source_size,
 		    (unsigned long long)s->new_files, (unsigned long long)s->new_size,
 		    (unsigned long long)s->deleted_files, (unsigned long long)s->changed_files,
 		    (unsigned long long)s->changed_size, (unsigned long long)s->changed_delta_size,
 		    (unsigned long long)s->delta_entries, (unsigned long long)s->raw_delta_size,
-		    (unsigned long long)s->errors);
+		    (unsigned long long)s->errors, (unsigned long long)s->changed_while_read);
 	if (!b->data)
 		return SB_ERR_NOMEM;
 	return sb_buf_addf(b, " K=%08lx\n", crc32(0L, b->data + at, (uInt)(b->len - at)));
@@ -314,9 +315,9 @@ static bool parse_line(char *line, struct sb_ckpt *c)
 {
 	struct sb_backup_stats *s = &c->pos.stats0;
 	struct sb_resume_pos *p = &c->pos;
-	unsigned long long v[24], st[11];
-	static const char *const keys[] = {"v",	 "st", "sb", "eb", "e",	 "pb", "pc", "pk",
-					   "r",	 "sz", "in", "mt", "ct", "ps", "pv", "po",
+	unsigned long long v[24], st[12];
+	static const char *const keys[] = {"v",	 "st",	"sb", "eb", "e",  "pb", "pc", "pk",
+					   "r",	 "sz",	"in", "mt", "ct", "ps", "pv", "po",
 					   "so", "sto", "io", "fo", "nf", "to"};
 	char *k = strstr(line, " K="), *sv;
 	size_t i, n;
@@ -332,12 +333,12 @@ static bool parse_line(char *line, struct sb_ckpt *c)
 	    !hexfield(line, "p", &p->path))
 		return false;
 	if (!(sv = (char *)field(line, "s1", &n)) || n != 40 || sb_unhex(sv, 40, c->vol.sha1, 20) ||
-	    !(sv = (char *)field(line, "s2", &n)) || n != 64 ||
-	    sb_unhex(sv, 64, c->vol.sha256, 32))
+	    !(sv = (char *)field(line, "s2", &n)) || n != 64 || sb_unhex(sv, 64, c->vol.sha256, 32))
 		return false;
 	if (!(sv = (char *)field(line, "S", &n)) ||
-	    sscanf(sv, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &st[0], &st[1],
-		   &st[2], &st[3], &st[4], &st[5], &st[6], &st[7], &st[8], &st[9], &st[10]) != 11)
+	    sscanf(sv, "%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu", &st[0],
+		   &st[1], &st[2], &st[3], &st[4], &st[5], &st[6], &st[7], &st[8], &st[9], &st[10],
+		   &st[11]) != 12)
 		return false;
 	c->vol.num = (unsigned)v[0];
 	c->vol.stored = v[1];
@@ -372,6 +373,7 @@ static bool parse_line(char *line, struct sb_ckpt *c)
 	s->delta_entries = st[8];
 	s->raw_delta_size = st[9];
 	s->errors = st[10];
+	s->changed_while_read = st[11];
 	ckpt_fix_vol(c);
 	return true;
 }
@@ -617,7 +619,8 @@ static int load_files(struct sb_journal *j, uint64_t off, uint64_t nfiles, struc
 			rc = SB_ERR_CORRUPT;
 			break;
 		}
-		len = (uint32_t)hdr[1] << 24 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 8 | hdr[4];
+		len = (uint32_t)hdr[1] << 24 | (uint32_t)hdr[2] << 16 | (uint32_t)hdr[3] << 8 |
+		      hdr[4];
 		kind = hdr[0] == 'n' ? "new" : hdr[0] == 'c' ? "changed" : "deleted";
 		if (len > (1u << 20) || (rc = sb_buf_reserve(&path, len)))
 			rc = rc ? rc : SB_ERR_CORRUPT;
@@ -722,13 +725,13 @@ int sb_journal_close_streams(struct sb_journal *j)
 	int rc = sb_gzwriter_close(j->sig), rc2;
 
 	j->sig = NULL;
-	rc2 = jfile_close(&j->index);
+	rc2 = jfile_close(&j->index, true);
 	if (!rc)
 		rc = rc2;
-	rc2 = jfile_close(&j->files);
+	rc2 = jfile_close(&j->files, true);
 	if (!rc)
 		rc = rc2;
-	rc2 = jfile_close(&j->stat);
+	rc2 = jfile_close(&j->stat, true);
 	return rc ? rc : rc2;
 }
 
@@ -758,8 +761,7 @@ int sb_journal_stat_replay(struct sb_journal *j, struct sb_catalog *cat)
 		return sb_err_from_errno(errno);
 	while (!rc && at < j->stat_keep) {
 		if (sb_fd_read(&fd, &len, sizeof(len)) != sizeof(len) || len > (1u << 20) ||
-		    sb_buf_reserve(&path, len) ||
-		    sb_fd_read(&fd, path.data, len) != (ssize_t)len ||
+		    sb_buf_reserve(&path, len) || sb_fd_read(&fd, path.data, len) != (ssize_t)len ||
 		    sb_fd_read(&fd, &r, sizeof(r)) != sizeof(r))
 			rc = SB_ERR_CORRUPT;
 		else
@@ -897,9 +899,9 @@ void sb_journal_free(struct sb_journal *j)
 	if (!j)
 		return;
 	sb_gzwriter_close(j->sig);
-	jfile_close(&j->index);
-	jfile_close(&j->files);
-	jfile_close(&j->stat);
+	jfile_close(&j->index, false);
+	jfile_close(&j->files, false);
+	jfile_close(&j->stat, false);
 	if (j->log_fd >= 0)
 		close(j->log_fd);
 	for (i = 0; i < j->npending; i++) {

@@ -36,12 +36,12 @@
 
 /* Where a set's stream stands: kept current by the tree walk. */
 struct sb_resume_pos {
-	bool at_end;	     /* the walk is done */
-	struct sb_buf path;  /* the object being written */
-	uint64_t bytes;	     /* its data bytes in whole chunks already packed */
-	long chunks;	     /* those chunks (multivol pieces) */
-	uint32_t crc;	     /* CRC-32 of those bytes */
-	bool reg;	     /* a regular file: its stat when it was opened */
+	bool at_end;	    /* the walk is done */
+	struct sb_buf path; /* the object being written */
+	uint64_t bytes;	    /* its data bytes in whole chunks already packed */
+	long chunks;	    /* those chunks (multivol pieces) */
+	uint32_t crc;	    /* CRC-32 of those bytes */
+	bool reg;	    /* a regular file: its stat when it was opened */
 	uint64_t size, ino;
 	int64_t mtime_ns, ctime_ns;
 	bool pos_set; /* where its first member went (for the index) */

@@ -240,10 +240,7 @@ static int spool_flush(struct sb_packer *p)
 
 	if (!p->wlen)
 		return 0;
-	rc = sb_fd_write(&p->cur->fd, p->wbuf, p->wlen);
-	if (rc)
-		sb_error("temporary volume file in %s: cannot write",
-			 p->o.tmpdir ? p->o.tmpdir : "/tmp");
+	rc = sb_fd_write(&p->cur->fd, p->wbuf, p->wlen); /* names the folder on failure */
 	p->wlen = 0;
 	return rc;
 }

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +32,11 @@ struct sb_walk {
 	int enter; /* cur is a folder to enter on the next call */
 	unsigned errors;
 	int started;
+	int ended;	       /* the end was returned (check_root done) */
 	struct sb_buf *unread; /* folders that could not be read */
 	size_t nunread;
+	dev_t root_dev; /* the root as the walk opened it (see check_root) */
+	ino_t root_ino;
 };
 
 static int cmp_names(const void *a, const void *b)
@@ -84,6 +89,62 @@ void sb_walk_free(struct sb_walk *w)
 }
 
 unsigned sb_walk_errors(const struct sb_walk *w) { return w->errors; }
+
+/* The filesystem itself failed or is gone, not one file (see walk.h). */
+static bool errno_lost(int e)
+{
+	switch (e) {
+	case EIO:
+	case ENOTCONN:
+	case ESTALE:
+	case ENODEV:
+	case ENXIO:
+	case ENOMEDIUM:
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+	case ECONNABORTED:
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ESHUTDOWN:
+	case ETIMEDOUT: return true;
+	default: return false;
+	}
+}
+
+int sb_walk_lost(const struct sb_walk *w, const char *what, int e)
+{
+	if (!errno_lost(e))
+		return 0;
+	sb_error("source %s: cannot %s %s: %s (its filesystem failed or went away: backup "
+		 "stopped, no new snapshot)",
+		 w->root, what,
+		 w->cur.path.len ? sb_log_str((const char *)w->cur.path.data, w->cur.path.len)
+				 : ".",
+		 strerror(e));
+	return SB_ERR_IO;
+}
+
+/* At the end: the root is still the folder the walk read (not unmounted). */
+static int check_root(struct sb_walk *w)
+{
+	struct stat st;
+
+	if (lstat(w->root, &st) < 0) {
+		int e = errno;
+
+		sb_error(
+			"source %s: %s (at the end of the backup: backup stopped, no new snapshot)",
+			w->root, strerror(e));
+		return errno_lost(e) ? SB_ERR_IO : sb_err_from_errno(e);
+	}
+	if (st.st_dev != w->root_dev || st.st_ino != w->root_ino) {
+		sb_error("source %s is no longer the folder the backup read (its filesystem was "
+			 "unmounted or replaced during the run): backup stopped, no new snapshot",
+			 w->root);
+		return SB_ERR_IO;
+	}
+	return 0;
+}
 
 bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len)
 {
@@ -191,33 +252,51 @@ static int read_link(struct sb_walk *w, int dirfd, const char *name)
 }
 
 /* Enter the folder returned last, if it should be. */
-static void enter_pending(struct sb_walk *w)
+static int enter_pending(struct sb_walk *w)
 {
-	int fd;
+	struct stat st;
+	int fd, rc;
 
 	if (!w->enter)
-		return;
+		return 0;
 	w->enter = 0;
 	if (w->depth == 0)
 		fd = open(w->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	else
 		fd = openat(w->stack[w->depth - 1].fd, w->cur_name,
 			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && w->depth == 0) {
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+
+			close(fd);
+			if ((rc = sb_walk_lost(w, "read folder", e)))
+				return rc;
+			sb_error("source %s: %s", w->root, strerror(e));
+			return sb_err_from_errno(e);
+		}
+		w->root_dev = st.st_dev;
+		w->root_ino = st.st_ino;
+	}
 	if (fd < 0 || push_dir(w, fd) < 0) {
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
+		if ((rc = sb_walk_lost(w, "read folder", e)))
+			return rc;
 		sb_error("cannot read folder %s/%s: %s (skipped)", w->root,
 			 sb_log_str((const char *)w->cur.path.data, w->cur.path.len), strerror(e));
 		w->errors++;
 		remember_unread(w);
 	}
+	return 0;
 }
 
 int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 {
 	struct frame *f;
 	const char *name;
+	int rc;
 
 	if (!w->started) {
 		w->started = 1;
@@ -235,10 +314,11 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 		*e = &w->cur;
 		return 1;
 	}
-	enter_pending(w);
+	if ((rc = enter_pending(w)))
+		return rc;
 	for (;;) {
 		if (w->depth == 0)
-			return 0;
+			return w->ended++ ? 0 : check_root(w);
 		f = &w->stack[w->depth - 1];
 		if (f->i == f->n) {
 			frame_release(f);
@@ -257,6 +337,8 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 		if (fstatat(f->fd, name, &w->cur.st, AT_SYMLINK_NOFOLLOW) < 0) {
 			if (errno == ENOENT) /* vanished since readdir */
 				continue;
+			if ((rc = sb_walk_lost(w, "stat", errno)))
+				return rc;
 			sb_error("cannot stat %s/%s: %s (skipped)", w->root,
 				 sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
 				 strerror(errno));
@@ -267,6 +349,8 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 			continue;
 		sb_buf_reset(&w->cur.linktarget);
 		if (S_ISLNK(w->cur.st.st_mode) && read_link(w, f->fd, name) < 0) {
+			if ((rc = sb_walk_lost(w, "read symlink", errno)))
+				return rc;
 			sb_error("cannot read symlink %s/%s: %s (skipped)", w->root,
 				 sb_log_str((const char *)w->cur.path.data, w->cur.path.len),
 				 strerror(errno));
@@ -278,6 +362,27 @@ int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e)
 		*e = &w->cur;
 		return 1;
 	}
+}
+
+int sb_walk_mount_root(const char *dir)
+{
+	struct statx sx, up;
+	char parent[PATH_MAX + 4];
+	int e;
+
+	if (statx(AT_FDCWD, dir, AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &sx) < 0)
+		goto fail;
+	if (sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+		return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	/* kernels before 5.8: another device than the parent's */
+	snprintf(parent, sizeof(parent), "%s/..", dir);
+	if (statx(AT_FDCWD, parent, AT_NO_AUTOMOUNT, STATX_BASIC_STATS, &up) < 0)
+		goto fail;
+	return sx.stx_dev_major != up.stx_dev_major || sx.stx_dev_minor != up.stx_dev_minor ||
+	       sx.stx_ino == up.stx_ino;
+fail:
+	e = errno;
+	return errno_lost(e) ? SB_ERR_IO : sb_err_from_errno(e);
 }
 
 int sb_walk_open_file(struct sb_walk *w)

@@ -374,7 +374,8 @@ static size_t pick_checkpoint(const struct run *r, const struct sb_name *set,
 	vn.encrypted = true;
 	for (k = 0; k < n; k++) {
 		vn.vol = ck[k].vol.num;
-		if (sb_name_format(&vn, name, sizeof(name)) < 0 || (at = sb_dirent_find(l, name)) < 0 ||
+		if (sb_name_format(&vn, name, sizeof(name)) < 0 ||
+		    (at = sb_dirent_find(l, name)) < 0 ||
 		    (l->sizes && l->sizes[at] != ck[k].vol.stored))
 			break;
 	}
@@ -837,10 +838,10 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 	if ((rc = set_name(&r, SB_KIND_MANIFEST, false, name, sizeof(name))))
 		goto out;
 	for (int again = 1;; again = 0) {
-		if (!r.j && ((rc = sb_journal_create(o->archive_dir, name, r.key, &r.j)) ||
-			     (rc = sb_journal_index_write(r.j, SB_INDEX_HEADER,
-							  strlen(SB_INDEX_HEADER))) ||
-			     (rc = sb_catalog_set(r.cat, "inprogress", name))))
+		if (!r.j &&
+		    ((rc = sb_journal_create(o->archive_dir, name, r.key, &r.j)) ||
+		     (rc = sb_journal_index_write(r.j, SB_INDEX_HEADER, strlen(SB_INDEX_HEADER))) ||
+		     (rc = sb_catalog_set(r.cat, "inprogress", name))))
 			goto out;
 		if (!r.ck)
 			sb_info("writing %s set %s", r.set.full ? "full" : "incremental", name);
@@ -876,7 +877,7 @@ int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats)
 		sb_journal_finish(r.j);
 		r.j = NULL;
 	}
-	if (!rc && stats->errors)
+	if (!rc && (stats->errors || stats->changed_while_read))
 		rc = SB_ERR_PARTIAL;
 out:
 	stats->end = now_f();
@@ -935,6 +936,7 @@ void sb_backup_stats_print(const struct sb_backup_stats *s, FILE *f)
 	LINE("TotalDestinationSizeChange", s->dest_change);
 #undef LINE
 	fprintf(f, "Errors %llu\n", (unsigned long long)s->errors);
+	fprintf(f, "ChangedWhileRead %llu\n", (unsigned long long)s->changed_while_read);
 	if (s->seal_sha[0]) /* what `verify --expect-seal` pins from any machine */
 		fprintf(f, "SealSHA256 %s (%s)\n", s->seal_sha, s->seal_name);
 	fprintf(f, "-------------------------------------------------\n");

@@ -466,7 +466,8 @@ static int emit_deleted(struct tree *t, const struct sb_buf *path)
 	return rc;
 }
 
-static int statrec_put(struct tree *t, const struct sb_walk_entry *e)
+/* torn: changed while read, a record that never matches (read it again). */
+static int statrec_put(struct tree *t, const struct sb_walk_entry *e, bool torn)
 {
 	struct sb_statrec r = {
 		.size = (uint64_t)e->st.st_size,
@@ -474,9 +475,11 @@ static int statrec_put(struct tree *t, const struct sb_walk_entry *e)
 		.ctime_ns = (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec,
 		.ino = e->st.st_ino,
 	};
+	int rc;
 
-	int rc = sb_catalog_stat_put(t->c->cat, (const char *)e->path.data, e->path.len, &r);
-
+	if (torn)
+		r.mtime_ns = INT64_MIN;
+	rc = sb_catalog_stat_put(t->c->cat, (const char *)e->path.data, e->path.len, &r);
 	return rc ? rc
 		  : sb_journal_stat_write(t->c->journal, (const char *)e->path.data, e->path.len,
 					  &r);
@@ -501,6 +504,38 @@ static int stat_unchanged(struct tree *t, const struct sb_walk_entry *e, bool *s
 }
 
 /*
+ * A file that changed while it was read (since the walk's stat: size, mtime,
+ * ctime; or read to another length): named in one line, counted. What was
+ * read is what is stored, its signature made from the same bytes.
+ */
+static bool changed_while_read(struct tree *t, const struct sb_walk_entry *e, int fd)
+{
+	const struct stat *a = &e->st;
+	uint64_t got = t->rec.size; /* bytes read, as the index records them */
+	struct stat b;
+	char how[96];
+
+	if (fstat(fd, &b) < 0)
+		b = *a;
+	if (got != (uint64_t)a->st_size)
+		snprintf(how, sizeof(how), "read %llu bytes of %llu", (unsigned long long)got,
+			 (unsigned long long)a->st_size);
+	else if (b.st_size != a->st_size)
+		snprintf(how, sizeof(how), "size %llu, now %llu", (unsigned long long)a->st_size,
+			 (unsigned long long)b.st_size);
+	else if (b.st_mtim.tv_sec != a->st_mtim.tv_sec || b.st_mtim.tv_nsec != a->st_mtim.tv_nsec ||
+		 b.st_ctim.tv_sec != a->st_ctim.tv_sec || b.st_ctim.tv_nsec != a->st_ctim.tv_nsec)
+		snprintf(how, sizeof(how), "modified");
+	else
+		return false;
+	sb_error("%s/%s changed while being read (%s): stored as read; the next backup reads it "
+		 "again",
+		 t->c->source, sb_log_str((const char *)e->path.data, e->path.len), how);
+	t->c->stats->changed_while_read++;
+	return true;
+}
+
+/*
  * One source object; old is its entry in the signature state or NULL.
  * *keep_old is set when the object could not be read and the old state
  * must stand.
@@ -509,7 +544,7 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 {
 	struct sb_backup_stats *st = t->c->stats;
 	const char *kind = old ? "changed" : "new";
-	bool same, is_reg = S_ISREG(e->st.st_mode);
+	bool same, torn = false, is_reg = S_ISREG(e->st.st_mode);
 	int fd = -1, rc;
 
 	rc = fill_hdr(&t->hdr, e);
@@ -529,10 +564,12 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		if ((rc = stat_unchanged(t, e, &same)))
 			return rc;
 		if (same)
-			return statrec_put(t, e);
+			return statrec_put(t, e, false);
 	}
 	if (is_reg) {
 		fd = sb_walk_open_file(t->c->walk);
+		if (fd < 0 && (rc = sb_walk_lost(t->c->walk, "open", errno)))
+			return rc;
 		if (fd < 0) {
 			sb_error("cannot read %s/%s: %s (%s)", t->c->source,
 				 sb_log_str((const char *)e->path.data, e->path.len),
@@ -550,12 +587,14 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	} else {
 		rc = emit_snapshot(t, &e->path, fd, (uint64_t)e->st.st_size);
 	}
+	if (!rc && fd >= 0)
+		torn = changed_while_read(t, e, fd);
 	if (fd >= 0)
 		close(fd);
 	if (rc) {
 		if (is_reg)
-			sb_error("backup stopped at %s/%s", t->c->source,
-				 sb_log_str((const char *)e->path.data, e->path.len));
+			sb_notice("backup stopped at %s/%s", t->c->source, /* the cause: above */
+				  sb_log_str((const char *)e->path.data, e->path.len));
 		return rc;
 	}
 	st->delta_entries++;
@@ -570,7 +609,7 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 		rc = sb_manifest_add_file(t->c->manifest, kind, (const char *)e->path.data,
 					  e->path.len);
 		if (!rc)
-			rc = statrec_put(t, e);
+			rc = statrec_put(t, e, torn);
 	}
 	return rc;
 }
@@ -623,7 +662,7 @@ int sb_writer_tree(struct tree_ctx *c)
 	struct tree t = {.c = c};
 	const struct sb_walk_entry *e = NULL;
 	const struct sb_sigentry *old = NULL;
-	int have_src, have_old = 0, cmp, rc;
+	int have_src, have_old = 0, cmp, rc = 0;
 
 	sb_tar_entry_init(&t.hdr);
 	sb_tar_entry_init(&t.mem);

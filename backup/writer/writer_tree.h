@@ -29,9 +29,9 @@ struct tree_ctx {
 	struct sb_manifest *manifest; /* Filelist lines are added */
 	struct sb_backup_stats *stats;
 	const char *tmpdir;
-	struct sb_writer index;	    /* the set's index records (index.h) */
-	struct sb_resume_pos *pos;  /* kept current for the checkpoints */
-	struct sb_journal *journal; /* copies the stat-cache records */
+	struct sb_writer index;		    /* the set's index records (index.h) */
+	struct sb_resume_pos *pos;	    /* kept current for the checkpoints */
+	struct sb_journal *journal;	    /* copies the stat-cache records */
 	const struct sb_resume_pos *resume; /* NULL, or where to continue from */
 };
 

@@ -15,7 +15,7 @@ enum sb_err {
 	SB_ERR_PARAM = -1,	  /* bad parameter or usage */
 	SB_ERR_NOMEM = -2,	  /* out of memory */
 	SB_ERR_IO = -3,		  /* local read/write failure */
-	SB_ERR_NOSPACE = -4,	  /* no space left (local or on the target) */
+	SB_ERR_NOSPACE = -4,	  /* no space left on the target */
 	SB_ERR_CORRUPT = -5,	  /* malformed, truncated or tampered data */
 	SB_ERR_BADSIG = -6,	  /* signature missing, bad, or by a foreign key */
 	SB_ERR_KEY = -7,	  /* key unknown, expired, revoked or unusable */
@@ -34,12 +34,14 @@ enum sb_err {
 	SB_ERR_ROLLBACK = -20,	  /* the target is older than what this machine wrote */
 	SB_ERR_UNSIGNED = -21,	  /* an unencrypted (unsigned) set where signed ones are due */
 	SB_ERR_AUTH = -22,	  /* the target refused the credentials (wrong key, clock) */
+	SB_ERR_DISKFULL = -23,	  /* no space left on a local disk (archive dir, TMPDIR, DEST) */
 };
 
 /* Short static description of an sb_err code; never NULL. */
 const char *sb_strerror(int err);
 
-/* Map an errno value to the closest sb_err code. */
+/* Map an errno value to the closest sb_err code (ENOSPC: SB_ERR_DISKFULL, the
+ * local kind; transports map their own). */
 int sb_err_from_errno(int e);
 
 #endif

@@ -57,10 +57,10 @@ struct sb_packer_opts {
 	const char *enc_fpr;
 	const char *sign_fpr;
 	struct sb_transport *target;
-	struct sb_name set; /* kind/full/t0/t1/encrypted of the set; vol filled in */
-	uint64_t volsize;   /* bytes of plaintext per volume (approximate upper bound) */
-	const char *tmpdir; /* NULL: $TMPDIR or /tmp */
-	unsigned workers;   /* encryption threads (default 2) */
+	struct sb_name set;	      /* kind/full/t0/t1/encrypted of the set; vol filled in */
+	uint64_t volsize;	      /* bytes of plaintext per volume (approximate upper bound) */
+	const char *tmpdir;	      /* NULL: $TMPDIR or /tmp */
+	unsigned workers;	      /* encryption threads (default 2) */
 	struct sb_packer_hooks hooks; /* optional */
 };
 

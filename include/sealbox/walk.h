@@ -11,6 +11,13 @@
  *
  * Unreadable folders are reported (sb_warn), counted in sb_walk_errors(),
  * returned themselves, and their contents skipped.
+ *
+ * A source whose filesystem fails or goes away (sb_walk_lost(): EIO,
+ * ENOTCONN, ESTALE, ENODEV... from a dead FUSE or NFS mount or a pulled
+ * disk) is not "unreadable": the walk logs one line and returns SB_ERR_IO,
+ * so that what it could not see is never taken for deleted. So is a root
+ * that is no longer the folder the walk started in when the walk ends (a
+ * mount unmounted, even lazily, during the run).
  */
 #ifndef SEALBOX_WALK_H
 #define SEALBOX_WALK_H
@@ -35,9 +42,23 @@ int sb_walk_open(const char *root, const struct sb_select *sel, struct sb_walk *
 int sb_walk_next(struct sb_walk *w, const struct sb_walk_entry **e);
 /* Open the current entry (a regular file) for reading; -1 with errno. */
 int sb_walk_open_file(struct sb_walk *w);
+/*
+ * When errno e (from reading the current entry, what = "open", "read"...)
+ * says the source's filesystem failed or is gone: log one line naming the
+ * source, the entry and the error, and return SB_ERR_IO. Else 0.
+ */
+int sb_walk_lost(const struct sb_walk *w, const char *what, int e);
 unsigned sb_walk_errors(const struct sb_walk *w);
 /* True when path lies below a folder that could not be read. */
 bool sb_walk_unread(const struct sb_walk *w, const char *path, size_t len);
 void sb_walk_free(struct sb_walk *w);
+
+/*
+ * 1 when dir is the root of a mounted filesystem (a disk, a share, a FUSE
+ * mount), 0 when not, < 0 (not logged) when it cannot be told. A source that was
+ * a mount root at the last backup and is not one now is most likely an
+ * unmounted disk's empty mount point.
+ */
+int sb_walk_mount_root(const char *dir);
 
 #endif

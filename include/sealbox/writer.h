@@ -55,11 +55,13 @@ struct sb_backup_stats {
 	uint64_t delta_entries, raw_delta_size;
 	uint64_t dest_change;
 	uint64_t errors;
+	uint64_t changed_while_read; /* stored as read, read again next run */
 };
 
 /*
  * Make one backup set. Returns 0, SB_ERR_PARTIAL when the set is complete
- * but some source files could not be read (counted in stats->errors), or
+ * but some source files could not be read (counted in stats->errors) or
+ * changed while they were read (stats->changed_while_read), or
  * an error (nothing committed, earlier sets untouched).
  */
 int sb_backup(const struct sb_backup_opts *o, struct sb_backup_stats *stats);

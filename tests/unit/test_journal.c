@@ -207,10 +207,11 @@ static void test_torn_and_foreign(void **state)
 	assert_int_equal(sb_journal_open(dir, "duplicity-full.20261206T000001Z.manifest.gpg", KEY,
 					 &j, &ck, &n),
 			 SB_ERR_NOTFOUND);
-	assert_int_equal(sb_journal_open(dir, SET,
-					 "1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-					 &j, &ck, &n),
-			 SB_ERR_NOTFOUND);
+	assert_int_equal(
+		sb_journal_open(dir, SET,
+				"1123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+				&j, &ck, &n),
+		SB_ERR_NOTFOUND);
 	/* one altered byte in the first line (volume 3's): nothing after counts */
 	snprintf(path, sizeof(path), "%s/resume/log", dir);
 	f = fopen(path, "r+");

@@ -276,6 +276,41 @@ static void test_select__folder_excluded_with_contents(void **state)
 	rm_tree();
 }
 
+/* The root replaced during the walk (as an unmount does): an error at the
+ * end, not a clean end; mount roots are told from plain folders. */
+static void test_select__walk_root_replaced(void **state)
+{
+	const struct sb_walk_entry *e;
+	struct sb_walk *w;
+	char moved[300], cmd[400];
+	int rc, n = 0;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/sb-walk-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(tmpdir));
+	mk("a", false);
+	mk("b", false);
+	assert_int_equal(sb_walk_mount_root("/"), 1);
+	assert_int_equal(sb_walk_mount_root(tmpdir), 0);
+	assert_true(sb_walk_mount_root("/no/such/folder") < 0);
+
+	assert_int_equal(sb_walk_open(tmpdir, NULL, &w), 0);
+	while ((rc = sb_walk_next(w, &e)) == 1)
+		if (++n == 2) { /* the root, then "a" */
+			snprintf(moved, sizeof(moved), "%s.old", tmpdir);
+			assert_int_equal(rename(tmpdir, moved), 0);
+			assert_int_equal(mkdir(tmpdir, 0700), 0);
+		}
+	assert_int_equal(n, 3); /* "b" still read through the open folder */
+	assert_int_equal(rc, SB_ERR_IO);
+	assert_int_equal(sb_walk_next(w, &e), 0);
+	sb_walk_free(w);
+	rm_tree();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", moved);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_select__absolute_and_relative),
 		cmocka_unit_test(test_select__root_slash_and_empty),
 		cmocka_unit_test(test_select__folder_excluded_with_contents),
+		cmocka_unit_test(test_select__walk_root_replaced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

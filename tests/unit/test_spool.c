@@ -2,9 +2,12 @@
 /*
  * test_spool.c - the memory-then-temp-file buffer: stays in memory up to its
  * limit, spills to an unlinked file in its tmpdir beyond it, reads back the
- * same bytes with any read size, rewinds, resets for reuse.
+ * same bytes with any read size, rewinds, resets for reuse; a full disk
+ * is named (the folder of a spill file) and is the local no-space code.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +256,44 @@ static void test_spool__bad_tmpdir(void **state)
 	sb_spool_free(NULL);
 }
 
+static char last_error[8192];
+
+static void keep_log(enum sb_log_level level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	if (level == SB_LOG_ERR)
+		snprintf(last_error, sizeof(last_error), "%s", msg);
+}
+
+/* A full disk is the local kind of no-space (exit 10, not the target's 5),
+ * and the line names the file, or for a spill file the folder. */
+static void test_spool__full_disk_names_the_folder(void **state)
+{
+	char want[512], c;
+	ssize_t n;
+	int fd, rc;
+
+	(void)state;
+	assert_int_equal(sb_err_from_errno(ENOSPC), SB_ERR_DISKFULL);
+	sb_log_set_handler(keep_log, NULL);
+	fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = sb_fd_write(&fd, "x", 1);
+		close(fd);
+		assert_int_equal(rc, SB_ERR_DISKFULL);
+		assert_string_equal(last_error, "cannot write /dev/full: No space left on device");
+	}
+	fd = open(tmpdir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	n = sb_fd_read(&fd, &c, 1); /* write-only: EBADF */
+	close(fd);
+	assert_true(n < 0);
+	snprintf(want, sizeof(want), "cannot read a temporary file in %s: %s", tmpdir,
+		 strerror(EBADF));
+	assert_string_equal(last_error, want);
+	sb_log_set_handler(NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_spool__zero_limit),
 		cmocka_unit_test(test_spool__reset_and_reuse),
 		cmocka_unit_test(test_spool__bad_tmpdir),
+		cmocka_unit_test(test_spool__full_disk_names_the_folder),
 	};
 
 	sb_log_set_handler(count_log, NULL);

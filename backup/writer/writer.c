@@ -225,8 +225,9 @@ static int meta_fill(void *ctx, struct sb_writer out)
 	m->out = out;
 	m->bytes = 0;
 	if (!(rc = sb_hash_init(&m->sha256, SB_HASH_ALG_SHA256))) {
-		rc = sb_crypto_encrypt(m->o->crypto, m->o->enc_fpr, m->o->sign_fpr, 0, in,
-				       (struct sb_writer){meta_tee_write, m}, m->name);
+		rc = sb_crypto_encrypt(m->o->crypto, m->o->enc_fpr, m->o->sign_fpr,
+				       SB_CRYPTO_NO_SIGN, in, (struct sb_writer){meta_tee_write, m},
+				       m->name);
 		if (rc)
 			sb_hash_release(&m->sha256);
 		else
@@ -724,7 +725,7 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name));
 	sb_cursor_init(&cur, text.data, text.len);
 	if (!rc)
-		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0,
+		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, SB_CRYPTO_NO_SIGN,
 				       (struct sb_reader){sb_cursor_read, &cur},
 				       (struct sb_writer){sb_buf_write, &enc}, name);
 	if (!rc && !(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {

@@ -652,25 +652,20 @@ static void sweep_record(const struct run *r)
 		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
 }
 
-/* The index as written into the record, when it is small enough. */
+/* The index as written into the record, when it is small enough: streamed
+ * from the journal's file, a large index is not copied into memory. */
 static void remember_index(const struct run *r, const unsigned char sha[32])
 {
-	struct sb_buf text = SB_BUF_INIT;
-	char buf[65536];
-	ssize_t n = 0;
-	int fd = open(sb_journal_index_path(r->j), O_RDONLY | O_CLOEXEC);
+	char dir[4200];
+	int fd;
 
+	if (!sb_proven_dir(r->o->archive_dir, dir, sizeof(dir)))
+		return;
+	fd = open(sb_journal_index_path(r->j), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while ((n = sb_fd_read(&fd, buf, sizeof(buf))) > 0)
-		if (text.len + (size_t)n > SB_PROVEN_MAX || sb_buf_add(&text, buf, (size_t)n)) {
-			n = -1;
-			break;
-		}
+	sb_proven_put_fd(dir, sha, r->o->sign_fpr, "plain", fd);
 	close(fd);
-	if (n == 0)
-		remember(r, sha, "plain", text.data, text.len);
-	sb_buf_release(&text);
 }
 
 static int ship_metadata(struct run *r, struct sb_manifest *man)

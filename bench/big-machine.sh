@@ -19,11 +19,12 @@
 # starts, and the gpg-agent of its keyring; sampled every 50 ms, so a short
 # peak can be missed), and the target's size in bytes.
 #
-# Keys as in backup-vs-duplicity.sh, except that the signing key has a
-# passphrase (cron's case: SEALBOX_SIGN_PASSPHRASE / duplicity's
-# SIGN_PASSPHRASE), so that every signature pays what it pays on a user's
-# machine. SKIP="duplicity:small restic:" etc. leaves out tool:tree-name pairs
-# whose text contains a listed word (e.g. SKIP=duplicity:small300k).
+# Keys as in backup-vs-duplicity.sh (no passphrase on the signing key);
+# SIGN_PASS=PASSPHRASE gives the signing key one, as cron would
+# (SEALBOX_SIGN_PASSPHRASE, duplicity's SIGN_PASSPHRASE): then every
+# signature costs gpg-agent a derivation of the key from the passphrase, as
+# on a user's machine. SKIP="WORD..." leaves out the tool:tree pairs whose
+# text contains a listed word (e.g. SKIP=duplicity:small300k).
 # Run it on an otherwise idle machine; figures of one run, not medians.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
@@ -41,7 +42,7 @@ W=$(mktemp -d /var/tmp/sbbig.XXXXXX)
 export GNUPGHOME=$W/gnupg
 mkdir -m 700 "$GNUPGHOME"
 trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; rm -rf "$W"' EXIT
-PASS="bench sign $RANDOM"
+PASS=${SIGN_PASS:-}
 g() { gpg --batch --quiet --pinentry-mode loopback "$@" 2>/dev/null; }
 g --passphrase '' --quick-gen-key 'bench enc <e@bench>' ed25519 sign never
 ENC=$(gpg --list-keys --with-colons 'bench enc' 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
@@ -153,7 +154,8 @@ skip() {
 }
 
 echo "sealbox $(git -C "$top" describe --always --dirty 2>/dev/null), restic $(restic version | cut -d' ' -f2)," \
-    "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), volsize $vol MiB"
+    "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+    "volsize $vol MiB, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase"
 printf '%-36s %8s %8s %8s %8s %13s\n' step wall_s cpu_s rss_MiB sumrss target_bytes
 for spec in "$@"; do
     case "$spec" in

@@ -25,12 +25,14 @@
 # signature costs gpg-agent a derivation of the key from the passphrase, as
 # on a user's machine. SKIP="WORD..." leaves out the tool:tree pairs whose
 # text contains a listed word (e.g. SKIP=duplicity:small300k).
+# Volumes: each tool's default size (sealbox 50 MiB, duplicity 200 MB);
+# VOLSIZE=MIB gives both that size.
 # Run it on an otherwise idle machine; figures of one run, not medians.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${SEALBOX:-$top/build-rel/sealbox}
-vol=${VOLSIZE:-200}
+vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
 if [ ! -x "$sb" ]; then
     cmake -S "$top" -B "$top/build-rel" -DCMAKE_BUILD_TYPE=Release -DSEALBOX_TESTS=OFF >/dev/null
     cmake --build "$top/build-rel" -j1 --target sealbox >/dev/null
@@ -155,7 +157,7 @@ skip() {
 
 echo "sealbox $(git -C "$top" describe --always --dirty 2>/dev/null), restic $(restic version | cut -d' ' -f2)," \
     "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
-    "volsize $vol MiB, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase"
+    "volsize ${vol:-each tool default}, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase"
 printf '%-36s %8s %8s %8s %8s %13s\n' step wall_s cpu_s rss_MiB sumrss target_bytes
 for spec in "$@"; do
     case "$spec" in
@@ -175,7 +177,7 @@ for spec in "$@"; do
     # sealbox
     if ! skip "sealbox:$name"; then
         sbb=(env XDG_CACHE_HOME="$t/cache" "$sb" backup --target "$t/t-sb" --archive-dir "$t/a-sb"
-            --encrypt-key "$ENC" --sign-key "$SIGN" --volsize "$vol" "$src")
+            --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"} "$src")
         measure "sealbox full $name" "$t/t-sb" "${sbb[@]}"
         sleep 1
         measure "sealbox unchanged $name" "$t/t-sb" "${sbb[@]}"
@@ -188,7 +190,7 @@ for spec in "$@"; do
         measure "restic unchanged $name" "$t/t-restic" "${rb[@]}"
     fi
     if ! skip "duplicity:$name"; then
-        db=(duplicity --encrypt-key "$ENC" --sign-key "$SIGN" --volsize "$vol"
+        db=(duplicity --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"}
             --archive-dir "$t/a-dup" --name b "$src" "file://$t/t-dup")
         measure "duplicity full $name" "$t/t-dup" "${db[0]}" full "${db[@]:1}"
         sleep 1

@@ -155,7 +155,7 @@ skip() {
     return 1
 }
 
-echo "sealbox $(git -C "$top" describe --always --dirty 2>/dev/null), restic $(restic version | cut -d' ' -f2)," \
+echo "sealbox ${SEALBOX:-$(git -C "$top" describe --always --dirty 2>/dev/null)}, restic $(restic version | cut -d' ' -f2)," \
     "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
     "volsize ${vol:-each tool default}, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase"
 printf '%-36s %8s %8s %8s %8s %13s\n' step wall_s cpu_s rss_MiB sumrss target_bytes

@@ -67,6 +67,7 @@ for f in "$FULL_VOL1" "$FULL_VOL2" "$INC_VOL1"; do
 done
 for f in "$FULL_MAN" "$INC_MAN" "$(one 'duplicity-full-signatures.*.sigtar.gpg')" \
     "$(one 'sealbox-full.*.index.gpg')"; do
+    rm -f "$T/plain.tmp"
     decrypt "$GOOD/$f" "$T/plain.tmp" || fail "$f does not decrypt"
     [ -z "$(signer "$GOOD/$f")" ] || fail "$f is signed: the seal alone should prove it"
 done

@@ -11,11 +11,15 @@
 #include "sealbox/log.h"
 #include "sealbox/spool.h"
 
+#define WB_SIZE 65536 /* bytes gathered before a write(2), once spilled */
+
 struct sb_spool {
 	struct sb_buf mem;
 	size_t mem_limit;
 	char *tmpdir;
-	int fd;	       /* -1 while in memory */
+	int fd;		   /* -1 while in memory */
+	unsigned char *wb; /* once spilled: writes not yet in the file */
+	size_t wlen;
 	uint64_t size; /* bytes written */
 	uint64_t pos;  /* read position */
 };
@@ -44,6 +48,7 @@ void sb_spool_free(struct sb_spool *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	sb_buf_release(&s->mem);
+	free(s->wb);
 	free(s->tmpdir);
 	free(s);
 }
@@ -64,6 +69,31 @@ static int spill(struct sb_spool *s)
 	return 0;
 }
 
+static int flush(struct sb_spool *s)
+{
+	int rc = s->wlen ? sb_fd_write(&s->fd, s->wb, s->wlen) : 0;
+
+	s->wlen = 0;
+	return rc;
+}
+
+/* Once spilled, small writes (an index record each) gather in wb: one
+ * write(2) per WB_SIZE bytes, not one per record. */
+static int file_write(struct sb_spool *s, const void *p, size_t n)
+{
+	int rc;
+
+	if (!s->wb && !(s->wb = malloc(WB_SIZE)))
+		return SB_ERR_NOMEM;
+	if (s->wlen + n > WB_SIZE && (rc = flush(s)))
+		return rc;
+	if (n >= WB_SIZE)
+		return sb_fd_write(&s->fd, p, n);
+	memcpy(s->wb + s->wlen, p, n);
+	s->wlen += n;
+	return 0;
+}
+
 int sb_spool_write(void *spool, const void *p, size_t n)
 {
 	struct sb_spool *s = spool;
@@ -74,7 +104,7 @@ int sb_spool_write(void *spool, const void *p, size_t n)
 		if (rc)
 			return rc;
 	}
-	rc = s->fd < 0 ? sb_buf_add(&s->mem, p, n) : sb_fd_write(&s->fd, p, n);
+	rc = s->fd < 0 ? sb_buf_add(&s->mem, p, n) : file_write(s, p, n);
 	if (!rc)
 		s->size += n;
 	return rc;
@@ -84,6 +114,10 @@ uint64_t sb_spool_size(const struct sb_spool *s) { return s->size; }
 
 int sb_spool_rewind(struct sb_spool *s)
 {
+	int rc = s->fd >= 0 ? flush(s) : 0;
+
+	if (rc)
+		return rc;
 	s->pos = 0;
 	if (s->fd >= 0 && lseek(s->fd, 0, SEEK_SET) < 0)
 		return sb_err_from_errno(errno);
@@ -104,6 +138,8 @@ ssize_t sb_spool_read(void *spool, void *buf, size_t n)
 		memcpy(buf, s->mem.data + s->pos, n);
 		got = (ssize_t)n;
 	} else {
+		if (s->wlen && (got = flush(s)) != 0)
+			return got;
 		got = sb_fd_read(&s->fd, buf, n);
 		if (got < 0)
 			return got;
@@ -117,6 +153,7 @@ int sb_spool_reset(struct sb_spool *s)
 	s->size = 0;
 	s->pos = 0;
 	sb_buf_reset(&s->mem);
+	s->wlen = 0;
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;

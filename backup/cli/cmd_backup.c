@@ -289,11 +289,13 @@ int cmd_backup(int argc, char **argv)
 		rc = SB_ERR_PARAM; /* exit 1, as for keys check */
 		goto fail;
 	}
-	/* a test signature with the passphrase cron gives, not one gpg-agent cached */
 	if ((rc = sb_crypto_check_encrypt_key(user, enc_fpr)) ||
-	    (rc = sb_crypto_check_sign_key(user, sign_fpr)) ||
-	    (rc = sb_keys_test_sign(user, sign_fpr)))
+	    (rc = sb_crypto_check_sign_key(user, sign_fpr)))
 		goto fail;
+	/* the first signature (the first volume's) needs the passphrase cron
+	   gives, not one gpg-agent cached; no test signature: each costs a
+	   derivation of the key in gpg-agent, as much as a volume's */
+	sb_keys_forget_passphrase(user, sign_fpr);
 	/* the USB key unplugged: only a lost archive dir needs it */
 	if (secret_key_unplugged(secret, "not needed unless the archive dir must be rebuilt")) {
 		secret = NULL;

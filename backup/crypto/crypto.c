@@ -788,7 +788,8 @@ int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
 
 /* ---- whole-stream operations ---- */
 
-/* Context, keys and data objects for an encrypt+sign; op->io set by caller. */
+/* Context, keys and data objects for an encrypt+sign (sign_fpr NULL: encrypt
+ * only); op->io set by caller. */
 int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 		       const char *sign_fpr, const char *what)
 {
@@ -798,11 +799,11 @@ int crypto_enc_prepare(struct op *op, struct sb_crypto *c, const char *enc_fpr,
 	rc = op_init(op, c, "SEALBOX_SIGN_PASSPHRASE", what);
 	if (!rc)
 		rc = get_key(op, enc_fpr, false, false, "encryption", &op->enc_key);
-	if (!rc)
+	if (!rc && sign_fpr)
 		rc = get_key(op, sign_fpr, true, false, "signing", &op->sign_key);
 	if (rc)
 		return rc;
-	e = gpgme_signers_add(op->ctx, op->sign_key);
+	e = sign_fpr ? gpgme_signers_add(op->ctx, op->sign_key) : 0;
 	if (e) {
 		sb_error("signing key %s: %s", sign_fpr, gpgme_strerror(e));
 		return SB_ERR_KEY;
@@ -815,19 +816,26 @@ int crypto_enc_run(struct op *op, unsigned flags)
 	gpgme_key_t rcpt[2] = {op->enc_key, NULL};
 	gpgme_encrypt_flags_t ef = GPGME_ENCRYPT_ALWAYS_TRUST;
 	gpgme_encrypt_result_t er;
-	gpgme_sign_result_t sr;
+	gpgme_sign_result_t sr = NULL;
+	bool sign = op->sign_key != NULL;
 	gpgme_error_t e;
 
 	if (flags & SB_CRYPTO_NO_COMPRESS)
 		ef |= GPGME_ENCRYPT_NO_COMPRESS;
-	e = gpgme_op_encrypt_sign(op->ctx, rcpt, ef, op->din, op->dout);
+	if (sign)
+		e = gpgme_op_encrypt_sign(op->ctx, rcpt, ef, op->din, op->dout);
+	else
+		e = gpgme_op_encrypt(op->ctx, rcpt, ef, op->din, op->dout);
 	if (e)
 		return op_fail(op, e, false);
 	op->reuse = true;
 	er = gpgme_op_encrypt_result(op->ctx);
-	sr = gpgme_op_sign_result(op->ctx);
-	if ((er && er->invalid_recipients) || !sr || sr->invalid_signers || !sr->signatures) {
-		sb_error("cannot encrypt %s: gpg did not encrypt and sign as asked", op->what);
+	if (sign)
+		sr = gpgme_op_sign_result(op->ctx);
+	if ((er && er->invalid_recipients) ||
+	    (sign && (!sr || sr->invalid_signers || !sr->signatures))) {
+		sb_error("cannot encrypt %s: gpg did not encrypt%s as asked", op->what,
+			 sign ? " and sign" : "");
 		return SB_ERR_KEY;
 	}
 	return op->io.err;
@@ -839,7 +847,8 @@ int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign
 	struct op op;
 	int rc;
 
-	rc = crypto_enc_prepare(&op, c, enc_fpr, sign_fpr, what);
+	rc = crypto_enc_prepare(&op, c, enc_fpr, (flags & SB_CRYPTO_NO_SIGN) ? NULL : sign_fpr,
+				what);
 	op.io.in = in;
 	op.io.out = out;
 	if (!rc)
@@ -868,22 +877,41 @@ int crypto_dec_run(struct op *op)
 	op->reuse = true;
 	if (op->io.err)
 		return op->io.err;
+	if (op->sig_optional) {
+		gpgme_verify_result_t vr = gpgme_op_verify_result(op->ctx);
+
+		if (!vr || !vr->signatures)
+			return 0;
+	}
 	return check_signature(op, false);
 }
 
-int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
-		      struct sb_writer out, const char *what)
+static int decrypt(struct sb_crypto *c, const char *signer_fpr, bool proven, struct sb_reader in,
+		   struct sb_writer out, const char *what)
 {
 	struct op op;
 	int rc;
 
 	rc = crypto_dec_prepare(&op, c, signer_fpr, what);
+	op.sig_optional = proven;
 	op.io.in = in;
 	op.io.out = out;
 	if (!rc)
 		rc = crypto_dec_run(&op);
 	crypto_op_release(&op);
 	return rc;
+}
+
+int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+		      struct sb_writer out, const char *what)
+{
+	return decrypt(c, signer_fpr, false, in, out, what);
+}
+
+int sb_crypto_decrypt_proven(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+			     struct sb_writer out, const char *what)
+{
+	return decrypt(c, signer_fpr, true, in, out, what);
 }
 
 /* ---- clear-signed text ---- */

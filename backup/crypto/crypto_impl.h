@@ -55,6 +55,7 @@ struct op {
 	struct sb_crypto *owner; /* ctx goes back to owner's idle list; NULL: freed */
 	bool reuse;		 /* ctx finished its operation cleanly */
 	bool canceled;		 /* gpgme_cancel_async was called on ctx */
+	bool sig_optional;	 /* decrypt: bytes a signed seal proved; no signature needed */
 	struct pp_state pp;
 	struct io io;
 	const char *what;     /* remote file name for messages */

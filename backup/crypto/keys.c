@@ -253,6 +253,11 @@ out:
 	sb_crypto_gpgme_free(ctx);
 }
 
+void sb_keys_forget_passphrase(struct sb_crypto *c, const char *sign_fpr)
+{
+	forget_cached(c, sign_fpr);
+}
+
 int sb_keys_test_sign(struct sb_crypto *c, const char *sign_fpr)
 {
 	static const char text[] = "sealbox keys check: test signature\n";

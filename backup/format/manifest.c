@@ -223,6 +223,7 @@ static void mf_files_release(struct sb_manifest *m)
 	free(m->files);
 	m->files = NULL;
 	m->nfiles = 0;
+	m->files_cap = 0;
 }
 
 void sb_manifest_release(struct sb_manifest *m)
@@ -289,25 +290,30 @@ static bool mf_kind_ok(const char *kind)
 int sb_manifest_add_file(struct sb_manifest *m, const char *kind, const char *path, size_t len)
 {
 	struct sb_manifest_file *f;
-	int rc;
 
 	if (!mf_kind_ok(kind)) {
 		sb_error("manifest: bad file-list kind \"%s\"", kind ? kind : "(null)");
 		return SB_ERR_PARAM;
 	}
-	f = realloc(m->files, (m->nfiles + 1) * sizeof(*f));
-	if (!f)
-		return SB_ERR_NOMEM;
-	m->files = f;
+	if (m->nfiles == m->files_cap) {
+		size_t cap = m->files_cap ? m->files_cap * 2 : 64;
+
+		f = cap < SIZE_MAX / sizeof(*f) ? realloc(m->files, cap * sizeof(*f)) : NULL;
+		if (!f)
+			return SB_ERR_NOMEM;
+		m->files = f;
+		m->files_cap = cap;
+	}
 	f = &m->files[m->nfiles];
 	memset(f, 0, sizeof(*f));
 	strcpy(f->kind, kind);
-	sb_buf_init(&f->path);
-	rc = sb_buf_set(&f->path, path, len);
-	if (rc) {
-		sb_buf_release(&f->path);
-		return rc;
-	}
+	/* exactly the path's bytes: a full backup's list has one per file */
+	if (len == SIZE_MAX || !(f->path.data = malloc(len + 1)))
+		return SB_ERR_NOMEM;
+	memcpy(f->path.data, path, len);
+	f->path.data[len] = '\0';
+	f->path.len = len;
+	f->path.cap = len + 1;
 	m->nfiles++;
 	m->has_filelist = true;
 	return 0;

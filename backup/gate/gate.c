@@ -871,8 +871,15 @@ static int fetch(struct sb_gate *g, const struct sb_set *s, const char *name,
 		goto done;
 	}
 	if (e.encrypted) {
-		rc = sb_crypto_decrypt(g->o.crypto, g->o.sign_fpr,
-				       (struct sb_reader){sb_fd_read, &fd}, bw, name);
+		struct sb_reader in = {sb_fd_read, &fd};
+
+		/* a sealed set's manifest, signatures and index are proven by
+		   their seal alone: sealbox writes them unsigned (DESIGN.md,
+		   "Signatures"); volumes stay signed for duplicity --sign-key */
+		if (e.sealed && e.kind != SB_KIND_VOL)
+			rc = sb_crypto_decrypt_proven(g->o.crypto, g->o.sign_fpr, in, bw, name);
+		else
+			rc = sb_crypto_decrypt(g->o.crypto, g->o.sign_fpr, in, bw, name);
 		if (!rc && keep && into)
 			sb_proven_put(g->o.proven_dir, got256, g->o.sign_fpr, "plain",
 				      into->data + start, into->len - start);

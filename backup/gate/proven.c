@@ -142,6 +142,44 @@ void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr
 		unlink(tmp);
 }
 
+void sb_proven_put_fd(const char *dir, const unsigned char sha[32], const char *fpr,
+		      const char *kind, int src)
+{
+	char path[4200], tmp[4300], head[128], hex[65], buf[65536];
+	unsigned char d[32];
+	struct sb_hash h;
+	uint64_t len = 0;
+	ssize_t n = 0;
+	int fd, hl, ok;
+
+	if (entry_path(dir, sha, fpr, kind, path, sizeof(path)) ||
+	    sb_hash_init(&h, SB_HASH_ALG_SHA256))
+		return;
+	while ((n = pread(src, buf, sizeof(buf), (off_t)len)) > 0 &&
+	       len + (uint64_t)n <= SB_PROVEN_MAX) {
+		sb_hash_update(&h, buf, (size_t)n);
+		len += (uint64_t)n;
+	}
+	sb_hash_final(&h, d);
+	if (n != 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return;
+	snprintf(tmp, sizeof(tmp), "%s/.tmp.XXXXXX", dir);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return;
+	sb_hex(d, 32, hex);
+	hl = snprintf(head, sizeof(head), MAGIC "%s %llu\n", hex, (unsigned long long)len);
+	ok = !sb_fd_write(&fd, head, (size_t)hl);
+	for (uint64_t at = 0; ok && at < len; at += (uint64_t)n) {
+		n = pread(src, buf, sizeof(buf), (off_t)at);
+		ok = n > 0 && !sb_fd_write(&fd, buf, (size_t)n);
+	}
+	if (close(fd) < 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 void sb_proven_sweep(const char *dir, unsigned days)
 {
 	time_t cut = time(NULL) - (time_t)days * 86400, tmp_cut = time(NULL) - 86400;

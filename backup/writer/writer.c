@@ -225,8 +225,9 @@ static int meta_fill(void *ctx, struct sb_writer out)
 	m->out = out;
 	m->bytes = 0;
 	if (!(rc = sb_hash_init(&m->sha256, SB_HASH_ALG_SHA256))) {
-		rc = sb_crypto_encrypt(m->o->crypto, m->o->enc_fpr, m->o->sign_fpr, 0, in,
-				       (struct sb_writer){meta_tee_write, m}, m->name);
+		rc = sb_crypto_encrypt(m->o->crypto, m->o->enc_fpr, m->o->sign_fpr,
+				       SB_CRYPTO_NO_SIGN, in, (struct sb_writer){meta_tee_write, m},
+				       m->name);
 		if (rc)
 			sb_hash_release(&m->sha256);
 		else
@@ -655,25 +656,20 @@ static void sweep_record(const struct run *r)
 		sb_proven_sweep(dir, SB_PROVEN_KEEP_DAYS);
 }
 
-/* The index as written into the record, when it is small enough. */
+/* The index as written into the record, when it is small enough: streamed
+ * from the journal's file, a large index is not copied into memory. */
 static void remember_index(const struct run *r, const unsigned char sha[32])
 {
-	struct sb_buf text = SB_BUF_INIT;
-	char buf[65536];
-	ssize_t n = 0;
-	int fd = open(sb_journal_index_path(r->j), O_RDONLY | O_CLOEXEC);
+	char dir[4200];
+	int fd;
 
+	if (!sb_proven_dir(r->o->archive_dir, dir, sizeof(dir)))
+		return;
+	fd = open(sb_journal_index_path(r->j), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while ((n = sb_fd_read(&fd, buf, sizeof(buf))) > 0)
-		if (text.len + (size_t)n > SB_PROVEN_MAX || sb_buf_add(&text, buf, (size_t)n)) {
-			n = -1;
-			break;
-		}
+	sb_proven_put_fd(dir, sha, r->o->sign_fpr, "plain", fd);
 	close(fd);
-	if (n == 0)
-		remember(r, sha, "plain", text.data, text.len);
-	sb_buf_release(&text);
 }
 
 static int ship_metadata(struct run *r, struct sb_manifest *man)
@@ -728,7 +724,7 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name));
 	sb_cursor_init(&cur, text.data, text.len);
 	if (!rc)
-		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, 0,
+		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, SB_CRYPTO_NO_SIGN,
 				       (struct sb_reader){sb_cursor_read, &cur},
 				       (struct sb_writer){sb_buf_write, &enc}, name);
 	if (!rc && !(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {

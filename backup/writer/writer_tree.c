@@ -578,7 +578,8 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 			st->errors++;
 			return 0;
 		}
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if (e->st.st_size > READ_SIZE) /* one read: no advice needed */
+			posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
 	if (is_reg && old && old->kind == SB_SIG_SIGNATURE) {
 		rc = sb_sigstate_read_sig(t->c->sigs, &t->oldsig);

@@ -136,15 +136,26 @@ int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41]);
 
 enum sb_crypto_flags {
 	SB_CRYPTO_NO_COMPRESS = 1 << 0, /* data that does not compress */
+	SB_CRYPTO_NO_SIGN = 1 << 1,	/* encrypt only: a signed seal lists the result's hash */
 };
 
-/* Encrypt to enc_fpr and sign by sign_fpr, reading in to its end. */
+/* Encrypt to enc_fpr and sign by sign_fpr (not with SB_CRYPTO_NO_SIGN: each
+ * signature by a passphrase-protected key costs gpg-agent a derivation of
+ * the key from the passphrase), reading in to its end. */
 int sb_crypto_encrypt(struct sb_crypto *c, const char *enc_fpr, const char *sign_fpr,
 		      unsigned flags, struct sb_reader in, struct sb_writer out, const char *what);
 
 /* Decrypt and verify: plaintext to out; see the file comment for the rules. */
 int sb_crypto_decrypt(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
 		      struct sb_writer out, const char *what);
+
+/*
+ * The same for a file whose ciphertext was proven before (its size and
+ * SHA-256 as a seal signed by signer_fpr lists them): no signature is
+ * required, but one that is there must be good and by signer_fpr.
+ */
+int sb_crypto_decrypt_proven(struct sb_crypto *c, const char *signer_fpr, struct sb_reader in,
+			     struct sb_writer out, const char *what);
 
 /* ---- streaming: gpgme runs in a worker thread ---- */
 

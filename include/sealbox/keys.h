@@ -101,6 +101,13 @@ int sb_keys_distinct(const char *enc_fpr, const char *sign_fpr, bool allow_same)
  * $SEALBOX_SIGN_PASSPHRASE fails here even when the right one was cached.
  */
 int sb_keys_test_sign(struct sb_crypto *c, const char *sign_fpr);
+/*
+ * Only the first half of sb_keys_test_sign: gpg-agent forgets the cached
+ * passphrase of sign_fpr, so that the next signature (a backup's first)
+ * needs the one sealbox gives. No signature: each costs gpg-agent a
+ * derivation of the key from its passphrase. Best effort.
+ */
+void sb_keys_forget_passphrase(struct sb_crypto *c, const char *sign_fpr);
 
 /*
  * Check the secret key file: in a temporary keyring it must hold the secret

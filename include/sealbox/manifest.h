@@ -43,6 +43,7 @@ struct sb_manifest {
 	size_t nvols;
 	struct sb_manifest_file *files;
 	size_t nfiles;
+	size_t files_cap; /* entries allocated */
 	bool has_filelist;
 };
 

@@ -41,6 +41,11 @@ int sb_proven_get(const char *dir, const unsigned char sha[32], const char *fpr,
 void sb_proven_put(const char *dir, const unsigned char sha[32], const char *fpr, const char *kind,
 		   const void *data, size_t len);
 
+/* The same for the whole of the file fd (read twice with pread: hashed,
+ * then copied), so that a large index needs no copy in memory. */
+void sb_proven_put_fd(const char *dir, const unsigned char sha[32], const char *fpr,
+		      const char *kind, int fd);
+
 /*
  * Remove entries not used for `days` days (every hit renews an entry's
  * time) and temporary files a killed run left; backup calls it after each

@@ -6,7 +6,10 @@
 #   a byte flipped in a volume, in the full's manifest, in the inc's manifest;
 #   a truncated volume; a volume and a manifest replaced by ones signed by
 #   the foreign key; a volume re-encrypted and signed by the right key (its
-#   ciphertext no longer matches the manifest's hash).
+#   ciphertext no longer matches the manifest's hash); a manifest and a
+#   volume re-encrypted unsigned (the seal's hash catches them). First: the
+#   volumes carry the signing key's signature, the sealed sets' manifests,
+#   signatures and index none (their seal proves them).
 source "$(dirname "$0")/lib.sh"
 
 make_keys
@@ -45,6 +48,30 @@ resign() { # resign SIGNER FILE: same plaintext, re-encrypted, signed by SIGNER
         -u "$1" -r "$ENC_FPR" --sign --encrypt -o "$2" "$T/plain.tmp" 2>>"$T/out/gpg.log"
     rm -f "$T/plain.tmp"
 }
+reencrypt() { # reencrypt FILE: same plaintext, re-encrypted, unsigned
+    decrypt "$1" "$T/plain.tmp"
+    rm -f "$1"
+    gpg --batch --quiet --trust-model always -r "$ENC_FPR" --encrypt -o "$1" "$T/plain.tmp" \
+        2>>"$T/out/gpg.log"
+    rm -f "$T/plain.tmp"
+}
+signer() { # signer FILE: the fingerprint of its good signature, or nothing
+    gpg --homedir "$RESTORE_GNUPGHOME" --batch --quiet --pinentry-mode loopback \
+        --passphrase "$SEALBOX_SECRET_PASSPHRASE" --status-fd 1 --decrypt -o /dev/null "$1" \
+        2>>"$T/out/gpg.log" | awk '$2 == "VALIDSIG" { print $NF; exit }'
+}
+
+log "volumes are signed; a sealed set's manifest, signatures and index are not (its seal proves them)"
+for f in "$FULL_VOL1" "$FULL_VOL2" "$INC_VOL1"; do
+    [ "$(signer "$GOOD/$f")" = "$SIGN_FPR" ] || fail "$f is not signed by the signing key"
+done
+for f in "$FULL_MAN" "$INC_MAN" "$(one 'duplicity-full-signatures.*.sigtar.gpg')" \
+    "$(one 'sealbox-full.*.index.gpg')"; do
+    rm -f "$T/plain.tmp"
+    decrypt "$GOOD/$f" "$T/plain.tmp" || fail "$f does not decrypt"
+    [ -z "$(signer "$GOOD/$f")" ] || fail "$f is signed: the seal alone should prove it"
+done
+rm -f "$T/plain.tmp"
 
 n=0
 # tampered NAME FILE ACTION...: copy the chain, apply ACTION to FILE, restore.
@@ -73,6 +100,8 @@ tampered "volume signed by the foreign key" "$FULL_VOL1" resign "$FOREIGN_FPR"
 tampered "manifest signed by the foreign key" "$FULL_MAN" resign "$FOREIGN_FPR"
 tampered "incremental manifest signed by the foreign key" "$INC_MAN" resign "$FOREIGN_FPR"
 tampered "volume re-encrypted by the right key (hash mismatch)" "$FULL_VOL2" resign "$SIGN_FPR"
+tampered "manifest re-encrypted unsigned, as sealbox writes it (hash mismatch)" "$FULL_MAN" reencrypt
+tampered "volume re-encrypted unsigned (hash mismatch)" "$FULL_VOL2" reencrypt
 
 # (No duplicity cross-check here: duplicity 0.8.22 exits 21 on a hash
 # mismatch when run alone, but was seen to hang in this sequence.)

@@ -534,6 +534,41 @@ static void test_manifest__building(void **state)
 	sb_manifest_release(&m);
 }
 
+/* A long file list (the array grows, each path allocated exactly) formats
+ * and parses back entry by entry. */
+static void test_manifest__long_filelist(void **state)
+{
+	static const char *const kinds[] = {"new", "changed", "deleted"};
+	struct sb_buf out = SB_BUF_INIT;
+	struct sb_manifest m, back;
+	char path[64];
+	size_t i;
+	int n;
+
+	(void)state;
+	sb_manifest_init(&m);
+	add_vol(&m, 1, "", -1, "", -1, "00000000000000000000000000000000000000ff");
+	for (i = 0; i < 5000; i++) {
+		n = snprintf(path, sizeof(path), "d%zu/file %zu.txt", i % 37, i);
+		assert_int_equal(sb_manifest_add_file(&m, kinds[i % 3], path, (size_t)n), 0);
+		assert_int_equal(m.files[i].path.len, (size_t)n);
+		assert_true(m.files_cap >= m.nfiles);
+	}
+	assert_int_equal(sb_manifest_format(&m, &out), 0);
+	sb_manifest_init(&back);
+	assert_int_equal(sb_manifest_parse(&back, out.data, out.len, "long"), 0);
+	assert_int_equal(back.nfiles, m.nfiles);
+	for (i = 0; i < m.nfiles; i++) {
+		assert_string_equal(back.files[i].kind, m.files[i].kind);
+		assert_int_equal(back.files[i].path.len, m.files[i].path.len);
+		assert_memory_equal(sb_buf_str(&back.files[i].path), sb_buf_str(&m.files[i].path),
+				    m.files[i].path.len);
+	}
+	sb_buf_release(&out);
+	sb_manifest_release(&back);
+	sb_manifest_release(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +582,7 @@ int main(void)
 		cmocka_unit_test(test_manifest__garbage),
 		cmocka_unit_test(test_manifest__volume_selection),
 		cmocka_unit_test(test_manifest__building),
+		cmocka_unit_test(test_manifest__long_filelist),
 	};
 
 	sb_log_set_handler(count_log, NULL);

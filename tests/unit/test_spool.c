@@ -232,6 +232,38 @@ static void test_spool__reset_and_reuse(void **state)
 	assert_int_equal(dir_entries(), 0);
 }
 
+/* Once spilled, small writes are gathered (64 KiB at a time): many small and
+ * a few large writes, read back whole, in between and after a reset. */
+static void test_spool__small_writes_after_spill(void **state)
+{
+	static unsigned char data[300000];
+	struct sb_spool *s = sb_spool_new(1000, tmpdir);
+	size_t pos = 0, n, k = 0;
+
+	(void)state;
+	assert_non_null(s);
+	fill(data, sizeof(data), 8);
+	while (pos < sizeof(data)) {
+		n = (k++ % 50 == 49) ? 70000 : 1 + k % 300; /* now and then one over 64 KiB */
+		if (n > sizeof(data) - pos)
+			n = sizeof(data) - pos;
+		assert_int_equal(sb_spool_write(s, data + pos, n), 0);
+		pos += n;
+		if (pos > 150000 && pos - n <= 150000) /* a read in the middle sees it all */
+			read_back(s, data, pos, 4096);
+	}
+	assert_null(sb_spool_mem(s));
+	assert_int_equal(sb_spool_size(s), sizeof(data));
+	read_back(s, data, sizeof(data), 65536);
+	read_back(s, data, sizeof(data), 1000);
+	assert_int_equal(sb_spool_reset(s), 0);
+	assert_int_equal(sb_spool_write(s, data, 2000), 0);
+	assert_int_equal(sb_spool_write(s, data + 2000, 10), 0);
+	read_back(s, data, 2010, 333);
+	sb_spool_free(s);
+	assert_int_equal(dir_entries(), 0);
+}
+
 static void test_spool__bad_tmpdir(void **state)
 {
 	char bad[300];
@@ -302,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_spool__big_write_spills_at_once),
 		cmocka_unit_test(test_spool__zero_limit),
 		cmocka_unit_test(test_spool__reset_and_reuse),
+		cmocka_unit_test(test_spool__small_writes_after_spill),
 		cmocka_unit_test(test_spool__bad_tmpdir),
 		cmocka_unit_test(test_spool__full_disk_names_the_folder),
 	};

@@ -63,12 +63,14 @@ expect_exit 0 sb snapshots --target "$URL" "${SSHO[@]}"
 expect_stdout_match "No backups"
 expect_stdout_match "Incomplete sets .*: 1"
 
-log "room again: the next backup cleans up and completes the chain"
+log "room again: the next backup resumes the set (the volumes that fit stay) and completes the chain"
 rm "$SRC/too-big.bin"
 sb_backup "$URL" "$SRC" --volsize 1 "${SSHO[@]}"
+expect_stderr_match "resuming the interrupted backup duplicity-full|removing the incomplete set"
 snapshot_copy "$SRC" 1
 if ls -a "$FULL" | grep '^\.sealbox-tmp\.'; then fail "temporary files left on the server"; fi
 expect_exit 0 sb verify --target "$URL" --sign-key "$SIGN_FPR" "${SSHO[@]}"
 sb_restore "$URL" "$T/r1" "${SSHO[@]}"
-compare "$T/expect/1" "$T/r1"
+# the root folder went into the first volume before too-big.bin was removed
+compare "$T/expect/1" "$T/r1" --ignore-root
 umount "$FULL"

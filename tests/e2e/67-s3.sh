@@ -302,7 +302,7 @@ wait_next_second
 expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" \
     --sign-key "$SIGN_FPR" --full "$SRC"
 expect_exit 0 "${WO[@]}" "$SEALBOX" verify --target "$URL" --sign-key "$SIGN_FPR"
-log "write-only: a run killed (kill -9) mid-upload; the next one leaves its leftovers and completes"
+log "write-only: a run killed (kill -9) mid-upload; the next one resumes it (or, with no checkpoint, leaves its leftovers) and completes"
 head -c $((48 * 1024 * 1024)) /dev/urandom >"$SRC/wo-big.bin"
 wait_next_second
 d_before=$(swift_objects)
@@ -318,7 +318,7 @@ wait "$WO_PID" 2>/dev/null || true
 wait_next_second
 expect_exit 0 "${WO[@]}" "$SEALBOX" backup --target "$URL" --encrypt-key "$ENC_FPR" \
     --sign-key "$SIGN_FPR" --volsize 6 --s3-part-size 5 "$SRC"
-expect_stderr_match "leaving the incomplete set"
+expect_stderr_match "resuming the interrupted backup|leaving the incomplete set"
 snapshot_copy "$SRC" wo
 rm -f "$SRC/wo-big.bin"
 n_wo=$(s3_keys bkt host1/home | wc -l)

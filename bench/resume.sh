@@ -3,16 +3,18 @@
 # sealbox against duplicity 0.8.22 in one run, same keys, data and volume
 # size (not part of the test suite).
 #
-#   bash bench/resume.sh SOURCE_DIR [VOLSIZE_MIB] [KILL_AFTER_VOLUMES]
+#   bash bench/resume.sh SOURCE_DIR [VOLSIZE_MIB] [KILL_PERCENT]
 #
 # For each tool: an uninterrupted full backup; then a full backup killed
-# (SIGKILL to the whole process group) once KILL_AFTER_VOLUMES volumes are
-# on the target (default: half of the uninterrupted run's), and the next
-# run, which resumes. Prints the wall time of each step, the bytes the
-# resumed run uploaded and the files it opened in SOURCE (strace), and
-# checks that the resumed chain restores equal to SOURCE.
+# (SIGKILL to the whole process group) once KILL_PERCENT (default 50) of the
+# volumes of its uninterrupted run are on the target, and the next run,
+# which resumes. Prints the wall time of each step, the bytes the resumed
+# run uploaded and the files in SOURCE it opened (strace --seccomp-bpf, so
+# only openat stops the process), and checks that the resumed chain
+# restores equal to SOURCE. duplicity's --volsize counts compressed bytes,
+# sealbox's plaintext: the same VOLSIZE gives duplicity fewer volumes.
 set -euo pipefail
-src=$(realpath "${1:?usage: $0 SOURCE_DIR [VOLSIZE_MIB] [KILL_AFTER_VOLUMES]}")
+src=$(realpath "${1:?usage: $0 SOURCE_DIR [VOLSIZE_MIB] [KILL_PERCENT]}")
 vol=${2:-25}
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${SEALBOX:-$top/build-rel/sealbox}
@@ -65,11 +67,13 @@ resumed() {
     local tool=$1 name=$2 b0 t0 t1 opened
     b0=$(bytes "$W/t-$name")
     t0=$(now)
-    strace -f -qq -e trace=openat -o "$W/$name.trace" bash -c \
+    strace -f -qq -y --seccomp-bpf -e trace=openat -o "$W/$name.trace" bash -c \
         "$(declare -f sbb dpb); sb=$sb W=$W ENC=$ENC SIGN=$SIGN vol=$vol src=$src $tool $name" \
         >"$W/$name.resume.log" 2>&1
     t1=$(now)
-    opened=$(grep -F "\"$src/" "$W/$name.trace" | grep -v ENOENT | grep -vc O_DIRECTORY || true)
+    # a regular file opened in SOURCE: by its path, or by a name under a folder fd there
+    opened=$(grep -E "openat\((AT_FDCWD(<[^>]*>)?, \"$src/|[0-9]+<$src[/>])" "$W/$name.trace" |
+        grep -v -e ENOENT -e O_DIRECTORY | grep -c . || true)
     echo "$(echo "$t1 - $t0" | bc) $(($(bytes "$W/t-$name") - b0)) $opened"
 }
 
@@ -89,13 +93,14 @@ nfiles=$(find "$src" -type f | wc -l)
 echo "data: $src ($(du -sh "$src" | cut -f1), $nfiles files), volsize $vol MiB, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 t0=$(now); sbb sb >/dev/null 2>&1; sb_full=$(echo "$(now) - $t0" | bc)
 t0=$(now); dpb dp >/dev/null 2>&1; dp_full=$(echo "$(now) - $t0" | bc)
-nv=$(vols "$W/t-sb")
-k=${3:-$((nv / 2))}
-echo "uninterrupted: sealbox ${sb_full}s ($nv volumes, $(bytes "$W/t-sb") bytes), duplicity ${dp_full}s ($(vols "$W/t-dp") volumes, $(bytes "$W/t-dp") bytes); killed once $k volumes are on the target"
+pct=${3:-50}
+ks=$(($(vols "$W/t-sb") * pct / 100)) kd=$(($(vols "$W/t-dp") * pct / 100))
+[ "$ks" -ge 1 ] && [ "$kd" -ge 1 ] || { echo "too few volumes: give a smaller VOLSIZE" >&2; exit 1; }
+echo "uninterrupted: sealbox ${sb_full}s ($(vols "$W/t-sb") volumes, $(bytes "$W/t-sb") bytes), duplicity ${dp_full}s ($(vols "$W/t-dp") volumes, $(bytes "$W/t-dp") bytes); killed once $pct% of the volumes are on the target (sealbox $ks, duplicity $kd)"
 printf '%-10s %10s %10s %14s %12s %8s\n' tool killed_s resumed_s resumed_bytes opened_files restore
-sk=$(killed sbb sbk "$k")
+sk=$(killed sbb sbk "$ks")
 read -r sr sbytes sopen <<<"$(resumed sbb sbk)"
 printf '%-10s %10.2f %10.2f %14d %12d %8s\n' sealbox "$sk" "$sr" "$sbytes" "$sopen" "$(check sbk)"
-dk=$(killed dpb dpk "$k")
+dk=$(killed dpb dpk "$kd")
 read -r dr dbytes dopen <<<"$(resumed dpb dpk)"
 printf '%-10s %10.2f %10.2f %14d %12d %8s\n' duplicity "$dk" "$dr" "$dbytes" "$dopen" "$(check dpk)"

@@ -199,9 +199,12 @@ log "edge: a resumed run killed again, then resumed"
 D="$T/e3"
 mkdir "$D"
 kill_at "file://$D" journal:2
-kill_at "file://$D" journal:5
+# two volumes further than the first run got (uploads end out of order)
+m=$(logged)
+kill_at "file://$D" "journal:$((m + 2))"
 resume "file://$D" "$D"
-[ "$kept" -ge 4 ] || fail "the second resume kept $kept volumes"
+[ "$must" -ge $((m + 2)) ] && [ "$kept" -ge "$must" ] ||
+    fail "the second resume kept $kept volumes, the journal listed $must"
 snapshot_copy "$SRC" 2
 check_restores "file://$D" "$T/expect/2"
 

@@ -80,6 +80,13 @@ void sb_resume_stats_copy(struct sb_backup_stats *dst, const struct sb_backup_st
 	dst->changed_while_read = src->changed_while_read;
 }
 
+bool sb_resume_pos_same_file(const struct sb_resume_pos *p, const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && p->size == (uint64_t)st->st_size && p->ino == st->st_ino &&
+	       p->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+	       p->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 void sb_resume_pos_init(struct sb_resume_pos *p)
 {
 	memset(p, 0, sizeof(*p));

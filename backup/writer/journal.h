@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "sealbox/buf.h"
 #include "sealbox/catalog.h"
@@ -116,6 +117,10 @@ void sb_journal_discard(const char *archive_dir);
 
 /* The counters of src into dst (not the times and names). */
 void sb_resume_stats_copy(struct sb_backup_stats *dst, const struct sb_backup_stats *src);
+
+/* Is st (an lstat) still the regular file p was inside of: same size,
+ * inode, mtime and ctime? */
+bool sb_resume_pos_same_file(const struct sb_resume_pos *p, const struct stat *st);
 
 void sb_resume_pos_init(struct sb_resume_pos *p);
 void sb_resume_pos_release(struct sb_resume_pos *p);

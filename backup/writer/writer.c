@@ -352,9 +352,7 @@ static bool straddler_same(const struct run *r, const struct sb_resume_pos *p)
 		     (const char *)p->path.data) >= (int)sizeof(path) ||
 	    lstat(path, &st) < 0)
 		return false;
-	return S_ISREG(st.st_mode) && p->size == (uint64_t)st.st_size && p->ino == st.st_ino &&
-	       p->mtime_ns == (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec &&
-	       p->ctime_ns == (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return sb_resume_pos_same_file(p, &st);
 }
 
 /*

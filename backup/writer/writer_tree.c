@@ -615,13 +615,6 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	return rc;
 }
 
-static bool same_file(const struct sb_resume_pos *p, const struct stat *st)
-{
-	return S_ISREG(st->st_mode) && p->size == (uint64_t)st->st_size && p->ino == st->st_ino &&
-	       p->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
-	       p->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
-
 /*
  * A resumed run: pass every object before the position unread (the stored
  * volumes hold them), then check that the object the position is inside of
@@ -649,7 +642,7 @@ static int fast_forward(struct tree *t, const struct sb_walk_entry **e, int *hav
 	if (!r->bytes)
 		return 0;
 	if (*have_src <= 0 || (*e)->path.len != r->path.len ||
-	    memcmp((*e)->path.data, x, r->path.len) || !same_file(r, &(*e)->st)) {
+	    memcmp((*e)->path.data, x, r->path.len) || !sb_resume_pos_same_file(r, &(*e)->st)) {
 		sb_notice("%s/%s changed since the interrupted run began packing it", c->source,
 			  sb_log_str(x, r->path.len));
 		return SB_RESUME_STALE;

@@ -229,3 +229,29 @@ snapshot_copy "$SRC" 4
 check_restores "file://$D" "$T/expect/4"
 journals=("$XDG_CACHE_HOME"/sealbox/*/resume)
 [ "${#journals[@]}" = 0 ] || fail "a journal outlived its set: ${journals[*]}"
+
+log "hostile: between the kill and the resume the server rewrites a kept volume and removes another"
+D="$T/h1"
+mkdir "$D"
+kill_at "file://$D" journal:4
+V1=$(ls "$D"/duplicity-full.*.vol1.difftar.gpg)
+ino1=$(stat -c %i "$V1")
+flip_byte "$V1"
+rm "$D"/duplicity-full.*.vol3.difftar.gpg
+resume "file://$D" "$D" mayredo
+# a missing volume is seen in the listing: the resume starts before it
+expect_stderr_match "after volume 2 "
+[ -e "$(ls "$D"/duplicity-full.*.vol3.difftar.gpg)" ] || fail "volume 3 was not uploaded again"
+# a rewritten one of the same size is not read back, but the seal lists the
+# hash this machine uploaded: verify and restore name it
+[ "$(stat -c %i "$V1")" = "$ino1" ] || fail "volume 1 was uploaded again"
+expect_exit 13 sb verify --target "file://$D" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc"
+expect_stdout_match "vol1\.difftar\.gpg" # verify lists its problems on stdout
+rm -rf "$T/r"
+set +e
+sb restore --target "file://$D" --sign-key "$SIGN_FPR" --secret-key "$T/enc-secret.asc" "$T/r" \
+    >/dev/null 2>"$T/h1.err"
+rc=$?
+set -e
+[ "$rc" != 0 ] || fail "a restore through a rewritten volume succeeded"
+grep -q "vol1\.difftar\.gpg" "$T/h1.err" || { cat "$T/h1.err" >&2; fail "the restore did not name volume 1"; }

@@ -52,6 +52,13 @@ void sb_progress_stop(void)
 
 void sb_progress_interval(double seconds) { pr_interval = seconds >= 0 ? seconds : 0.5; }
 
+double sb_progress_poll(double longest)
+{
+	if (!pr_fn)
+		return longest;
+	return pr_interval < 0.01 ? 0.01 : pr_interval < longest ? pr_interval : longest;
+}
+
 void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes)
 {
 	if (!pr_fn)

@@ -437,6 +437,7 @@ int sb_packer_add(struct sb_packer *p, const struct sb_tar_entry *e, const char 
 static void wait_uploads(struct sb_packer *p)
 {
 	uint64_t total = 0, base = __atomic_load_n(&p->shipped, __ATOMIC_RELAXED);
+	long step = (long)(sb_progress_poll(0.25) * 1e9);
 	struct timespec ts;
 	unsigned i;
 
@@ -445,7 +446,7 @@ static void wait_uploads(struct sb_packer *p)
 	sb_progress_phase("encrypting and uploading", 0, total > base ? total - base : 0);
 	while (p->busy) {
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250000000;
+		ts.tv_nsec += step;
 		if (ts.tv_nsec >= 1000000000) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;

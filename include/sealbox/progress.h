@@ -43,6 +43,11 @@ void sb_progress_start(sb_progress_fn fn, void *ctx, uint64_t total_files, uint6
 void sb_progress_stop(void);
 /* Seconds between two calls of the handler (default 0.5). */
 void sb_progress_interval(double seconds);
+/*
+ * How long work that polls for progress (waiting on other threads) should
+ * sleep between two updates: the interval, at least 10 ms, at most longest.
+ */
+double sb_progress_poll(double longest);
 /* Begin a phase (static name): counters, totals and the clock restart. */
 void sb_progress_phase(const char *phase, uint64_t total_files, uint64_t total_bytes);
 /* done of total units (unit: a static name, e.g. "vol"), shown from the next update on. */

@@ -282,15 +282,16 @@ int cmd_backup(int argc, char **argv)
 	}
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
+	/* one key listing each, remembered for the checks, signatures and encryptions */
 	if ((rc = sb_crypto_key_fpr(user, enc, enc_fpr)) ||
-	    (rc = sb_crypto_key_fpr(user, sign, sign_fpr)))
+	    (rc = sb_crypto_sign_key_fpr(user, sign, sign_fpr)))
 		goto fail;
 	if (sb_keys_distinct(enc_fpr, sign_fpr, allow_same_key)) {
 		rc = SB_ERR_PARAM; /* exit 1, as for keys check */
 		goto fail;
 	}
-	if ((rc = sb_crypto_check_encrypt_key(user, enc_fpr)) ||
-	    (rc = sb_crypto_check_sign_key(user, sign_fpr)))
+	if ((rc = sb_crypto_recheck_encrypt_key(user, enc_fpr)) ||
+	    (rc = sb_crypto_recheck_sign_key(user, sign_fpr)))
 		goto fail;
 	/* the first signature (the first volume's) needs the passphrase cron
 	   gives, not one gpg-agent cached; no test signature: each costs a

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,7 +341,9 @@ static gpgme_key_t key_cached(struct sb_crypto *c, const char *id, bool secret)
 	for (i = 0; i < CRYPTO_KEY_CACHE && !k; i++) {
 		struct key_ent *ke = &c->keys[i];
 
-		if (ke->id && ke->gen == gen && ke->secret == secret && !strcmp(ke->id, id)) {
+		/* asked for by this id, or by another whose answer has this fingerprint */
+		if (ke->id && ke->gen == gen && ke->secret == secret &&
+		    (!strcmp(ke->id, id) || (ke->key->fpr && !strcasecmp(ke->key->fpr, id)))) {
 			k = ke->key;
 			gpgme_key_ref(k);
 		}
@@ -668,7 +671,7 @@ static bool subkey_ok(gpgme_subkey_t sk, bool enc, bool secret)
  * Common rules of the key checks: the key and a capable subkey usable,
  * a warning when it expires within 30 days. role: "encryption"/"signing".
  */
-static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
+static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret, bool fresh)
 {
 	const char *role = enc ? "encryption" : "signing";
 	gpgme_subkey_t sk, use = NULL, cand = NULL;
@@ -681,7 +684,7 @@ static int check_key(struct sb_crypto *c, const char *id, bool enc, bool secret)
 	if (rc)
 		goto out;
 	op.reuse = true;
-	rc = get_key(&op, id, secret, true, role, &op.sign_key);
+	rc = get_key(&op, id, secret, fresh, role, &op.sign_key);
 	if (rc)
 		goto out;
 	id = op.sign_key->fpr ? op.sign_key->fpr : id;
@@ -736,12 +739,22 @@ out:
 
 int sb_crypto_check_encrypt_key(struct sb_crypto *c, const char *fpr)
 {
-	return check_key(c, fpr, true, false);
+	return check_key(c, fpr, true, false, true);
 }
 
 int sb_crypto_check_sign_key(struct sb_crypto *c, const char *fpr)
 {
-	return check_key(c, fpr, false, true);
+	return check_key(c, fpr, false, true, true);
+}
+
+int sb_crypto_recheck_encrypt_key(struct sb_crypto *c, const char *fpr)
+{
+	return check_key(c, fpr, true, false, false);
+}
+
+int sb_crypto_recheck_sign_key(struct sb_crypto *c, const char *fpr)
+{
+	return check_key(c, fpr, false, true, false);
 }
 
 int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr)
@@ -766,24 +779,66 @@ out:
 	return rc;
 }
 
-int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
+int sb_crypto_sign_keygrips(struct sb_crypto *c, const char *fpr, char (*grips)[41], int max)
 {
+	gpgme_subkey_t sk;
+	gpgme_key_t k = NULL;
+	struct op op;
+	int n = -1;
+
+	if (op_init(&op, c, "SEALBOX_SIGN_PASSPHRASE", NULL))
+		goto out;
+	op.reuse = true;
+	if (key_lookup(&op, fpr, true, false, &k))
+		goto out;
+	for (n = 0, sk = k->subkeys; sk && n < max; sk = sk->next)
+		if (sk->keygrip && sk->can_sign && strlen(sk->keygrip) == 40)
+			memcpy(grips[n++], sk->keygrip, 41);
+out:
+	if (k)
+		gpgme_key_unref(k);
+	crypto_op_release(&op);
+	return n;
+}
+
+/* The primary fingerprint of id, among the secret keys if secret. */
+static int key_fpr(struct sb_crypto *c, const char *id, bool secret, const char *role, char out[41])
+{
+	gpgme_key_t pub = NULL;
 	struct op op;
 	int rc;
 
 	out[0] = '\0';
 	rc = op_init(&op, c, "SEALBOX_SIGN_PASSPHRASE", NULL);
 	op.reuse = true;
-	if (!rc)
-		rc = get_key(&op, id, false, false, "OpenPGP", &op.enc_key);
+	/* no secret key: "not found" if there is no public key either */
+	if (!rc && secret && id && *id && key_lookup(&op, id, true, false, &op.enc_key) &&
+	    gpgme_err_code(key_lookup(&op, id, false, false, &pub)) == GPG_ERR_EOF) {
+		sb_error("%s key %s: not found", role, sb_log_str(id, strlen(id)));
+		rc = SB_ERR_KEY;
+	}
+	if (!rc && !op.enc_key)
+		rc = get_key(&op, id, secret, false, role, &op.enc_key);
 	if (!rc && (!op.enc_key->fpr || strlen(op.enc_key->fpr) != 40)) {
 		sb_error("key %s: fingerprint is not 40 hex digits", sb_log_str(id, strlen(id)));
 		rc = SB_ERR_KEY;
 	}
 	if (!rc)
 		memcpy(out, op.enc_key->fpr, 41);
+	if (pub)
+		gpgme_key_unref(pub);
 	crypto_op_release(&op);
 	return rc;
+}
+
+int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41])
+{
+	return key_fpr(c, id, false, "OpenPGP", out);
+}
+
+int sb_crypto_sign_key_fpr(struct sb_crypto *c, const char *id, char out[41])
+{
+	return key_fpr(c, id, true, "signing", out);
 }
 
 /* ---- whole-stream operations ---- */

@@ -219,25 +219,24 @@ static int agent_socket(struct sb_crypto *c, char *out, size_t size)
  */
 static void forget_cached(struct sb_crypto *c, const char *fpr)
 {
-	gpgme_ctx_t ctx = NULL, agent = NULL;
+	gpgme_ctx_t agent = NULL;
 	gpgme_error_t e, op_err = 0;
-	gpgme_key_t key = NULL;
-	gpgme_subkey_t sk;
-	char sock[4096], cmd[128];
+	char sock[4096], cmd[128], grips[8][41];
+	int i, n;
 
-	if (sb_crypto_gpgme_new(c, NULL, &ctx) || gpgme_get_key(ctx, fpr, &key, 1))
-		goto out;
+	/* the key as the check before listed it: no gpg started for it */
+	n = sb_crypto_sign_keygrips(c, fpr, grips, 8);
+	if (n <= 0)
+		return;
 	if (agent_socket(c, sock, sizeof(sock)) || access(sock, F_OK))
-		goto out; /* no agent running: nothing is cached */
+		return; /* no agent running: nothing is cached */
 	e = gpgme_new(&agent);
 	if (!e)
 		e = gpgme_set_protocol(agent, GPGME_PROTOCOL_ASSUAN);
 	if (!e)
 		e = gpgme_ctx_set_engine_info(agent, GPGME_PROTOCOL_ASSUAN, sock, NULL);
-	for (sk = key->subkeys; !e && sk; sk = sk->next) {
-		if (!sk->keygrip || !sk->can_sign)
-			continue;
-		snprintf(cmd, sizeof(cmd), "CLEAR_PASSPHRASE --mode=normal %s", sk->keygrip);
+	for (i = 0; !e && i < n; i++) {
+		snprintf(cmd, sizeof(cmd), "CLEAR_PASSPHRASE --mode=normal %.40s", grips[i]);
 		e = gpgme_op_assuan_transact_ext(agent, cmd, NULL, NULL, NULL, NULL, NULL, NULL,
 						 &op_err);
 		if (!e && op_err)
@@ -245,12 +244,8 @@ static void forget_cached(struct sb_crypto *c, const char *fpr)
 	}
 	if (e)
 		sb_debug("gpg-agent at %s: %s", sock, gpgme_strerror(e));
-out:
 	if (agent)
 		gpgme_release(agent);
-	if (key)
-		gpgme_key_unref(key);
-	sb_crypto_gpgme_free(ctx);
 }
 
 void sb_keys_forget_passphrase(struct sb_crypto *c, const char *sign_fpr)

@@ -128,11 +128,36 @@ void sb_crypto_reap_stale(void);
  */
 int sb_crypto_check_encrypt_key(struct sb_crypto *c, const char *fpr);
 int sb_crypto_check_sign_key(struct sb_crypto *c, const char *fpr);
+/*
+ * The same checks on the key c looked up last by that fingerprint (with
+ * sb_crypto_key_fpr() or sb_crypto_sign_key_fpr(), just before): no new
+ * key listing.
+ */
+int sb_crypto_recheck_encrypt_key(struct sb_crypto *c, const char *fpr);
+int sb_crypto_recheck_sign_key(struct sb_crypto *c, const char *fpr);
 /* 0 when the secret key for decrypting to fpr is in the keyring, else SB_ERR_NOSECRET (not logged).
  */
 int sb_crypto_have_secret(struct sb_crypto *c, const char *fpr);
+/*
+ * The keygrips (40 hex) of the signing-capable subkeys of secret key fpr,
+ * at most max, from what c looked up before if it did; the count, -1 if
+ * the key cannot be listed (not logged).
+ */
+int sb_crypto_sign_keygrips(struct sb_crypto *c, const char *fpr, char (*grips)[41], int max);
+/*
+ * The keygrips (40 hex) of the signing-capable subkeys of secret key fpr,
+ * at most max, from what c looked up before if it did; the count, -1 if
+ * the key cannot be listed (not logged).
+ */
+int sb_crypto_sign_keygrips(struct sb_crypto *c, const char *fpr, char (*grips)[41], int max);
 /* Full 40-hex primary fingerprint of key id/fpr into out[41]. */
 int sb_crypto_key_fpr(struct sb_crypto *c, const char *id, char out[41]);
+/*
+ * The same, among the secret keys ("signing key ID: no secret key", or
+ * "not found" when there is no public key either): the listing the
+ * signatures after use.
+ */
+int sb_crypto_sign_key_fpr(struct sb_crypto *c, const char *id, char out[41]);
 
 enum sb_crypto_flags {
 	SB_CRYPTO_NO_COMPRESS = 1 << 0, /* data that does not compress */

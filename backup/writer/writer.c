@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,7 @@ struct meta_up {
 	const char *name;
 	const char *gzpath; /* read through gunzip, or */
 	const char *path;   /* read as it is */
+	bool quiet;	    /* not in the thread that reports progress */
 	struct sb_writer out;
 	struct sb_hash sha256;
 	uint64_t bytes;
@@ -199,7 +201,8 @@ static int meta_tee_write(void *ctx, const void *p, size_t n)
 
 	sb_hash_update(&m->sha256, p, n);
 	m->bytes += n;
-	sb_progress_update(0, m->bytes, m->name, strlen(m->name));
+	if (!m->quiet)
+		sb_progress_update(0, m->bytes, m->name, strlen(m->name));
 	return m->out.write(m->out.ctx, p, n);
 }
 
@@ -670,44 +673,85 @@ static void remember_index(const struct run *r, const unsigned char sha[32])
 	close(fd);
 }
 
+/*
+ * Beside the signatures' upload (the long one, with the progress line):
+ * the index's upload, then the manifest encrypted into memory (the seal
+ * lists its hash; it is uploaded last, by the caller).
+ */
+struct meta_side {
+	const struct sb_backup_opts *o;
+	struct meta_up index;
+	const struct sb_buf *text; /* the manifest */
+	const char *manname;
+	struct sb_buf enc; /* the manifest encrypted */
+	int rc;
+};
+
+static void *meta_side_run(void *arg)
+{
+	struct meta_side *s = arg;
+	struct sb_cursor cur;
+
+	s->rc = sb_transport_put(s->o->target, s->index.name, meta_fill, &s->index);
+	if (s->rc)
+		return NULL;
+	sb_testpoint("meta-index", 0);
+	sb_cursor_init(&cur, s->text->data, s->text->len);
+	s->rc = sb_crypto_encrypt(s->o->crypto, s->o->enc_fpr, s->o->sign_fpr, SB_CRYPTO_NO_SIGN,
+				  (struct sb_reader){sb_cursor_read, &cur},
+				  (struct sb_writer){sb_buf_write, &s->enc}, s->manname);
+	return NULL;
+}
+
 static int ship_metadata(struct run *r, struct sb_manifest *man)
 {
 	const struct sb_backup_opts *o = r->o;
-	struct sb_buf text = SB_BUF_INIT, enc = SB_BUF_INIT, seal = SB_BUF_INIT;
-	struct sb_cursor cur;
+	struct sb_buf text = SB_BUF_INIT, seal = SB_BUF_INIT;
+	struct meta_side side = {.o = o, .text = &text, .enc = SB_BUF_INIT};
 	struct sb_hash h;
 	unsigned char sha[32];
-	char name[256], sealname[256], hex[65];
+	char name[256], sealname[256], hex[65], idxname[256];
+	pthread_t tid;
+	bool thread = false;
 	int rc;
 
-	/* signatures: plaintext tar from the local gzip copy */
-	rc = set_name(r, SB_KIND_SIG, false, name, sizeof(name));
-	if (!rc) {
-		struct meta_up m = {.o = o, .name = name, .gzpath = sb_journal_sig_path(r->j)};
-
-		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
-	}
-	if (rc)
-		goto out;
-	sb_testpoint("meta-sig", 0);
-	/* sealbox's index of the set (duplicity ignores it) */
-	rc = set_name(r, SB_KIND_INDEX, false, name, sizeof(name));
-	if (!rc) {
-		struct meta_up m = {.o = o, .name = name, .path = sb_journal_index_path(r->j)};
-
-		rc = upload_meta(&m, &r->seal, &r->st->dest_change);
-		if (!rc)
-			remember_index(r, m.sha);
-	}
-	if (rc)
-		goto out;
-	sb_testpoint("meta-index", 0);
-	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
 	man->has_filelist = true;
 	if ((rc = sb_buf_addf(&man->hostname, "%s", r->host)) ||
 	    (rc = sb_buf_addstr(&man->localdir, o->source)) ||
-	    (rc = sb_manifest_format(man, &text)))
+	    (rc = sb_manifest_format(man, &text)) ||
+	    (rc = set_name(r, SB_KIND_INDEX, false, idxname, sizeof(idxname))) ||
+	    (rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name))))
 		goto out;
+	/* sealbox's index of the set (duplicity ignores it) and the manifest,
+	   on a second core while the signatures are encrypted and uploaded */
+	side.index = (struct meta_up){
+		.o = o, .name = idxname, .path = sb_journal_index_path(r->j), .quiet = true};
+	side.manname = name;
+	thread = pthread_create(&tid, NULL, meta_side_run, &side) == 0;
+	if (!thread)
+		meta_side_run(&side);
+	/* signatures: plaintext tar from the local gzip copy */
+	{
+		struct meta_up m = {.o = o, .gzpath = sb_journal_sig_path(r->j)};
+		char signame[256];
+
+		m.name = signame;
+		rc = set_name(r, SB_KIND_SIG, false, signame, sizeof(signame));
+		if (!rc)
+			rc = upload_meta(&m, &r->seal, &r->st->dest_change);
+		if (!rc)
+			sb_testpoint("meta-sig", 0);
+	}
+	if (thread)
+		pthread_join(tid, NULL);
+	if (rc || (rc = side.rc))
+		goto out;
+	rc = sb_seal_add_file(&r->seal, idxname, side.index.bytes, side.index.sha);
+	if (rc)
+		goto out;
+	r->st->dest_change += side.index.bytes;
+	remember_index(r, side.index.sha);
+	/* local copies first: a crash now leaves a set the target lacks, which is ignored */
 	if ((rc = sb_write_file_atomic(r->manfinal, text.data, text.len)))
 		goto out;
 	/* a link: the journal keeps its copy until the set is complete */
@@ -718,17 +762,10 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		rc = sb_err_from_errno(errno);
 		goto out;
 	}
-	/* the manifest, encrypted into memory (it is small): the seal lists its hash */
-	rc = set_name(r, SB_KIND_MANIFEST, false, name, sizeof(name));
-	sb_cursor_init(&cur, text.data, text.len);
-	if (!rc)
-		rc = sb_crypto_encrypt(o->crypto, o->enc_fpr, o->sign_fpr, SB_CRYPTO_NO_SIGN,
-				       (struct sb_reader){sb_cursor_read, &cur},
-				       (struct sb_writer){sb_buf_write, &enc}, name);
-	if (!rc && !(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
-		sb_hash_update(&h, enc.data, enc.len);
+	if (!(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
+		sb_hash_update(&h, side.enc.data, side.enc.len);
 		sb_hash_final(&h, sha);
-		rc = sb_seal_add_file(&r->seal, name, enc.len, sha);
+		rc = sb_seal_add_file(&r->seal, name, side.enc.len, sha);
 		if (!rc)
 			remember(r, sha, "plain", text.data, text.len);
 	}
@@ -743,11 +780,11 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 		rc = sb_transport_put_mem(o->target, sealname, seal.data, seal.len);
 	if (!rc) {
 		sb_testpoint("meta-seal", 0);
-		rc = sb_transport_put_mem(o->target, name, enc.data, enc.len);
+		rc = sb_transport_put_mem(o->target, name, side.enc.data, side.enc.len);
 	}
 	if (!rc) {
 		sb_testpoint("meta-manifest", 0);
-		r->st->dest_change += enc.len + seal.len;
+		r->st->dest_change += side.enc.len + seal.len;
 		snprintf(r->st->set_name, sizeof(r->st->set_name), "%s", name);
 		/* remember it: a target that later lacks it was rolled back */
 		if (!(rc = sb_hash_init(&h, SB_HASH_ALG_SHA256))) {
@@ -769,7 +806,7 @@ static int ship_metadata(struct run *r, struct sb_manifest *man)
 	}
 out:
 	sb_buf_release(&seal);
-	sb_buf_release(&enc);
+	sb_buf_release(&side.enc);
 	sb_buf_release(&text);
 	return rc;
 }

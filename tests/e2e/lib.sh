@@ -321,14 +321,25 @@ make_keys() {
     local sign_pass=${1:-}
     export SEALBOX_SECRET_PASSPHRASE="enc secret pass 'x' $RANDOM"
     _new_home "$GNUPGHOME"
-    _gpg --pinentry-mode loopback --passphrase "$SEALBOX_SECRET_PASSPHRASE" \
-        --quick-gen-key "sealbox-enc <enc@sealbox.test>" ed25519 cert never
-    ENC_FPR=$(_fpr_of "$GNUPGHOME" "<enc@sealbox.test>")
-    _gpg --pinentry-mode loopback --passphrase "$SEALBOX_SECRET_PASSPHRASE" \
-        --quick-add-key "$ENC_FPR" cv25519 encr never
-    _gpg --pinentry-mode loopback --passphrase "$SEALBOX_SECRET_PASSPHRASE" \
-        --armor --export-secret-keys "$ENC_FPR" >"$T/enc-secret.asc"
-    grep -q 'BEGIN PGP PRIVATE KEY BLOCK' "$T/enc-secret.asc" || fail "secret key export failed"
+    # gpg-agent (2.2.40) now and then cannot export a key it just made
+    # ("Corrupted protection"): that key is dropped and another one made
+    local try
+    for try in 1 2 3; do
+        _gpg --pinentry-mode loopback --passphrase "$SEALBOX_SECRET_PASSPHRASE" \
+            --quick-gen-key "sealbox-enc <enc@sealbox.test>" ed25519 cert never
+        ENC_FPR=$(_fpr_of "$GNUPGHOME" "<enc@sealbox.test>")
+        _gpg --pinentry-mode loopback --passphrase "$SEALBOX_SECRET_PASSPHRASE" \
+            --quick-add-key "$ENC_FPR" cv25519 encr never
+        if gpg --batch --no-tty --quiet --pinentry-mode loopback \
+            --passphrase "$SEALBOX_SECRET_PASSPHRASE" --armor --export-secret-keys \
+            "$ENC_FPR" >"$T/enc-secret.asc" 2>>"$T/out/gpg.log" &&
+            grep -q 'BEGIN PGP PRIVATE KEY BLOCK' "$T/enc-secret.asc"; then
+            break
+        fi
+        [ "$try" = 3 ] && { cat "$T/out/gpg.log" >&2; fail "secret key export failed"; }
+        log "the new encryption key could not be exported: another one"
+        _gpg --yes --delete-secret-and-public-keys "$ENC_FPR"
+    done
     _gpg --yes --delete-secret-keys "$ENC_FPR"
     if gpg --batch --list-secret-keys "$ENC_FPR" >/dev/null 2>&1; then
         fail "secret encryption key still in $GNUPGHOME"

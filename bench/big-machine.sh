@@ -25,11 +25,14 @@
 # signature costs gpg-agent a derivation of the key from the passphrase, as
 # on a user's machine. SKIP="WORD..." leaves out the tool:tree pairs whose
 # text contains a listed word (e.g. SKIP=duplicity:small300k).
+# GPG_COMPRESS_LEVEL=N puts "compress-level N" into the keyring's gpg.conf
+# (the user's own choice, see sealbox(1)): every gpg run of sealbox and
+# duplicity then compresses at that zlib level instead of 6.
 # Volumes: each tool's default size (sealbox 50 MiB, duplicity 200 MB);
 # VOLSIZE=MIB gives both that size.
 # Run it on an otherwise idle machine; figures of one run, not medians.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,26p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,29p' "$0" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${SEALBOX:-$top/build-rel/sealbox}
 vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
@@ -43,6 +46,7 @@ done
 W=$(mktemp -d /var/tmp/sbbig.XXXXXX)
 export GNUPGHOME=$W/gnupg
 mkdir -m 700 "$GNUPGHOME"
+if [ -n "${GPG_COMPRESS_LEVEL:-}" ]; then echo "compress-level $GPG_COMPRESS_LEVEL" >"$GNUPGHOME/gpg.conf"; fi
 trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; rm -rf "$W"' EXIT
 PASS=${SIGN_PASS:-}
 g() { gpg --batch --quiet --pinentry-mode loopback "$@" 2>/dev/null; }
@@ -157,7 +161,8 @@ skip() {
 
 echo "sealbox ${SEALBOX:-$(git -C "$top" describe --always --dirty 2>/dev/null)}, restic $(restic version | cut -d' ' -f2)," \
     "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
-    "volsize ${vol:-each tool default}, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase"
+    "volsize ${vol:-each tool default}, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase," \
+    "gpg compress-level ${GPG_COMPRESS_LEVEL:-6 (default)}"
 printf '%-36s %8s %8s %8s %8s %13s\n' step wall_s cpu_s rss_MiB sumrss target_bytes
 for spec in "$@"; do
     case "$spec" in

@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,9 +158,25 @@ int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_
 	return rc;
 }
 
+/* Read-ahead: NBUF buffers of BUFSZ inflated by a second thread. */
+#define GZ_NBUF 4
+#define GZ_BUFSZ (256 * 1024)
+
 struct sb_gzreader {
 	gzFile gz;
 	char *path;
+	/* read-ahead (sb_gzreader_open_ahead), else unused */
+	bool ahead;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *buf[GZ_NBUF];
+	size_t len[GZ_NBUF];
+	unsigned head, count; /* the oldest full buffer, how many are full */
+	size_t pos;	      /* read of the oldest */
+	bool eof, stop;
+	int zerr; /* the inflater's failure, said by the reader */
+	char zmsg[128];
 };
 
 int sb_gzreader_open(const char *path, struct sb_gzreader **out)
@@ -181,15 +199,119 @@ int sb_gzreader_open(const char *path, struct sb_gzreader **out)
 	return 0;
 }
 
+/*
+ * After gzread gave n <= 0: did it fail? A file cut inside a member ends
+ * with 0 and Z_BUF_ERROR ("unexpected end of file"), not with -1.
+ */
+static bool gz_failed(gzFile gz, int *errnum)
+{
+	gzerror(gz, errnum);
+	return *errnum != Z_OK;
+}
+
+static void *gz_inflater(void *arg)
+{
+	struct sb_gzreader *g = arg;
+	unsigned slot;
+	int n, errnum = Z_OK;
+
+	pthread_mutex_lock(&g->mu);
+	for (;;) {
+		while (g->count == GZ_NBUF && !g->stop)
+			pthread_cond_wait(&g->cv, &g->mu);
+		if (g->stop)
+			break;
+		slot = (g->head + g->count) % GZ_NBUF;
+		pthread_mutex_unlock(&g->mu);
+		/* the slot is not the reader's until it is counted */
+		n = gzread(g->gz, g->buf[slot], GZ_BUFSZ);
+		if (n <= 0 && gz_failed(g->gz, &errnum)) {
+			const char *m = gzerror(g->gz, &errnum);
+
+			snprintf(g->zmsg, sizeof(g->zmsg), "%s", m ? m : "gzip error");
+			n = -1;
+		}
+		pthread_mutex_lock(&g->mu);
+		if (n > 0) {
+			g->len[slot] = (size_t)n;
+			g->count++;
+		} else {
+			g->zerr = n < 0;
+			g->eof = true;
+		}
+		pthread_cond_broadcast(&g->cv);
+		if (n <= 0)
+			break;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return NULL;
+}
+
+int sb_gzreader_open_ahead(const char *path, struct sb_gzreader **out)
+{
+	struct sb_gzreader *g;
+	int rc = sb_gzreader_open(path, out), i;
+
+	if (rc)
+		return rc;
+	g = *out;
+	for (i = 0; i < GZ_NBUF; i++)
+		if (!(g->buf[i] = malloc(GZ_BUFSZ)))
+			return 0; /* no read-ahead: the plain reader */
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	if (pthread_create(&g->th, NULL, gz_inflater, g)) {
+		pthread_mutex_destroy(&g->mu);
+		pthread_cond_destroy(&g->cv);
+		return 0;
+	}
+	g->ahead = true;
+	return 0;
+}
+
+static ssize_t gz_read_ahead(struct sb_gzreader *g, void *buf, size_t n)
+{
+	size_t m;
+
+	pthread_mutex_lock(&g->mu);
+	while (!g->count && !g->eof)
+		pthread_cond_wait(&g->cv, &g->mu);
+	if (!g->count) {
+		pthread_mutex_unlock(&g->mu);
+		if (!g->zerr)
+			return 0;
+		sb_error("%s: %s", g->path, g->zmsg);
+		return SB_ERR_CORRUPT;
+	}
+	pthread_mutex_unlock(&g->mu);
+	/* the oldest full buffer is the reader's until it is given back */
+	m = g->len[g->head] - g->pos;
+	if (m > n)
+		m = n;
+	memcpy(buf, g->buf[g->head] + g->pos, m);
+	g->pos += m;
+	if (g->pos == g->len[g->head]) {
+		pthread_mutex_lock(&g->mu);
+		g->head = (g->head + 1) % GZ_NBUF;
+		g->count--;
+		g->pos = 0;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+	}
+	return (ssize_t)m;
+}
+
 ssize_t sb_gzreader_read(void *ctx, void *buf, size_t n)
 {
 	struct sb_gzreader *g = ctx;
 	int errnum, r;
 
+	if (g->ahead)
+		return gz_read_ahead(g, buf, n);
 	if (n > (1u << 30))
 		n = 1u << 30;
 	r = gzread(g->gz, buf, (unsigned)n);
-	if (r < 0) {
+	if (r < 0 || (r == 0 && n && gz_failed(g->gz, &errnum))) {
 		sb_error("%s: %s", g->path, gzerror(g->gz, &errnum));
 		return SB_ERR_CORRUPT;
 	}
@@ -198,8 +320,21 @@ ssize_t sb_gzreader_read(void *ctx, void *buf, size_t n)
 
 void sb_gzreader_close(struct sb_gzreader *g)
 {
+	int i;
+
 	if (!g)
 		return;
+	if (g->ahead) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = true;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->th, NULL);
+		pthread_mutex_destroy(&g->mu);
+		pthread_cond_destroy(&g->cv);
+	}
+	for (i = 0; i < GZ_NBUF; i++)
+		free(g->buf[i]);
 	gzclose(g->gz);
 	free(g->path);
 	free(g);

@@ -171,7 +171,8 @@ static int open_sigstate(const char *dir, const struct sb_chain *ch, struct sb_g
 		if (sb_archive_name(&ch->sets[i], SB_KIND_SIG, name, sizeof(name)))
 			return SB_ERR_INTERNAL;
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if ((rc = sb_gzreader_open(path, &gz[i])))
+		/* the full set's signatures (the bulk), inflated on another core */
+		if ((rc = (i ? sb_gzreader_open : sb_gzreader_open_ahead)(path, &gz[i])))
 			return rc;
 		rd[i] = (struct sb_reader){sb_gzreader_read, gz[i]};
 		if (!(what[i] = strdup(path)))
@@ -215,7 +216,7 @@ static int meta_fill(void *ctx, struct sb_writer out)
 	int fd = -1, rc;
 
 	if (m->gzpath) {
-		if ((rc = sb_gzreader_open(m->gzpath, &gz)))
+		if ((rc = sb_gzreader_open_ahead(m->gzpath, &gz)))
 			return rc;
 		in = (struct sb_reader){sb_gzreader_read, gz};
 	} else {

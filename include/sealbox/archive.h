@@ -49,6 +49,11 @@ int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_
 /* A reader over a gzip file (the local signatures). */
 struct sb_gzreader;
 int sb_gzreader_open(const char *path, struct sb_gzreader **out);
+/*
+ * The same, inflated ahead by a thread of its own (1 MiB of buffers), for a
+ * large file read through while other work is done with what it gives.
+ */
+int sb_gzreader_open_ahead(const char *path, struct sb_gzreader **out);
 ssize_t sb_gzreader_read(void *g, void *buf, size_t n); /* an sb_read_fn */
 void sb_gzreader_close(struct sb_gzreader *g);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cmd_backup.c - `sealbox backup`: options, key checks, then sb_backup(). */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const char backup_usage[] =
 	"                      [--ssh-key FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
 	"                      [--limit-upload RATE] [--limit-download RATE]\n"
 	"                      [--full] [--full-if-older-than AGE] [--volsize MIB]\n"
+	"                      [--compress-level N]\n"
 	"                      [--exclude GLOB]... [--archive-dir DIR] [--secret-key FILE]\n"
 	"                      [--allow-source-mismatch] [--allow-same-key]\n"
 	"                      [--sign-passphrase-file FILE] [--log-file FILE] [--syslog]\n"
@@ -50,6 +52,8 @@ static const char backup_usage[] =
 	"  --full                  start a new chain with a full backup\n"
 	"  --full-if-older-than AGE  full backup when the chain started longer ago (e.g. 1M)\n"
 	"  --volsize MIB           plaintext volume size in MiB (default 50)\n"
+	"  --compress-level N      gpg's zlib level, 0 (none) to 9 (default 3; wins over\n"
+	"                          gpg.conf's; data that does not compress is not compressed)\n"
 	"  --exclude GLOB          leave out matching paths (repeatable)\n"
 	"  --archive-dir DIR       local signatures and state (default ~/.cache/sealbox/...)\n"
 	"  --secret-key FILE       secret encryption key, to rebuild a lost archive dir\n"
@@ -76,6 +80,7 @@ enum {
 	O_FULL,
 	O_FIOT,
 	O_VOLSIZE,
+	O_LEVEL,
 	O_EXCLUDE,
 	O_ARCHIVE,
 	O_SECRET,
@@ -95,6 +100,7 @@ const struct option backup_opts[] = {
 	{"full", no_argument, NULL, O_FULL},
 	{"full-if-older-than", required_argument, NULL, O_FIOT},
 	{"volsize", required_argument, NULL, O_VOLSIZE},
+	{"compress-level", required_argument, NULL, O_LEVEL},
 	{"exclude", required_argument, NULL, O_EXCLUDE},
 	{"archive-dir", required_argument, NULL, O_ARCHIVE},
 	{"secret-key", required_argument, NULL, O_SECRET},
@@ -195,6 +201,37 @@ static int source_mount_check(const char *dir, const char *source, bool full, bo
 	return rc;
 }
 
+/*
+ * gpg compresses at level, through sealbox-gpg: beside this binary (the
+ * build tree), else where it is installed. Without it, gpg's own level, said
+ * once at -v.
+ */
+static void gpg_level(int level)
+{
+	static const char *const rel[] = {"sealbox-gpg", SEALBOX_LIBEXEC_FROM_BIN "/sealbox-gpg"};
+	char self[PATH_MAX], path[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+	size_t i;
+
+	if (n <= 0)
+		return;
+	self[n] = '\0';
+	if (!(slash = strrchr(self, '/')))
+		return;
+	*slash = '\0';
+	for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		char real[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", self, rel[i]);
+		if (access(path, X_OK) == 0 && realpath(path, real)) {
+			sb_crypto_set_compress_level(level, real);
+			return;
+		}
+	}
+	sb_info("no sealbox-gpg beside %s: gpg compresses at its own level", self);
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	struct sb_backup_opts o = {.volsize = 50ull << 20};
@@ -209,7 +246,7 @@ int cmd_backup(int argc, char **argv)
 	struct run_locks locks = {0};
 	unsigned long long v, last_files = 0, last_size = 0;
 	bool quiet = false, allow_same_key = false, have_pass = false;
-	int c, rc = 0;
+	int c, rc = 0, level = 3;
 
 	if (!excludes)
 		return EXIT_INTERNAL;
@@ -232,6 +269,12 @@ int cmd_backup(int argc, char **argv)
 				rc = usage_error("backup", "bad --volsize '%s' (MiB, 1 to 1048576)",
 						 optarg);
 			o.volsize = v << 20;
+			break;
+		case O_LEVEL:
+			if (!parse_uint(optarg, &v) || v > 9)
+				rc = usage_error("backup", "bad --compress-level '%s' (0 to 9)",
+						 optarg);
+			level = (int)v;
 			break;
 		case O_EXCLUDE: excludes[o.nexcludes++] = optarg; break;
 		case O_ARCHIVE: snprintf(archive, sizeof(archive), "%s", optarg); break;
@@ -280,6 +323,7 @@ int cmd_backup(int argc, char **argv)
 		have_pass = true;
 		sb_crypto_set_passphrase("SEALBOX_SIGN_PASSPHRASE", pass);
 	}
+	gpg_level(level);
 	if ((rc = open_user_crypto(&user)))
 		goto fail;
 	/* one key listing each, remembered for the checks, signatures and encryptions */

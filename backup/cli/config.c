@@ -28,7 +28,7 @@ static const char *const extra_names[] = {"source"};
 /* Options that make no sense in a file. */
 static const char *const refused_names[] = {"help", "config", "no-config", "version"};
 
-enum vtype { V_ANY, V_MIB, V_COUNT, V_AGE, V_TIME, V_RATE };
+enum vtype { V_ANY, V_MIB, V_COUNT, V_AGE, V_TIME, V_RATE, V_LEVEL };
 
 static const struct {
 	const char *name;
@@ -40,7 +40,7 @@ static const struct {
 	{"keep-monthly", V_COUNT},  {"keep-yearly", V_COUNT},
 	{"keep-within", V_AGE},	    {"older-than", V_AGE},
 	{"time", V_TIME},	    {"limit-upload", V_RATE},
-	{"limit-download", V_RATE},
+	{"limit-download", V_RATE}, {"compress-level", V_LEVEL},
 };
 
 const char *cli_config_get(const char *name) { return sb_config_get(&conf, name); }
@@ -98,6 +98,10 @@ static int check_item(const struct sb_config_item *it, const struct option *o)
 		case V_TIME:
 			if (sb_time_parse_user(it->value, time(NULL), &t))
 				return item_error(it, "bad %s '%s'", it->value);
+			break;
+		case V_LEVEL:
+			if (!parse_uint(it->value, &v) || v > 9)
+				return item_error(it, "bad %s '%s' (0 to 9)", it->value);
 			break;
 		case V_RATE:
 			if (sb_throttle_parse_rate(it->value, &rate))

@@ -75,7 +75,8 @@ static int ctx_new(const char *home, gpgme_ctx_t *out)
 		e = gpgme_set_protocol(*out, GPGME_PROTOCOL_OpenPGP);
 	/* runs `gpg --version` (contexts are reused); gpg reads $GNUPGHOME itself */
 	if (!e && home && !(env && !strcmp(env, home)))
-		e = gpgme_ctx_set_engine_info(*out, GPGME_PROTOCOL_OpenPGP, NULL, home);
+		e = gpgme_ctx_set_engine_info(*out, GPGME_PROTOCOL_OpenPGP, crypto_engine_file(),
+					      home);
 	if (!e)
 		e = gpgme_set_pinentry_mode(*out, GPGME_PINENTRY_MODE_LOOPBACK);
 	if (e) {

@@ -66,6 +66,8 @@ struct op {
 
 /* crypto_keyring.c: gpgme initialised and usable (logs once if not). */
 int crypto_ready(void);
+/* The program gpgme runs as gpg (sb_crypto_set_compress_level()), NULL: gpg. */
+const char *crypto_engine_file(void);
 /* A new registered 0700 keyring folder into dir, its gpg-agent started in a
  * clean environment; its slot for release. */
 int crypto_eph_create(char *dir, size_t size, int *slot);

@@ -73,6 +73,45 @@ static char arg_rf[] = "-rf", arg_dashes[] = "--";
 static char env_path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 static char *const clean_env[] = {env_path, NULL};
 
+/* sb_crypto_set_compress_level(): gpgme's gpg is the launcher at this path */
+static char engine_file[PATH_MAX];
+
+const char *crypto_engine_file(void) { return engine_file[0] ? engine_file : NULL; }
+
+int sb_crypto_set_compress_level(int level, const char *launcher)
+{
+	gpgme_engine_info_t info = NULL;
+	const char *real = NULL;
+	char lv[2] = {(char)('0' + level), '\0'};
+	gpgme_error_t e;
+
+	if (level < 0 || level > 9 || !launcher || launcher[0] != '/' ||
+	    strlen(launcher) >= sizeof(engine_file))
+		return SB_ERR_PARAM;
+	gpgme_check_version(NULL);
+	if (!gpgme_get_engine_info(&info))
+		for (; info && !real; info = info->next)
+			if (info->protocol == GPGME_PROTOCOL_OpenPGP && info->file_name &&
+			    info->file_name[0] == '/')
+				real = info->file_name;
+	if (!real)
+		return SB_ERR_INTERNAL;
+	/* before any thread runs: the caller's start; read by the launcher */
+	if (setenv("SEALBOX_GPG", real, 1) || setenv("SEALBOX_GPG_COMPRESS_LEVEL", lv, 1))
+		return SB_ERR_NOMEM;
+	e = gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, launcher, NULL);
+	if (!e)
+		e = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP); /* runs it */
+	if (e) {
+		sb_warn("cannot run %s (%s): gpg compresses at its own level", launcher,
+			gpgme_strerror(e));
+		gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, real, NULL);
+		return SB_ERR_INTERNAL;
+	}
+	snprintf(engine_file, sizeof(engine_file), "%s", launcher);
+	return 0;
+}
+
 static void crypto_init(void)
 {
 	const char *p;

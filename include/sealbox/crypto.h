@@ -123,6 +123,16 @@ void sb_crypto_emergency_cleanup(void);
 void sb_crypto_reap_stale(void);
 
 /*
+ * gpg compresses at level (0-9) instead of at its own (gpg.conf's or zlib's
+ * 6), through launcher, an absolute path to sealbox-gpg (gpgme cannot pass
+ * gpg an option). Call before any other sb_crypto function, while the
+ * process has one thread: it sets two environment variables for the
+ * launcher. SB_ERR_PARAM for a bad argument; SB_ERR_INTERNAL when the
+ * launcher does not run (warned: gpg is used as it is).
+ */
+int sb_crypto_set_compress_level(int level, const char *launcher);
+
+/*
  * Key checks; each logs one line naming the key and the reason (not found,
  * expired on DATE, revoked, no encryption/signing capability, no secret).
  */

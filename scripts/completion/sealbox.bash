@@ -38,7 +38,7 @@ _sealbox() {
         COMPREPLY=($(compgen -W "$(gpg --batch --with-colons --list-keys 2>/dev/null |
             awk -F: '$1 == "fpr" { print $10 }')" -- "$cur"))
         return ;;
-    --volsize | --keep-chains | --cache-size | --older-than | --full-if-older-than | --time | \
+    --volsize | --compress-level | --keep-chains | --cache-size | --older-than | --full-if-older-than | --time | \
         --path | --name | --expire)
         return ;;
     --algo)

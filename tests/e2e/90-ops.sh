@@ -209,7 +209,7 @@ log "cmake --install: binary, cron script, man pages, completion, systemd units"
 [ -n "${SB_BUILD:-}" ] || fail "SB_BUILD (the build folder) is not set"
 cmake --install "$SB_BUILD" --prefix "$T/prefix" >"$T/install.log" 2>&1 ||
     { cat "$T/install.log" >&2; fail "cmake --install failed"; }
-for f in bin/sealbox bin/sealbox-cron share/man/man1/sealbox.1 share/man/man5/sealbox.conf.5 \
+for f in bin/sealbox bin/sealbox-cron libexec/sealbox/sealbox-gpg share/man/man1/sealbox.1 share/man/man5/sealbox.conf.5 \
          share/bash-completion/completions/sealbox lib/systemd/user/sealbox-backup.service \
          lib/systemd/user/sealbox-backup.timer; do
     [ -e "$T/prefix/$f" ] || fail "cmake --install did not install $f"

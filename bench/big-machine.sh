@@ -25,14 +25,15 @@
 # signature costs gpg-agent a derivation of the key from the passphrase, as
 # on a user's machine. SKIP="WORD..." leaves out the tool:tree pairs whose
 # text contains a listed word (e.g. SKIP=duplicity:small300k).
-# GPG_COMPRESS_LEVEL=N puts "compress-level N" into the keyring's gpg.conf
-# (the user's own choice, see sealbox(1)): every gpg run of sealbox and
-# duplicity then compresses at that zlib level instead of 6.
+# GPG_COMPRESS_LEVEL=N puts "compress-level N" into the keyring's gpg.conf:
+# duplicity's gpg then compresses at that zlib level instead of 6. sealbox
+# compresses at its own --compress-level (default 3), which wins over
+# gpg.conf; SB_COMPRESS_LEVEL=N passes --compress-level N.
 # Volumes: each tool's default size (sealbox 50 MiB, duplicity 200 MB);
 # VOLSIZE=MIB gives both that size.
 # Run it on an otherwise idle machine; figures of one run, not medians.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,29p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,33p' "$0" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${SEALBOX:-$top/build-rel/sealbox}
 vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
@@ -162,7 +163,7 @@ skip() {
 echo "sealbox ${SEALBOX:-$(git -C "$top" describe --always --dirty 2>/dev/null)}, restic $(restic version | cut -d' ' -f2)," \
     "duplicity $(duplicity --version 2>/dev/null | cut -d' ' -f2), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)," \
     "volsize ${vol:-each tool default}, signing key $([ -n "$PASS" ] && echo with || echo without) a passphrase," \
-    "gpg compress-level ${GPG_COMPRESS_LEVEL:-6 (default)}"
+    "gpg.conf compress-level ${GPG_COMPRESS_LEVEL:-none (gpg: 6)}, sealbox --compress-level ${SB_COMPRESS_LEVEL:-3 (default)}"
 printf '%-36s %8s %8s %8s %8s %13s\n' step wall_s cpu_s rss_MiB sumrss target_bytes
 for spec in "$@"; do
     case "$spec" in
@@ -182,7 +183,8 @@ for spec in "$@"; do
     # sealbox
     if ! skip "sealbox:$name"; then
         sbb=(env XDG_CACHE_HOME="$t/cache" "$sb" backup --target "$t/t-sb" --archive-dir "$t/a-sb"
-            --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"} "$src")
+            --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"}
+            ${SB_COMPRESS_LEVEL:+--compress-level "$SB_COMPRESS_LEVEL"} "$src")
         measure "sealbox full $name" "$t/t-sb" "${sbb[@]}"
         sleep 1
         measure "sealbox unchanged $name" "$t/t-sb" "${sbb[@]}"

@@ -31,9 +31,10 @@
 # gpg.conf; SB_COMPRESS_LEVEL=N passes --compress-level N.
 # Volumes: each tool's default size (sealbox 50 MiB, duplicity 200 MB);
 # VOLSIZE=MIB gives both that size.
-# Run it on an otherwise idle machine; figures of one run, not medians.
+# Run it on an otherwise idle machine (each step waits for the machine to be
+# idle: see settle); figures of one run, not medians.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,33p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,34p' "$0" >&2; exit 2; }
 top=$(cd "$(dirname "$0")/.." && pwd)
 sb=${SEALBOX:-$top/build-rel/sealbox}
 vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
@@ -129,11 +130,25 @@ EOF
 
 busy() { awk '/^cpu /{print $2+$3+$4+$7+$8}' /proc/stat; }
 hz=$(getconf CLK_TCK)
+# settle: wait (at most 60 s) until the whole machine is idle for half a
+# second - under 5% of one core's time busy - so that a step does not pay
+# for the one before (the kernel's writeback and freeing after a large rm)
+settle() {
+    local i a b
+    for i in $(seq 120); do
+        a=$(busy)
+        sleep 0.5
+        b=$(busy)
+        [ $((b - a)) -le $((hz / 40)) ] && return 0
+    done
+    echo "# the machine did not settle in 60 s" >&2
+}
 # measure LABEL TARGET CMD...: one row
 measure() {
     local label=$1 target=$2 b0 b1 t0 t1 pid rc=0
     shift 2
     sync
+    settle
     b0=$(busy)
     t0=$(date +%s.%N)
     /usr/bin/time -f %M -o "$W/rss" "$@" >"$W/out" 2>"$W/err" &

@@ -16,6 +16,7 @@
 #include "sealbox/archive.h"
 #include "sealbox/error.h"
 #include "sealbox/fsutil.h"
+#include "sealbox/gunzip.h"
 #include "sealbox/hash.h"
 #include "sealbox/log.h"
 
@@ -163,7 +164,8 @@ int sb_archive_read_manifest(const char *dir, const struct sb_set *s, struct sb_
 #define GZ_BUFSZ (256 * 1024)
 
 struct sb_gzreader {
-	gzFile gz;
+	int fd;
+	struct sb_gunzip *gz; /* over fd: says a corrupt or cut file, naming path */
 	char *path;
 	/* read-ahead (sb_gzreader_open_ahead), else unused */
 	bool ahead;
@@ -175,45 +177,42 @@ struct sb_gzreader {
 	unsigned head, count; /* the oldest full buffer, how many are full */
 	size_t pos;	      /* read of the oldest */
 	bool eof, stop;
-	int zerr; /* the inflater's failure, said by the reader */
-	char zmsg[128];
+	int err; /* the inflater's failure (said by sb_gunzip_read), for the reader */
 };
 
 int sb_gzreader_open(const char *path, struct sb_gzreader **out)
 {
 	struct sb_gzreader *g = calloc(1, sizeof(*g));
+	int e;
 
 	if (!g || !(g->path = strdup(path))) {
 		free(g);
 		return SB_ERR_NOMEM;
 	}
-	g->gz = gzopen(path, "rb");
-	if (!g->gz) {
-		sb_error("cannot open %s: %s", path, strerror(errno ? errno : ENOMEM));
+	g->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (g->fd < 0) {
+		e = errno;
+		sb_error("cannot open %s: %s", path, strerror(e));
 		free(g->path);
 		free(g);
 		return SB_ERR_IO;
 	}
-	gzbuffer(g->gz, 128 * 1024);
+	g->gz = sb_gunzip_new((struct sb_reader){sb_fd_read, &g->fd}, path);
+	if (!g->gz) {
+		close(g->fd);
+		free(g->path);
+		free(g);
+		return SB_ERR_NOMEM;
+	}
 	*out = g;
 	return 0;
-}
-
-/*
- * After gzread gave n <= 0: did it fail? A file cut inside a member ends
- * with 0 and Z_BUF_ERROR ("unexpected end of file"), not with -1.
- */
-static bool gz_failed(gzFile gz, int *errnum)
-{
-	gzerror(gz, errnum);
-	return *errnum != Z_OK;
 }
 
 static void *gz_inflater(void *arg)
 {
 	struct sb_gzreader *g = arg;
 	unsigned slot;
-	int n, errnum = Z_OK;
+	ssize_t n;
 
 	pthread_mutex_lock(&g->mu);
 	for (;;) {
@@ -224,19 +223,13 @@ static void *gz_inflater(void *arg)
 		slot = (g->head + g->count) % GZ_NBUF;
 		pthread_mutex_unlock(&g->mu);
 		/* the slot is not the reader's until it is counted */
-		n = gzread(g->gz, g->buf[slot], GZ_BUFSZ);
-		if (n <= 0 && gz_failed(g->gz, &errnum)) {
-			const char *m = gzerror(g->gz, &errnum);
-
-			snprintf(g->zmsg, sizeof(g->zmsg), "%s", m ? m : "gzip error");
-			n = -1;
-		}
+		n = sb_gunzip_read(g->gz, g->buf[slot], GZ_BUFSZ);
 		pthread_mutex_lock(&g->mu);
 		if (n > 0) {
 			g->len[slot] = (size_t)n;
 			g->count++;
 		} else {
-			g->zerr = n < 0;
+			g->err = (int)n;
 			g->eof = true;
 		}
 		pthread_cond_broadcast(&g->cv);
@@ -278,10 +271,7 @@ static ssize_t gz_read_ahead(struct sb_gzreader *g, void *buf, size_t n)
 		pthread_cond_wait(&g->cv, &g->mu);
 	if (!g->count) {
 		pthread_mutex_unlock(&g->mu);
-		if (!g->zerr)
-			return 0;
-		sb_error("%s: %s", g->path, g->zmsg);
-		return SB_ERR_CORRUPT;
+		return g->err; /* 0 at the end */
 	}
 	pthread_mutex_unlock(&g->mu);
 	/* the oldest full buffer is the reader's until it is given back */
@@ -304,18 +294,8 @@ static ssize_t gz_read_ahead(struct sb_gzreader *g, void *buf, size_t n)
 ssize_t sb_gzreader_read(void *ctx, void *buf, size_t n)
 {
 	struct sb_gzreader *g = ctx;
-	int errnum, r;
 
-	if (g->ahead)
-		return gz_read_ahead(g, buf, n);
-	if (n > (1u << 30))
-		n = 1u << 30;
-	r = gzread(g->gz, buf, (unsigned)n);
-	if (r < 0 || (r == 0 && n && gz_failed(g->gz, &errnum))) {
-		sb_error("%s: %s", g->path, gzerror(g->gz, &errnum));
-		return SB_ERR_CORRUPT;
-	}
-	return r;
+	return g->ahead ? gz_read_ahead(g, buf, n) : sb_gunzip_read(g->gz, buf, n);
 }
 
 void sb_gzreader_close(struct sb_gzreader *g)
@@ -335,7 +315,8 @@ void sb_gzreader_close(struct sb_gzreader *g)
 	}
 	for (i = 0; i < GZ_NBUF; i++)
 		free(g->buf[i]);
-	gzclose(g->gz);
+	sb_gunzip_free(g->gz);
+	close(g->fd);
 	free(g->path);
 	free(g);
 }

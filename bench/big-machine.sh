@@ -35,29 +35,15 @@
 # idle: see settle); figures of one run, not medians.
 set -euo pipefail
 [ $# -ge 1 ] || { sed -n '2,34p' "$0" >&2; exit 2; }
-top=$(cd "$(dirname "$0")/.." && pwd)
-sb=${SEALBOX:-$top/build-rel/sealbox}
 vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
-if [ ! -x "$sb" ]; then
-    cmake -S "$top" -B "$top/build-rel" -DCMAKE_BUILD_TYPE=Release -DSEALBOX_TESTS=OFF >/dev/null
-    cmake --build "$top/build-rel" -j1 --target sealbox >/dev/null
-fi
 for c in restic duplicity python3 bc; do
     command -v $c >/dev/null || { echo "$c is needed (apt-get install $c)" >&2; exit 1; }
 done
-W=$(mktemp -d /var/tmp/sbbig.XXXXXX)
-export GNUPGHOME=$W/gnupg
-mkdir -m 700 "$GNUPGHOME"
-if [ -n "${GPG_COMPRESS_LEVEL:-}" ]; then echo "compress-level $GPG_COMPRESS_LEVEL" >"$GNUPGHOME/gpg.conf"; fi
-trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; rm -rf "$W"' EXIT
 PASS=${SIGN_PASS:-}
-g() { gpg --batch --quiet --pinentry-mode loopback "$@" 2>/dev/null; }
-g --passphrase '' --quick-gen-key 'bench enc <e@bench>' ed25519 sign never
-ENC=$(gpg --list-keys --with-colons 'bench enc' 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
-g --passphrase '' --quick-add-key "$ENC" cv25519 encr never
-g --passphrase "$PASS" --quick-gen-key 'bench sign <s@bench>' ed25519 sign never
-SIGN=$(gpg --list-keys --with-colons 'bench sign' 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')
-export SEALBOX_SIGN_PASSPHRASE=$PASS SIGN_PASSPHRASE=$PASS PASSPHRASE='' RESTIC_PASSWORD=bench
+source "$(dirname "$0")/lib.sh"
+bench_setup sbbig "$PASS"
+if [ -n "${GPG_COMPRESS_LEVEL:-}" ]; then echo "compress-level $GPG_COMPRESS_LEVEL" >"$GNUPGHOME/gpg.conf"; fi
+export RESTIC_PASSWORD=bench
 
 # small:N:DIR -> DIR, made if missing
 make_small() {

@@ -16,24 +16,9 @@
 set -euo pipefail
 src=$(realpath "${1:?usage: $0 SOURCE_DIR [VOLSIZE_MIB] [KILL_PERCENT]}")
 vol=${2:-25}
-top=$(cd "$(dirname "$0")/.." && pwd)
-sb=${SEALBOX:-$top/build-rel/sealbox}
-if [ ! -x "$sb" ]; then
-    cmake -S "$top" -B "$top/build-rel" -DCMAKE_BUILD_TYPE=Release -DSEALBOX_TESTS=OFF >/dev/null
-    cmake --build "$top/build-rel" -j"$(nproc)" --target sealbox >/dev/null
-fi
-W=$(mktemp -d /var/tmp/sbresume.XXXXXX)
-export GNUPGHOME=$W/gnupg
-mkdir -m 700 "$GNUPGHOME"
-trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; rm -rf "$W"' EXIT
-g() { gpg --batch --quiet --pinentry-mode loopback --passphrase '' "$@" 2>/dev/null; }
-g --quick-gen-key 'bench enc <e@bench>' ed25519 sign never
-ENC=$(gpg --list-keys --with-colons 'bench enc' | awk -F: '/^fpr/{print $10; exit}')
-g --quick-add-key "$ENC" cv25519 encr never
-g --quick-gen-key 'bench sign <s@bench>' ed25519 sign never
-SIGN=$(gpg --list-keys --with-colons 'bench sign' | awk -F: '/^fpr/{print $10; exit}')
-g --armor --export-secret-keys "$ENC" >"$W/enc-secret.asc"
-export PASSPHRASE='' SIGN_PASSPHRASE='' SEALBOX_SIGN_PASSPHRASE=''
+source "$(dirname "$0")/lib.sh"
+bench_setup sbresume
+_bench_gpg --passphrase '' --armor --export-secret-keys "$ENC" >"$W/enc-secret.asc"
 gpg-connect-agent /bye >/dev/null 2>&1 # running before strace -f starts
 
 sbb() { "$sb" backup --target "$W/t-$1" --archive-dir "$W/a-$1" --encrypt-key "$ENC" \

@@ -27,6 +27,9 @@
 #include "sealbox/log.h"
 #include "crypto_impl.h"
 
+/* the size of a pipe's buffer on Linux: a larger one only makes gpgme
+ * memmove what a partial write left */
+#define CRYPTO_IO_BUFFER "16384"
 #define EXPIRY_WARN_SECS (30 * 86400) /* warn when a key expires this soon */
 
 /* ---- gpgme data over sb_reader/sb_writer ---- */
@@ -170,6 +173,12 @@ static int op_data(struct op *op)
 
 	if (!e)
 		e = gpgme_data_new_from_cbs(&op->dout, &io_out_cbs, &op->io);
+	/* gpgme moves data through gpg's pipes 4 KiB at a time by default: a
+	 * poll and a write (and gpg's read) per 4 KiB of a volume */
+	if (!e)
+		e = gpgme_data_set_flag(op->din, "io-buffer-size", CRYPTO_IO_BUFFER);
+	if (!e)
+		e = gpgme_data_set_flag(op->dout, "io-buffer-size", CRYPTO_IO_BUFFER);
 	if (e) {
 		sb_error("gpgme: %s", gpgme_strerror(e));
 		return SB_ERR_NOMEM;

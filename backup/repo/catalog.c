@@ -22,9 +22,9 @@ struct sb_catalog {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stat_get; /* on table statcache */
-	sqlite3_stmt *stat_put; /* on table statcache_new, inside a transaction */
+	sqlite3_stmt *stat_put; /* these two inside the run's transaction */
+	sqlite3_stmt *stat_del;
 	bool in_stat_txn;
-	unsigned pending; /* rows since the last intermediate commit */
 };
 
 static int db_fail(struct sb_catalog *c, const char *what)
@@ -103,7 +103,6 @@ void sb_catalog_close(struct sb_catalog *c)
 	if (c->in_stat_txn)
 		sb_catalog_stat_abort(c);
 	sqlite3_finalize(c->stat_get);
-	sqlite3_finalize(c->stat_put);
 	sqlite3_close(c->db);
 	free(c->path);
 	free(c);
@@ -181,24 +180,26 @@ int sb_catalog_stat_get(struct sb_catalog *c, const char *path, size_t len, stru
 	return rc;
 }
 
-int sb_catalog_stat_begin(struct sb_catalog *c)
+int sb_catalog_stat_begin(struct sb_catalog *c, bool fresh)
 {
 	int rc;
 
-	rc = exec(c, "DROP TABLE IF EXISTS statcache_new;"
-		     "CREATE TABLE statcache_new(path BLOB PRIMARY KEY, size INTEGER, "
-		     "mtime_ns INTEGER, ctime_ns INTEGER, ino INTEGER) WITHOUT ROWID;"
-		     "BEGIN;");
-	if (rc)
+	/* one write transaction for the run: nothing of it is seen by another
+	 * process, or after a crash, unless statcache_time is too */
+	rc = exec(c, fresh ? "BEGIN IMMEDIATE; DELETE FROM statcache;" : "BEGIN IMMEDIATE;");
+	if (rc) {
+		sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
 		return rc;
-	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO statcache_new VALUES(?, ?, ?, ?, ?)",
-			       -1, &c->stat_put, NULL) != SQLITE_OK) {
+	}
+	if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO statcache VALUES(?, ?, ?, ?, ?)", -1,
+			       &c->stat_put, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "DELETE FROM statcache WHERE path = ?", -1, &c->stat_del,
+			       NULL) != SQLITE_OK) {
 		rc = db_fail(c, "prepare");
-		exec(c, "ROLLBACK;");
+		sb_catalog_stat_abort(c);
 		return rc;
 	}
 	c->in_stat_txn = true;
-	c->pending = 0;
 	return 0;
 }
 
@@ -214,14 +215,30 @@ int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len,
 	sqlite3_bind_int64(st, 4, r->ctime_ns);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)r->ino);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(c, "stat cache insert");
+		rc = db_fail(c, "stat cache write");
 	sqlite3_reset(st);
-	/* Keep the WAL short on huge trees: the new table is not live yet. */
-	if (!rc && ++c->pending >= 50000) {
-		c->pending = 0;
-		rc = exec(c, "COMMIT; BEGIN;");
-	}
 	return rc;
+}
+
+int sb_catalog_stat_del(struct sb_catalog *c, const char *path, size_t len)
+{
+	sqlite3_stmt *st = c->stat_del;
+	int rc = 0;
+
+	sqlite3_bind_blob(st, 1, path, (int)len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(c, "stat cache write");
+	sqlite3_reset(st);
+	return rc;
+}
+
+static void stat_end(struct sb_catalog *c)
+{
+	sqlite3_finalize(c->stat_put);
+	c->stat_put = NULL;
+	sqlite3_finalize(c->stat_del);
+	c->stat_del = NULL;
+	c->in_stat_txn = false;
 }
 
 int sb_catalog_stat_commit(struct sb_catalog *c, time_t t)
@@ -229,35 +246,21 @@ int sb_catalog_stat_commit(struct sb_catalog *c, time_t t)
 	char val[32];
 	int rc;
 
-	sqlite3_finalize(c->stat_put);
-	c->stat_put = NULL;
-	sqlite3_finalize(c->stat_get);
-	c->stat_get = NULL;
-	c->in_stat_txn = false;
+	stat_end(c);
 	snprintf(val, sizeof(val), "%lld", (long long)t);
-	rc = exec(c, "DROP TABLE statcache; ALTER TABLE statcache_new RENAME TO statcache;");
-	if (!rc)
-		rc = sb_catalog_set(c, "statcache_time", val);
+	rc = sb_catalog_set(c, "statcache_time", val);
 	if (!rc)
 		rc = exec(c, "COMMIT;");
-	else
-		exec(c, "ROLLBACK;");
-	if (sqlite3_prepare_v2(c->db,
-			       "SELECT size, mtime_ns, ctime_ns, ino FROM statcache WHERE path = ?",
-			       -1, &c->stat_get, NULL) != SQLITE_OK &&
-	    !rc)
-		rc = db_fail(c, "prepare");
+	if (rc)
+		sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
 	return rc;
 }
 
 void sb_catalog_stat_abort(struct sb_catalog *c)
 {
-	sqlite3_finalize(c->stat_put);
-	c->stat_put = NULL;
-	c->in_stat_txn = false;
-	/* quietly: after a failure (a full disk) the cause is said; a table left
-	 * here is dropped by the next sb_catalog_stat_begin() */
-	sqlite3_exec(c->db, "ROLLBACK; DROP TABLE IF EXISTS statcache_new;", NULL, NULL, NULL);
+	stat_end(c);
+	/* quietly: after a failure (a full disk) the cause is said */
+	sqlite3_exec(c->db, "ROLLBACK;", NULL, NULL, NULL);
 }
 
 int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha[32])

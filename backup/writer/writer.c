@@ -513,7 +513,7 @@ static int run_tree(struct run *r, struct sb_manifest *man)
 			rc = sb_packer_resume(tc.packer, done, (unsigned)r->nck);
 	}
 	if (!rc)
-		rc = sb_catalog_stat_begin(r->cat);
+		rc = sb_catalog_stat_begin(r->cat, !tc.use_statcache);
 	if (!rc && (rc = sb_journal_stat_replay(r->j, r->cat)))
 		sb_catalog_stat_abort(r->cat);
 	if (!rc) {

@@ -461,6 +461,8 @@ static int emit_deleted(struct tree *t, const struct sb_buf *path)
 		rc = index_add(t, 'x', path, 0);
 	if (!rc)
 		rc = sig_entry(t, "deleted", path);
+	if (!rc)
+		rc = sb_catalog_stat_del(t->c->cat, (const char *)path->data, path->len);
 	t->c->stats->deleted_files++;
 	t->c->stats->delta_entries++;
 	return rc;
@@ -485,13 +487,18 @@ static int statrec_put(struct tree *t, const struct sb_walk_entry *e, bool torn)
 					  &r);
 }
 
-/* Unchanged per the stat cache: same size, mtime, ctime and inode. */
-static int stat_unchanged(struct tree *t, const struct sb_walk_entry *e, bool *same)
+/*
+ * Unchanged per the stat cache: same size, mtime, ctime and inode (*hit: its
+ * row says so, and stays). Without a usable row, duplicity's rule (the
+ * metadata the caller compared) decides.
+ */
+static int stat_unchanged(struct tree *t, const struct sb_walk_entry *e, bool *same, bool *hit)
 {
 	struct sb_statrec r;
 	int rc;
 
 	*same = true;
+	*hit = false;
 	if (!t->c->use_statcache)
 		return 0;
 	rc = sb_catalog_stat_get(t->c->cat, (const char *)e->path.data, e->path.len, &r);
@@ -500,6 +507,7 @@ static int stat_unchanged(struct tree *t, const struct sb_walk_entry *e, bool *s
 	*same = r.size == (uint64_t)e->st.st_size && r.ino == e->st.st_ino &&
 		r.mtime_ns == (int64_t)e->st.st_mtim.tv_sec * 1000000000 + e->st.st_mtim.tv_nsec &&
 		r.ctime_ns == (int64_t)e->st.st_ctim.tv_sec * 1000000000 + e->st.st_ctim.tv_nsec;
+	*hit = *same;
 	return 0;
 }
 
@@ -544,7 +552,7 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 {
 	struct sb_backup_stats *st = t->c->stats;
 	const char *kind = old ? "changed" : "new";
-	bool same, torn = false, is_reg = S_ISREG(e->st.st_mode);
+	bool same, hit, torn = false, is_reg = S_ISREG(e->st.st_mode);
 	int fd = -1, rc;
 
 	rc = fill_hdr(&t->hdr, e);
@@ -561,10 +569,10 @@ static int do_object(struct tree *t, const struct sb_walk_entry *e, const struct
 	if (old && meta_equal(&t->hdr, &old->hdr)) {
 		if (!is_reg)
 			return 0;
-		if ((rc = stat_unchanged(t, e, &same)))
+		if ((rc = stat_unchanged(t, e, &same, &hit)))
 			return rc;
 		if (same)
-			return statrec_put(t, e, false);
+			return hit ? 0 : statrec_put(t, e, false);
 	}
 	if (is_reg) {
 		fd = sb_walk_open_file(t->c->walk);

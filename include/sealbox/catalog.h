@@ -7,10 +7,16 @@
  * and nothing secret. Plaintext manifests and signatures sit beside it as
  * files in duplicity's cache layout, so either tool can use the folder.
  *
- * The stat cache is rebuilt on every backup: sb_catalog_stat_begin() opens a
- * fresh table, sb_catalog_stat_put() fills it, sb_catalog_stat_commit(T)
- * replaces the old one atomically and records T; sb_catalog_stat_get()
- * reads the old one meanwhile.
+ * The stat cache is updated by each backup in one transaction:
+ * sb_catalog_stat_begin() opens it (fresh: emptied first, when the cache did
+ * not describe the chain's end), sb_catalog_stat_put() writes the rows of
+ * the files the run stored or found unchanged without a row,
+ * sb_catalog_stat_del() drops a deleted file's, and sb_catalog_stat_commit(T)
+ * records T and commits; sb_catalog_stat_abort() leaves the cache as it was.
+ * Rows of files the run did not visit stay: the cache is only asked about a
+ * file the chain holds, whose row was written when that content was stored.
+ * sb_catalog_stat_get() sees the run's own writes (each path is looked up
+ * before it is written).
  */
 #ifndef SEALBOX_CATALOG_H
 #define SEALBOX_CATALOG_H
@@ -48,9 +54,10 @@ int sb_catalog_last_seal(struct sb_catalog *c, char name[256], unsigned char sha
 time_t sb_catalog_stat_time(struct sb_catalog *c);
 /* 1 found, 0 not found, < 0 error. */
 int sb_catalog_stat_get(struct sb_catalog *c, const char *path, size_t len, struct sb_statrec *r);
-int sb_catalog_stat_begin(struct sb_catalog *c);
+int sb_catalog_stat_begin(struct sb_catalog *c, bool fresh);
 int sb_catalog_stat_put(struct sb_catalog *c, const char *path, size_t len,
 			const struct sb_statrec *r);
+int sb_catalog_stat_del(struct sb_catalog *c, const char *path, size_t len);
 int sb_catalog_stat_commit(struct sb_catalog *c, time_t t);
 void sb_catalog_stat_abort(struct sb_catalog *c);
 

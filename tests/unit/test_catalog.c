@@ -157,7 +157,7 @@ static void test_catalog__stat_cache(void **state)
 	assert_int_equal(sb_catalog_stat_time(f->c), 0);
 	assert_int_equal(get(f->c, "a", &r), 0);
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	put(f->c, "a", rec(1, 1000000001, 2000000002, 42));
 	put(f->c, "dir/b", rec(UINT64_MAX, -5, INT64_MAX, UINT64_MAX));
 	put(f->c, "", rec(0, 0, 0, 2));
@@ -188,39 +188,51 @@ static void test_catalog__stat_cache(void **state)
 	assert_int_equal(get(f->c, "A", &r), 0);
 }
 
-static void test_catalog__old_table_until_commit(void **state)
+static void test_catalog__updated_in_one_transaction(void **state)
 {
 	struct fixture *f = *state;
+	struct sb_catalog *other;
 	struct sb_statrec r;
 	char *v;
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	put(f->c, "old", rec(1, 1, 1, 1));
 	put(f->c, "both", rec(2, 2, 2, 2));
+	put(f->c, "kept", rec(4, 4, 4, 4));
 	assert_int_equal(sb_catalog_stat_commit(f->c, 100), 0);
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, false), 0);
 	put(f->c, "both", rec(20, 20, 20, 20));
 	put(f->c, "new", rec(3, 3, 3, 3));
-	/* the rebuild is not visible yet: lookups see the table of time 100 */
-	assert_int_equal(get(f->c, "old", &r), 1);
-	assert_int_equal(r.size, 1);
+	assert_int_equal(sb_catalog_stat_del(f->c, "old", 3), 0);
+	assert_int_equal(sb_catalog_stat_del(f->c, "never", 5), 0);
+	/* the run sees its own writes */
 	assert_int_equal(get(f->c, "both", &r), 1);
+	assert_int_equal(r.size, 20);
+	assert_int_equal(get(f->c, "new", &r), 1);
+	assert_int_equal(get(f->c, "old", &r), 0);
+	assert_int_equal(get(f->c, "kept", &r), 1);
+	/* another process (a crash's next run) sees none of it before the commit */
+	assert_int_equal(sb_catalog_open(f->sub, &other), 0);
+	assert_int_equal(sb_catalog_stat_time(other), 100);
+	assert_int_equal(get(other, "both", &r), 1);
 	assert_int_equal(r.size, 2);
-	assert_int_equal(get(f->c, "new", &r), 0);
-	assert_int_equal(sb_catalog_stat_time(f->c), 100);
-	/* meta writes during a rebuild work and are read back */
+	assert_int_equal(get(other, "old", &r), 1);
+	assert_int_equal(get(other, "new", &r), 0);
+	/* meta writes during the run work and are read back */
 	assert_int_equal(sb_catalog_set(f->c, "during", "x"), 0);
 	assert_int_equal(sb_catalog_get(f->c, "during", &v), 0);
 	free(v);
 	assert_int_equal(sb_catalog_stat_commit(f->c, 200), 0);
 
+	assert_int_equal(sb_catalog_stat_time(other), 200);
+	assert_int_equal(get(other, "both", &r), 1);
+	assert_int_equal(r.size, 20);
+	sb_catalog_close(other);
 	assert_int_equal(sb_catalog_stat_time(f->c), 200);
 	assert_int_equal(get(f->c, "old", &r), 0);
-	assert_int_equal(get(f->c, "both", &r), 1);
-	assert_int_equal(r.size, 20);
-	assert_int_equal(get(f->c, "new", &r), 1);
-	assert_int_equal(r.size, 3);
+	assert_int_equal(get(f->c, "kept", &r), 1);
+	assert_int_equal(r.size, 4);
 	assert_int_equal(sb_catalog_get(f->c, "during", &v), 0);
 	free(v);
 
@@ -229,7 +241,18 @@ static void test_catalog__old_table_until_commit(void **state)
 	assert_int_equal(sb_catalog_open(f->sub, &f->c), 0);
 	assert_int_equal(sb_catalog_stat_time(f->c), 200);
 	assert_int_equal(get(f->c, "new", &r), 1);
+	assert_int_equal(get(f->c, "both", &r), 1);
+	assert_int_equal(r.size, 20);
 	assert_int_equal(get(f->c, "old", &r), 0);
+
+	/* fresh: the rows of before are gone */
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
+	assert_int_equal(get(f->c, "kept", &r), 0);
+	put(f->c, "only", rec(5, 5, 5, 5));
+	assert_int_equal(sb_catalog_stat_commit(f->c, 300), 0);
+	assert_int_equal(get(f->c, "kept", &r), 0);
+	assert_int_equal(get(f->c, "both", &r), 0);
+	assert_int_equal(get(f->c, "only", &r), 1);
 }
 
 static void test_catalog__abort_keeps_old_table(void **state)
@@ -237,60 +260,65 @@ static void test_catalog__abort_keeps_old_table(void **state)
 	struct fixture *f = *state;
 	struct sb_statrec r;
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	put(f->c, "kept", rec(5, 5, 5, 5));
+	put(f->c, "same", rec(1, 1, 1, 1));
 	assert_int_equal(sb_catalog_stat_commit(f->c, 300), 0);
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	/* an update, a deletion and a new row, then an abort */
+	assert_int_equal(sb_catalog_stat_begin(f->c, false), 0);
 	put(f->c, "dropped", rec(6, 6, 6, 6));
+	put(f->c, "same", rec(9, 9, 9, 9));
+	assert_int_equal(sb_catalog_stat_del(f->c, "kept", 4), 0);
 	sb_catalog_stat_abort(f->c);
 	assert_int_equal(sb_catalog_stat_time(f->c), 300);
 	assert_int_equal(get(f->c, "kept", &r), 1);
 	assert_int_equal(r.size, 5);
+	assert_int_equal(get(f->c, "same", &r), 1);
+	assert_int_equal(r.size, 1);
 	assert_int_equal(get(f->c, "dropped", &r), 0);
 
-	/* a new rebuild after the abort starts empty */
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
-	put(f->c, "again", rec(7, 7, 7, 7));
-	assert_int_equal(sb_catalog_stat_commit(f->c, 400), 0);
-	assert_int_equal(get(f->c, "dropped", &r), 0);
+	/* a fresh run aborted: the old rows are back */
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	assert_int_equal(get(f->c, "kept", &r), 0);
-	assert_int_equal(get(f->c, "again", &r), 1);
+	sb_catalog_stat_abort(f->c);
+	assert_int_equal(get(f->c, "kept", &r), 1);
 
-	/* closing in the middle of a rebuild aborts it */
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	/* closing in the middle of a run aborts it */
+	assert_int_equal(sb_catalog_stat_begin(f->c, false), 0);
 	put(f->c, "unfinished", rec(8, 8, 8, 8));
+	put(f->c, "same", rec(8, 8, 8, 8));
 	sb_catalog_close(f->c);
 	assert_int_equal(sb_catalog_open(f->sub, &f->c), 0);
-	assert_int_equal(sb_catalog_stat_time(f->c), 400);
-	assert_int_equal(get(f->c, "again", &r), 1);
+	assert_int_equal(sb_catalog_stat_time(f->c), 300);
 	assert_int_equal(get(f->c, "unfinished", &r), 0);
+	assert_int_equal(get(f->c, "same", &r), 1);
+	assert_int_equal(r.size, 1);
 }
 
-static void test_catalog__large_rebuild(void **state)
+static void test_catalog__large_run(void **state)
 {
 	struct fixture *f = *state;
 	struct sb_statrec r;
 	char p[32];
 	unsigned i;
 
-	/* more rows than one intermediate commit (50000), then an abort */
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	/* many rows in one transaction, then an abort */
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	put(f->c, "live", rec(1, 1, 1, 1));
 	assert_int_equal(sb_catalog_stat_commit(f->c, 500), 0);
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	for (i = 0; i < 60000; i++) {
 		snprintf(p, sizeof(p), "f%06u", i);
 		put(f->c, p, rec(i, i, i, i));
 	}
-	assert_int_equal(get(f->c, "live", &r), 1);
-	assert_int_equal(get(f->c, "f000001", &r), 0);
+	assert_int_equal(get(f->c, "f000001", &r), 1);
 	sb_catalog_stat_abort(f->c);
 	assert_int_equal(sb_catalog_stat_time(f->c), 500);
 	assert_int_equal(get(f->c, "live", &r), 1);
 	assert_int_equal(get(f->c, "f000001", &r), 0);
 
-	assert_int_equal(sb_catalog_stat_begin(f->c), 0);
+	assert_int_equal(sb_catalog_stat_begin(f->c, true), 0);
 	for (i = 0; i < 60000; i++) {
 		snprintf(p, sizeof(p), "f%06u", i);
 		put(f->c, p, rec(i, i, i, i));
@@ -310,11 +338,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__meta, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__stat_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_catalog__old_table_until_commit, setup,
+		cmocka_unit_test_setup_teardown(test_catalog__updated_in_one_transaction, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_catalog__abort_keeps_old_table, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_catalog__large_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog__large_run, setup, teardown),
 	};
 
 	sb_log_set_handler(quiet_log, NULL);

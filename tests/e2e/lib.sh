@@ -275,7 +275,20 @@ sb_restore() {
 
 _gpg() {
     gpg --batch --no-tty --quiet "$@" 2>>"$T/out/gpg.log" ||
-        { cat "$T/out/gpg.log" >&2; fail "gpg $*"; }
+        { cat "$T/out/gpg.log" >&2; fail "gpg $(_redacted "$@")"; }
+}
+
+# _redacted ARGS...: the arguments for a message, a passphrase given to gpg
+# shown as ***
+_redacted() {
+    local a hide= out=()
+    for a in "$@"; do
+        if [ -n "$hide" ]; then out+=('***'); hide=
+        elif [ "$a" = --passphrase ]; then out+=("$a"); hide=1
+        elif [[ $a == --passphrase=* ]]; then out+=('--passphrase=***')
+        else out+=("$a"); fi
+    done
+    printf '%s' "${out[*]}"
 }
 
 # _new_home DIR: an empty keyring with an agent that never prompts.

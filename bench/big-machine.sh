@@ -31,12 +31,14 @@
 # gpg.conf; SB_COMPRESS_LEVEL=N passes --compress-level N.
 # Volumes: each tool's default size (sealbox 50 MiB, duplicity 200 MB);
 # VOLSIZE=MIB gives both that size.
+# PAIRS=N then runs the fulls of sealbox and restic N times more, in turn,
+# and prints the median of their ratios (see pairs).
 # Run it on an otherwise idle machine (each step waits for the machine to be
 # idle: see settle); figures of one run, not medians. Each tool's full
 # starts with the tree read once, untimed (see warm), so that no tool pays
 # for reading it from the disk while the others find it in memory.
 set -euo pipefail
-[ $# -ge 1 ] || { sed -n '2,37p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,39p' "$0" >&2; exit 2; }
 vol=${VOLSIZE:-} # empty: each tool's default (sealbox 50 MiB, duplicity 200 MB)
 for c in restic duplicity python3 bc; do
     command -v $c >/dev/null || { echo "$c is needed (apt-get install $c)" >&2; exit 1; }
@@ -157,7 +159,8 @@ measure() {
         echo "FAILED ($rc): $*" >&2
         exit 1
     fi
-    printf '%-36s %8.2f %8.2f %8d %8d %13d\n' "$label" "$(echo "$t1 - $t0" | bc)" \
+    LAST_WALL=$(echo "$t1 - $t0" | bc)
+    printf '%-36s %8.2f %8.2f %8d %8d %13d\n' "$label" "$LAST_WALL" \
         "$(echo "($b1 - $b0) / $hz" | bc -l)" "$(($(tail -1 "$W/rss") / 1024))" \
         "$(($(cat "$W/rsssum") / 1024))" "$(du -sb "$target" | cut -f1)"
 }
@@ -167,6 +170,36 @@ skip() {
         case "$1" in *"$w"*) return 0 ;; esac
     done
     return 1
+}
+
+# pairs NAME SRC DIR: PAIRS fulls of sealbox and restic in turn (A B A B
+# ...), each into a new target or repository; a row each, then the medians
+# and the median of the pairs' ratios: the machine's speed drifts, and a
+# ratio taken pair by pair is steadier than two single runs.
+pairs() {
+    local name=$1 src=$2 d=$3/pairs i sbw=() rw=()
+    mkdir -p "$d"
+    warm "$src"
+    for i in $(seq "$PAIRS"); do
+        rm -rf "$d/t-sb" "$d/a-sb" "$d/cache" "$d/t-restic" "$d/rc"
+        measure "pair $i sealbox full $name" "$d/t-sb" env XDG_CACHE_HOME="$d/cache" "$sb" \
+            backup --target "$d/t-sb" --archive-dir "$d/a-sb" --encrypt-key "$ENC" \
+            --sign-key "$SIGN" ${vol:+--volsize "$vol"} \
+            ${SB_COMPRESS_LEVEL:+--compress-level "$SB_COMPRESS_LEVEL"} "$src"
+        sbw+=("$LAST_WALL")
+        restic init -q -r "$d/t-restic" --cache-dir "$d/rc" >/dev/null
+        measure "pair $i restic full $name" "$d/t-restic" \
+            restic backup -q -r "$d/t-restic" --cache-dir "$d/rc" "$src"
+        rw+=("$LAST_WALL")
+    done
+    python3 - "$name" "${sbw[*]}" "${rw[*]}" <<'PY'
+import statistics, sys
+name, a, b = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
+r = [x / y for x, y in zip(a, b)]
+print('# pairs %s (%d): sealbox median %.2f s, restic median %.2f s, sealbox/restic median %.3f (%.3f-%.3f)'
+      % (name, len(r), statistics.median(a), statistics.median(b), statistics.median(r), min(r), max(r)))
+PY
+    rm -rf "$d"
 }
 
 echo "sealbox ${SEALBOX:-$(git -C "$top" describe --always --dirty 2>/dev/null)}, restic $(restic version | cut -d' ' -f2)," \
@@ -214,6 +247,9 @@ for spec in "$@"; do
         measure "duplicity full $name" "$t/t-dup" "${db[0]}" full "${db[@]:1}"
         sleep 1
         measure "duplicity unchanged $name" "$t/t-dup" "${db[0]}" incremental "${db[@]:1}"
+    fi
+    if [ "${PAIRS:-0}" -gt 0 ] && ! skip "sealbox:$name" && ! skip "restic:$name"; then
+        pairs "$name" "$src" "$t"
     fi
     rm -rf "$t"
 done

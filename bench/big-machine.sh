@@ -172,6 +172,18 @@ skip() {
     return 1
 }
 
+# sb_cmd DIR SRC: sbc, the sealbox backup of SRC into DIR (target, archive
+# dir and cache there); restic_new DIR SRC: a repository made in DIR, rsc
+# the restic backup of SRC into it
+sb_cmd() {
+    sbc=(env XDG_CACHE_HOME="$1/cache" "$sb" backup --target "$1/t-sb" --archive-dir "$1/a-sb"
+        --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"}
+        ${SB_COMPRESS_LEVEL:+--compress-level "$SB_COMPRESS_LEVEL"} "$2")
+}
+restic_new() {
+    restic init -q -r "$1/t-restic" --cache-dir "$1/rc" >/dev/null
+    rsc=(restic backup -q -r "$1/t-restic" --cache-dir "$1/rc" "$2")
+}
 # pairs NAME SRC DIR: PAIRS fulls of sealbox and restic in turn (A B A B
 # ...), each into a new target or repository; a row each, then the medians
 # and the median of the pairs' ratios: the machine's speed drifts, and a
@@ -182,14 +194,11 @@ pairs() {
     warm "$src"
     for i in $(seq "$PAIRS"); do
         rm -rf "$d/t-sb" "$d/a-sb" "$d/cache" "$d/t-restic" "$d/rc"
-        measure "pair $i sealbox full $name" "$d/t-sb" env XDG_CACHE_HOME="$d/cache" "$sb" \
-            backup --target "$d/t-sb" --archive-dir "$d/a-sb" --encrypt-key "$ENC" \
-            --sign-key "$SIGN" ${vol:+--volsize "$vol"} \
-            ${SB_COMPRESS_LEVEL:+--compress-level "$SB_COMPRESS_LEVEL"} "$src"
+        sb_cmd "$d" "$src"
+        measure "pair $i sealbox full $name" "$d/t-sb" "${sbc[@]}"
         sbw+=("$LAST_WALL")
-        restic init -q -r "$d/t-restic" --cache-dir "$d/rc" >/dev/null
-        measure "pair $i restic full $name" "$d/t-restic" \
-            restic backup -q -r "$d/t-restic" --cache-dir "$d/rc" "$src"
+        restic_new "$d" "$src"
+        measure "pair $i restic full $name" "$d/t-restic" "${rsc[@]}"
         rw+=("$LAST_WALL")
     done
     python3 - "$name" "${sbw[*]}" "${rw[*]}" <<'PY'
@@ -224,21 +233,18 @@ for spec in "$@"; do
     mkdir -p "$t"
     # sealbox
     if ! skip "sealbox:$name"; then
-        sbb=(env XDG_CACHE_HOME="$t/cache" "$sb" backup --target "$t/t-sb" --archive-dir "$t/a-sb"
-            --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"}
-            ${SB_COMPRESS_LEVEL:+--compress-level "$SB_COMPRESS_LEVEL"} "$src")
+        sb_cmd "$t" "$src"
         warm "$src"
-        measure "sealbox full $name" "$t/t-sb" "${sbb[@]}"
+        measure "sealbox full $name" "$t/t-sb" "${sbc[@]}"
         sleep 1
-        measure "sealbox unchanged $name" "$t/t-sb" "${sbb[@]}"
+        measure "sealbox unchanged $name" "$t/t-sb" "${sbc[@]}"
     fi
     if ! skip "restic:$name"; then
-        restic init -q -r "$t/t-restic" --cache-dir "$t/rc" >/dev/null
-        rb=(restic backup -q -r "$t/t-restic" --cache-dir "$t/rc" "$src")
+        restic_new "$t" "$src"
         warm "$src"
-        measure "restic full $name" "$t/t-restic" "${rb[@]}"
+        measure "restic full $name" "$t/t-restic" "${rsc[@]}"
         sleep 1
-        measure "restic unchanged $name" "$t/t-restic" "${rb[@]}"
+        measure "restic unchanged $name" "$t/t-restic" "${rsc[@]}"
     fi
     if ! skip "duplicity:$name"; then
         db=(duplicity --encrypt-key "$ENC" --sign-key "$SIGN" ${vol:+--volsize "$vol"}
